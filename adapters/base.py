@@ -1,0 +1,192 @@
+"""The one interface every platform adapter implements, and the neutral DTOs it speaks.
+
+Adapters never import ``plugin``. Only ``adapters/<platform>/mapping.py`` knows platform JSON;
+everything here is platform-neutral. Money is always ``Decimal``; times are timezone-aware UTC.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Generic, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
+
+T = TypeVar("T")
+
+
+class Platform(enum.StrEnum):
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+    SANDBOX = "sandbox"
+
+
+class FinancialStatus(enum.StrEnum):
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+
+
+class FulfillmentStatus(enum.StrEnum):
+    UNFULFILLED = "unfulfilled"
+    PARTIAL = "partial"
+    FULFILLED = "fulfilled"
+
+
+@dataclass(frozen=True)
+class Customer:
+    platform_id: str
+    email: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    birthday: date | None = None
+    accepts_marketing: bool = False
+    locale: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LineItem:
+    platform_id: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    sku: str | None = None
+    product_id: str | None = None
+    total: Decimal | None = None  # after line discounts; defaults to unit_price * quantity
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.total if self.total is not None else self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Refund:
+    platform_id: str
+    amount: Decimal
+    created_at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    platform_id: str
+    number: str
+    currency: str
+    total: Decimal
+    subtotal: Decimal
+    created_at: datetime
+    updated_at: datetime
+    financial_status: FinancialStatus
+    fulfillment_status: FulfillmentStatus
+    customer: Customer | None = None  # None for a guest checkout without customer record
+    email: str | None = None
+    total_discounts: Decimal = Decimal("0")
+    total_tax: Decimal = Decimal("0")
+    paid_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    closed_at: datetime | None = None
+    fulfilled_at: datetime | None = None
+    discount_codes: tuple[str, ...] = ()
+    line_items: tuple[LineItem, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+
+    @property
+    def total_refunded(self) -> Decimal:
+        return sum((r.amount for r in self.refunds), Decimal("0"))
+
+
+class DiscountKind(enum.StrEnum):
+    PERCENTAGE = "percentage"
+    FIXED_AMOUNT = "fixed_amount"
+    FREE_SHIPPING = "free_shipping"
+
+
+@dataclass(frozen=True)
+class DiscountSpec:
+    """What we ask a platform to create: one single-use code for one customer."""
+
+    code: str
+    kind: DiscountKind
+    value: Decimal
+    title: str
+    customer_platform_id: str | None = None
+    ends_at: datetime | None = None
+    minimum_subtotal: Decimal | None = None
+    usage_limit: int = 1
+
+
+@dataclass(frozen=True)
+class DiscountCode:
+    platform_id: str
+    code: str
+    kind: DiscountKind
+    value: Decimal
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_cursor: str | None  # None on the last page
+
+    @property
+    def is_last(self) -> bool:
+        return self.next_cursor is None
+
+
+@dataclass(frozen=True)
+class WebhookEnvelope:
+    """What every platform's webhook tells us before we look at the body."""
+
+    platform: Platform
+    shop_domain: str
+    topic: str  # neutral topic, e.g. "orders/create", "customers/update", "app/uninstalled"
+    delivery_id: str
+    triggered_at: datetime | None
+    payload: Mapping
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One shop's address and credentials, passed per call: adapters keep no global session."""
+
+    shop_domain: str
+    credentials: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class PlatformAdapter(Protocol):
+    """One shop on one platform. Instances are cheap and bound to a single ``Connection``."""
+
+    platform: Platform
+
+    # -- webhooks (signature checks live in plugin/security.py, never here)
+    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
+        """Parse headers + body into an envelope; raise InvalidPayload when they cannot be read."""
+
+    def webhook_topics(self) -> Sequence[str]:
+        """The neutral topics this shop is subscribed to."""
+
+    # -- mapping of webhook payloads
+    def order_from_payload(self, payload: Mapping) -> Order: ...
+
+    def customer_from_payload(self, payload: Mapping) -> Customer: ...
+
+    # -- reading
+    def list_orders(self, cursor: str | None = None, limit: int = 100,
+                    updated_since: datetime | None = None) -> Page[Order]: ...
+
+    def list_customers(self, cursor: str | None = None, limit: int = 100,
+                       updated_since: datetime | None = None) -> Page[Customer]: ...
+
+    def get_order(self, platform_id: str) -> Order: ...
+
+    def count_orders(self, updated_since: datetime | None = None) -> int: ...
+
+    # -- writing
+    def create_discount_code(self, spec: DiscountSpec) -> DiscountCode: ...

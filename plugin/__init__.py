@@ -1,0 +1,71 @@
+"""Storecare: create_app(settings=None) builds everything; importing this package does nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings=None) -> Flask:
+    from plugin.db import Database
+    from plugin.extensions import babel
+    from plugin.i18n import select_locale
+    from plugin.jobs.queue import JobQueue
+    from plugin.manifest import load_manifest
+    from plugin.problems import configure_logging, init_problems
+    from plugin.security import TokenVault
+    from plugin.settings import Settings
+
+    settings = settings or Settings.from_env()
+    manifest = load_manifest(settings.manifest_path or None)
+
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        STORECARE_SETTINGS=settings,
+        STORECARE_MANIFEST=manifest,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "plugin" / "translations"),
+        SESSION_COOKIE_SAMESITE="None" if settings.is_production else "Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SESSION_COOKIE_HTTPONLY=True,
+        JSON_SORT_KEYS=False,
+    )
+    configure_logging(app, settings.log_level)
+    init_problems(app)
+
+    database = Database()
+    database.init_app(app, settings.database_url)
+    app.extensions["storecare.vault"] = TokenVault(settings.encryption_keys)
+    queue = JobQueue(app, settings)
+    app.extensions["storecare.queue"] = queue
+    babel.init_app(app, locale_selector=select_locale)
+
+    _register_jobs(queue)
+    _register_blueprints(app)
+
+    from plugin.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_jobs(queue) -> None:
+    from plugin.sync import tasks as sync_tasks
+
+    sync_tasks.register(queue)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from plugin.admin.views import bp as admin_bp
+    from plugin.health import bp as health_bp
+    from plugin.storefront.views import bp as storefront_bp
+    from plugin.sync.views import bp as webhooks_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(storefront_bp)

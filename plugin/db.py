@@ -1,0 +1,104 @@
+"""Database: declarative Base, engine and session factory, and the unit of work services use."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both SQLite (which stores naive) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class DatabaseError(Exception):
+    pass
+
+
+class Database:
+    """Unbound until ``init_app``: holds the engine and the session factory for one app."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    def configure(self, url: str, **engine_options) -> None:
+        self.engine = make_engine(url, **engine_options)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def init_app(self, app, url: str) -> None:
+        self.configure(url)
+        app.extensions["storecare.db"] = self
+
+    def session(self) -> Session:
+        if self._sessions is None:
+            raise DatabaseError("database is not configured: call create_app() first")
+        return self._sessions()
+
+    @contextmanager
+    def uow(self) -> Iterator[Session]:
+        """A unit of work: commit explicitly; leaving the block without commit rolls back."""
+        session = self.session()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def make_engine(url: str, **options) -> Engine:
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        engine = create_engine(url, **options)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **options)

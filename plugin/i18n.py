@@ -1,0 +1,16 @@
+"""Locale choice: the user's explicit choice, then the shop's locale, then the browser's languages."""
+from __future__ import annotations
+
+from flask import g, request, session
+
+SUPPORTED = ("en", "pl")
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in SUPPORTED:
+        return chosen
+    shop = g.get("shop")
+    if shop is not None and (shop.locale or "")[:2] in SUPPORTED:
+        return shop.locale[:2]
+    return request.accept_languages.best_match(SUPPORTED) or "en"

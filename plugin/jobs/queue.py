@@ -1,0 +1,228 @@
+"""The job queue: Huey underneath (a SQLite file by default, Redis when configured), JobRun rows on top.
+
+A job is a plain function registered by name; it takes ids and re-loads what it needs. Enqueueing
+adds a JobRun row to the caller's session and pushes the job to Huey only after that session commits,
+so a job never runs against data that was rolled back. The runner records every attempt, retries
+transient failures with exponential backoff and jitter, and leaves the rest failed and visible.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.exceptions import RetryTask
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from adapters.errors import AdapterError
+from plugin.db import utcnow
+from plugin.jobs.models import JobRun
+
+log = logging.getLogger(__name__)
+RUNNER = "storecare.run_job"
+
+
+class JobError(Exception):
+    pass
+
+
+class TransientJobError(JobError):
+    """Raise from a job to ask for a retry with backoff."""
+
+
+class PermanentJobError(JobError):
+    """Raise from a job to fail it at once: retrying cannot help."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, AdapterError):
+        return exc.transient
+    return isinstance(exc, (TransientJobError, OperationalError, ConnectionError, TimeoutError))
+
+
+def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 600.0, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter in [0.5, 1.5) of the step: 2, 4, 8 ... capped."""
+    step = min(cap, base * (2 ** max(0, attempt - 1)))
+    return step * (0.5 + (rng or random).random())
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    func: Callable[..., object]
+    max_attempts: int | None = None
+
+
+class JobQueue:
+    def __init__(self, app, settings):
+        self.app = app
+        self.settings = settings
+        self._jobs: dict[str, JobSpec] = {}
+        if settings.redis_url:
+            self.huey = RedisHuey("storecare", url=settings.redis_url, utc=True)
+            self.backend = "redis"
+        else:
+            self.huey = SqliteHuey("storecare", filename=settings.queue_path, utc=True)
+            self.backend = "sqlite"
+        self._runner = self.huey.task(name=RUNNER)(self._run)
+        self.huey.periodic_task(crontab(minute="*"), name="storecare.recover")(self._recover_periodic)
+
+    # -- registration
+    def register(self, name: str, func: Callable[..., object], max_attempts: int | None = None) -> None:
+        if name in self._jobs:
+            raise JobError(f"job {name!r} is registered twice")
+        self._jobs[name] = JobSpec(name, func, max_attempts)
+
+    def registered(self) -> list[str]:
+        return sorted(self._jobs)
+
+    # -- enqueueing
+    def enqueue(self, session: Session, name: str, shop_id: int | None = None, **args) -> JobRun:
+        """Add a JobRun to ``session``; it is pushed to the queue when the session commits."""
+        if name not in self._jobs:
+            raise JobError(f"unknown job {name!r}")
+        spec = self._jobs[name]
+        run = JobRun(name=name, shop_id=shop_id, args=args,
+                     max_attempts=spec.max_attempts or self.settings.job_max_attempts, status="queued",
+                     enqueued_at=utcnow())
+        session.add(run)
+        session.flush()
+        pending = session.info.setdefault("storecare.pending_jobs", [])
+        if not pending:
+            event.listen(session, "after_commit", self._push_pending, once=True)
+            event.listen(session, "after_rollback", _forget_pending, once=True)
+        pending.append(run.id)
+        return run
+
+    def _push_pending(self, session: Session) -> None:
+        ids = session.info.pop("storecare.pending_jobs", [])
+        for job_id in ids:
+            self.push(job_id)
+
+    def push(self, job_id: int, delay: float | None = None) -> None:
+        """Hand a committed JobRun to Huey. A failure here is repaired by ``recover_stalled``."""
+        try:
+            self._runner.schedule(args=(job_id,), delay=delay) if delay else self._runner(job_id)
+        except Exception:  # the row stays queued; the periodic recovery pushes it again
+            log.exception("could not push job %s to the queue", job_id)
+
+    # -- running
+    def _run(self, job_id: int) -> None:
+        with self.app.app_context():
+            self.run_job(job_id)
+
+    def run_job(self, job_id: int) -> str:
+        """Run one attempt of a job. Returns the JobRun's status afterwards."""
+        db = self.app.extensions["storecare.db"]
+        now = utcnow()
+        with db.uow() as session:
+            claimed = session.execute(
+                update(JobRun)
+                .where(JobRun.id == job_id, JobRun.status.in_(("queued", "retrying", "running")),
+                       or_(JobRun.status != "running", JobRun.lease_until < now))
+                .values(status="running", attempts=JobRun.attempts + 1, started_at=now,
+                        lease_until=now + timedelta(seconds=self.settings.job_lease_seconds))
+            ).rowcount
+            session.commit()
+            run = session.get(JobRun, job_id)
+            if not claimed or run is None:
+                return run.status if run else "missing"
+            name, args, attempts, max_attempts = run.name, dict(run.args or {}), run.attempts, run.max_attempts
+        spec = self._jobs.get(name)
+        try:
+            if spec is None:
+                raise PermanentJobError(f"no job named {name!r} is registered")
+            spec.func(**args)
+        except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
+            retry = is_transient(exc) and attempts < max_attempts
+            status = "retrying" if retry else "failed"
+            message = f"{type(exc).__name__}: {exc}"[:2000]
+            log.warning("job %s (%s) attempt %s/%s %s: %s", job_id, name, attempts, max_attempts,
+                        status, message, exc_info=not retry)
+            self._finish(job_id, status, message)
+            if retry:
+                delay = getattr(exc, "retry_after", None) or backoff_seconds(attempts)
+                raise RetryTask(f"retrying job {job_id}", delay=delay) from exc
+            return status
+        self._finish(job_id, "succeeded", None)
+        return "succeeded"
+
+    def _finish(self, job_id: int, status: str, error: str | None) -> None:
+        db = self.app.extensions["storecare.db"]
+        with db.uow() as session:
+            values = {"status": status, "last_error": error, "lease_until": None}
+            if status in ("succeeded", "failed"):
+                values["finished_at"] = utcnow()
+            session.execute(update(JobRun).where(JobRun.id == job_id).values(**values))
+            session.commit()
+
+    # -- operator tools
+    def retry(self, session: Session, job_id: int) -> JobRun:
+        run = session.get(JobRun, job_id)
+        if run is None:
+            raise JobError(f"no job {job_id}")
+        if run.status != "failed":
+            raise JobError(f"job {job_id} is {run.status}, only failed jobs can be retried")
+        run.status, run.attempts, run.finished_at = "queued", 0, None
+        session.flush()
+        pending = session.info.setdefault("storecare.pending_jobs", [])
+        if not pending:
+            event.listen(session, "after_commit", self._push_pending, once=True)
+        pending.append(run.id)
+        return run
+
+    def recover_stalled(self, now=None) -> list[int]:
+        """Re-push jobs lost with a killed worker (lease passed) or never pushed (queued too long)."""
+        now = now or utcnow()
+        db = self.app.extensions["storecare.db"]
+        stale_queue = now - timedelta(seconds=self.settings.job_lease_seconds)
+        with db.uow() as session:
+            ids = session.scalars(select(JobRun.id).where(or_(
+                (JobRun.status == "running") & (JobRun.lease_until < now),
+                (JobRun.status == "queued") & (JobRun.enqueued_at < stale_queue),
+            ))).all()
+            if ids:
+                session.execute(update(JobRun).where(JobRun.id.in_(ids), JobRun.status == "queued")
+                                .values(enqueued_at=now))
+                session.commit()
+        for job_id in ids:
+            self.push(job_id)
+        return list(ids)
+
+    def _recover_periodic(self) -> None:
+        with self.app.app_context():
+            self.recover_stalled()
+
+    def drain(self, limit: int = 10_000, include_scheduled: bool = False) -> int:
+        """Run queued tasks in this process until the queue is empty (tests, the demo's seeding)."""
+        count = 0
+        while count < limit:
+            task = self.huey.dequeue()
+            if task is None and include_scheduled:
+                scheduled = self.huey.read_schedule(utcnow().replace(tzinfo=None) + timedelta(days=3650))
+                for t in scheduled:
+                    t.eta = None
+                    self.huey.enqueue(t)
+                if scheduled:
+                    continue
+            if task is None:
+                return count
+            self.huey.execute(task)
+            count += 1
+        return count
+
+    def pending_count(self) -> int:
+        return self.huey.pending_count()
+
+    def ping(self) -> None:
+        """Raise if the queue backend is unreachable."""
+        self.huey.pending_count()
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop("storecare.pending_jobs", None)

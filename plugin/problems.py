@@ -1,0 +1,99 @@
+"""Errors -> application/problem+json (RFC 9457), and the request id every log line carries."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from flask import Flask, g, has_request_context, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("storecare")
+PROBLEM = "application/problem+json"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+class Problem(Exception):
+    """Raise from a view or service to answer with a problem document."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, type_: str = "about:blank",
+                 errors: dict | None = None, headers: dict | None = None):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.type = status, title, detail, type_
+        self.errors, self.headers = errors, headers or {}
+
+
+def problem_response(status: int, title: str, detail: str | None = None, type_: str = "about:blank",
+                     errors: dict | None = None, headers: dict | None = None):
+    body = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    if has_request_context():
+        body["request_id"] = g.get("request_id")
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def configure_logging(app: Flask, level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+    logger = logging.getLogger("storecare")
+    if not any(isinstance(f, RequestIdFilter) for h in logger.handlers for f in h.filters):
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    for name in ("plugin", "adapters"):
+        sub = logging.getLogger(name)
+        sub.setLevel(level)
+        if not sub.handlers:
+            sub.addHandler(handler)
+
+
+def init_problems(app: Flask) -> None:
+    @app.before_request
+    def _assign_request_id():
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        return problem_response(exc.status, exc.title, exc.detail, exc.type, exc.errors, exc.headers)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError):
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return problem_response(422, "Unprocessable Content", "The request has invalid fields.", errors=messages)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        headers = {}
+        if exc.code == 405 and exc.valid_methods:
+            headers["Allow"] = ", ".join(exc.valid_methods)
+        detail = exc.description
+        if exc.code == 413:
+            detail = f"The request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
+        return problem_response(exc.code or 500, exc.name, detail, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return problem_response(500, "Internal Server Error",
+                                "Something went wrong on our side; quote the request id if you contact us.")

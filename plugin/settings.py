@@ -1,0 +1,86 @@
+"""Settings: the only reader of os.environ.
+
+Every variable carries the STORECARE_ prefix. Development defaults exist only in demo mode
+(STORECARE_ENV=demo) and for tests; production refuses to start without real secrets.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+PREFIX = "STORECARE_"
+ENVIRONMENTS = ("production", "demo", "test")
+# Fixed, public, clearly-not-secret values: only ever used when env is demo or test.
+_DEV_SECRET_KEY = "storecare-dev-secret-key-not-for-production"
+_DEV_ENCRYPTION_KEY = "ZGV2LWRldi1kZXYtZGV2LWRldi1kZXYtZGV2LWRldjA="  # urlsafe b64 of 32 bytes
+
+
+class SettingsError(Exception):
+    """The environment does not describe a runnable configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "production"
+    secret_key: str = ""
+    # Fernet keys, newest first: the first encrypts, all decrypt (rotation-friendly).
+    encryption_keys: tuple[str, ...] = ()
+    database_url: str = ""
+    redis_url: str = ""
+    queue_path: str = ""
+    app_url: str = "http://localhost:5000"
+    manifest_path: str = ""
+    sandbox_path: str = ""
+    max_content_length: int = 2 * 1024 * 1024
+    job_max_attempts: int = 5
+    job_lease_seconds: int = 300
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        get = lambda name, default="": environ.get(PREFIX + name, default)  # noqa: E731
+        env = get("ENV", "production")
+        if env not in ENVIRONMENTS:
+            raise SettingsError(f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+        data_dir = Path(get("DATA_DIR", "var"))
+        keys = tuple(k.strip() for k in get("ENCRYPTION_KEYS").split(",") if k.strip())
+        settings = cls(
+            env=env,
+            secret_key=get("SECRET_KEY"),
+            encryption_keys=keys,
+            database_url=get("DATABASE_URL") or f"sqlite:///{(data_dir / 'storecare.db').resolve()}",
+            redis_url=get("REDIS_URL"),
+            queue_path=get("QUEUE_PATH") or str((data_dir / "queue.db").resolve()),
+            app_url=get("APP_URL", "http://localhost:5000").rstrip("/"),
+            manifest_path=get("MANIFEST", ""),
+            sandbox_path=get("SANDBOX_PATH") or str((data_dir / "sandbox.db").resolve()),
+            max_content_length=int(get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
+            job_max_attempts=int(get("JOB_MAX_ATTEMPTS", "5")),
+            job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),
+            log_level=get("LOG_LEVEL", "INFO"),
+        )
+        return settings.validated()
+
+    def validated(self) -> "Settings":
+        """Fill development defaults (demo/test only) and refuse unsafe production settings."""
+        if self.env in ("demo", "test"):
+            return replace(
+                self,
+                secret_key=self.secret_key or _DEV_SECRET_KEY,
+                encryption_keys=self.encryption_keys or (_DEV_ENCRYPTION_KEY,),
+            )
+        problems = []
+        if len(self.secret_key) < 32 or self.secret_key == _DEV_SECRET_KEY:
+            problems.append(f"{PREFIX}SECRET_KEY must be a random value of at least 32 characters")
+        if not self.encryption_keys or _DEV_ENCRYPTION_KEY in self.encryption_keys:
+            problems.append(f"{PREFIX}ENCRYPTION_KEYS must list at least one Fernet key (newest first)")
+        if problems:
+            raise SettingsError("refusing to start in production: " + "; ".join(problems))
+        return self
