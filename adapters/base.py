@@ -159,25 +159,42 @@ class Connection:
     credentials: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WebhookHeaders:
+    """What a webhook's headers say, read before the signature is checked (nothing here is trusted yet)."""
+
+    shop_domain: str
+    signature: str
+    topic: str
+    delivery_id: str
+    triggered_at: datetime | None = None
+
+
 @runtime_checkable
 class PlatformAdapter(Protocol):
-    """One shop on one platform. Instances are cheap and bound to a single ``Connection``."""
+    """One shop on one platform. Instances are cheap and bound to a single ``Connection``.
+
+    The two webhook readers are classmethods: the shop is not known until the headers are read.
+    Signature checks live in plugin/security.py, never in an adapter.
+    """
 
     platform: Platform
 
-    # -- webhooks (signature checks live in plugin/security.py, never here)
-    def read_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
-        """Parse headers + body into an envelope; raise InvalidPayload when they cannot be read."""
+    @classmethod
+    def read_webhook_headers(cls, headers: Mapping[str, str]) -> WebhookHeaders:
+        """Raise InvalidPayload when a header we need is missing or malformed."""
 
-    def webhook_topics(self) -> Sequence[str]:
-        """The neutral topics this shop is subscribed to."""
+    @classmethod
+    def read_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
+        """Headers + JSON body as an envelope (neutral topic); InvalidPayload when unreadable."""
 
-    # -- mapping of webhook payloads
-    def order_from_payload(self, payload: Mapping) -> Order: ...
+    @classmethod
+    def order_from_payload(cls, payload: Mapping) -> Order: ...
 
-    def customer_from_payload(self, payload: Mapping) -> Customer: ...
+    @classmethod
+    def customer_from_payload(cls, payload: Mapping) -> Customer: ...
 
-    # -- reading
+    # -- reading (through this shop's connection)
     def list_orders(self, cursor: str | None = None, limit: int = 100,
                     updated_since: datetime | None = None) -> Page[Order]: ...
 
@@ -186,7 +203,12 @@ class PlatformAdapter(Protocol):
 
     def get_order(self, platform_id: str) -> Order: ...
 
+    def get_customer(self, platform_id: str) -> Customer: ...
+
     def count_orders(self, updated_since: datetime | None = None) -> int: ...
 
     # -- writing
+    def subscribe_webhooks(self, address: str, topics: Sequence[str], secret: str | None = None) -> list[str]:
+        """Create the missing subscriptions for ``topics`` at ``address``; return the topics created."""
+
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode: ...

@@ -1,12 +1,18 @@
-"""flask commands (``storecare`` on the PATH runs them without --app)."""
+"""flask commands. ``storecare`` on the PATH runs them against create_app() without --app."""
 from __future__ import annotations
 
-import click
 from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
-    pass
+    from plugin.jobs.cli import jobs_cli
+    from plugin.migrate import db_cli
+    from plugin.sandbox_cli import sandbox_cli
+    from plugin.sync.cli import sync_cli
+    from plugin.worker import worker_command
+
+    for command in (db_cli, jobs_cli, sandbox_cli, sync_cli, worker_command):
+        app.cli.add_command(command)
 
 
 def main() -> None:

@@ -1,0 +1,6 @@
+import click
+
+
+@click.group("jobs")
+def jobs_cli():
+    """(being built)"""

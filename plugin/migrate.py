@@ -1,0 +1,6 @@
+import click
+
+
+@click.group("db")
+def db_cli():
+    """(being built)"""

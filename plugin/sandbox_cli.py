@@ -1,0 +1,6 @@
+import click
+
+
+@click.group("sandbox")
+def sandbox_cli():
+    """(being built)"""

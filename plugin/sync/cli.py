@@ -1,0 +1,6 @@
+import click
+
+
+@click.group("sync")
+def sync_cli():
+    """(being built)"""
