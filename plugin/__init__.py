@@ -13,6 +13,7 @@ def create_app(settings=None) -> Flask:
     from plugin.extensions import babel
     from plugin.i18n import select_locale
     from plugin.jobs.queue import JobQueue
+    from plugin.sync.events import EventBus
     from plugin.manifest import load_manifest
     from plugin.problems import configure_logging, init_problems
     from plugin.security import TokenVault
@@ -42,6 +43,7 @@ def create_app(settings=None) -> Flask:
     app.extensions["storecare.vault"] = TokenVault(settings.encryption_keys)
     queue = JobQueue(app, settings)
     app.extensions["storecare.queue"] = queue
+    app.extensions["storecare.events"] = EventBus()
     babel.init_app(app, locale_selector=select_locale)
 
     _register_jobs(queue)

@@ -82,12 +82,16 @@ class JobQueue:
         return sorted(self._jobs)
 
     # -- enqueueing
-    def enqueue(self, session: Session, name: str, shop_id: int | None = None, **args) -> JobRun:
-        """Add a JobRun to ``session``; it is pushed to the queue when the session commits."""
+    def enqueue(self, session: Session, name: str, args: dict, shop_id: int | None = None) -> JobRun:
+        """Add a JobRun to ``session``; it is pushed to the queue when the session commits.
+
+        ``args`` are the job function's keyword arguments (ids, never objects); ``shop_id`` tags the run
+        so the shop's merchant sees it.
+        """
         if name not in self._jobs:
             raise JobError(f"unknown job {name!r}")
         spec = self._jobs[name]
-        run = JobRun(name=name, shop_id=shop_id, args=args,
+        run = JobRun(name=name, shop_id=shop_id, args=dict(args),
                      max_attempts=spec.max_attempts or self.settings.job_max_attempts, status="queued",
                      enqueued_at=utcnow())
         session.add(run)

@@ -1,3 +1,21 @@
-from flask import Blueprint
+"""POST /webhooks/<platform>: answered in milliseconds; the work happens in a worker."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from plugin.extensions import db
+from plugin.problems import problem_response
+from plugin.sync import inbox
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+@bp.post("/<platform>")
+def receive(platform: str):
+    body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly; 413 past the limit
+    try:
+        receipt = inbox.receive(db, platform, request.headers, body)
+    except inbox.InboxError as exc:
+        titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
+        return problem_response(exc.status, titles[exc.status], exc.message)
+    return jsonify({"status": "duplicate" if receipt.duplicate else "accepted"}), 200

@@ -1,0 +1,96 @@
+"""Shops: install, uninstall, credentials, and the adapter bound to a shop."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import select
+
+from adapters import get_adapter
+from adapters.base import Connection, Platform, PlatformAdapter
+from plugin.db import utcnow
+from plugin.security import random_secret
+from plugin.shops.models import Shop
+
+log = logging.getLogger(__name__)
+
+
+class ShopError(Exception):
+    pass
+
+
+class ShopNotFound(ShopError):
+    pass
+
+
+def _vault():
+    return current_app.extensions["storecare.vault"]
+
+
+def _settings():
+    return current_app.config["STORECARE_SETTINGS"]
+
+
+def credentials(shop: Shop) -> dict:
+    return _vault().decrypt(shop.credentials_encrypted) if shop.credentials_encrypted else {}
+
+
+def store_credentials(shop: Shop, values: dict) -> None:
+    shop.credentials_encrypted = _vault().encrypt(values)
+
+
+def adapter_options(platform: str) -> dict:
+    return {"path": _settings().sandbox_path} if platform == Platform.SANDBOX else {}
+
+
+def adapter_for(shop: Shop) -> PlatformAdapter:
+    """The shop's adapter, bound to its own credentials for this call only."""
+    if shop.status != "installed":
+        raise ShopError(f"shop {shop.domain} is uninstalled: no platform calls are made for it")
+    connection = Connection(shop_domain=shop.domain, credentials=credentials(shop))
+    return get_adapter(shop.platform, connection, **adapter_options(shop.platform))
+
+
+def find_shop(session, platform: str, domain: str) -> Shop | None:
+    return session.scalars(select(Shop).where(Shop.platform == platform, Shop.domain == domain.lower())).first()
+
+
+def webhook_secret(shop: Shop) -> str:
+    return credentials(shop).get("webhook_secret", "")
+
+
+def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PLN", locale: str = "en",
+                         timezone: str = "Europe/Warsaw", webhook_address: str | None = None) -> Shop:
+    """Install (or re-install) a sandbox shop: credentials, webhook subscriptions, then a backfill.
+
+    Idempotent: a second call keeps the shop and its secrets, re-creates missing subscriptions only,
+    and does not queue a second backfill while one is pending. The caller commits.
+    """
+    from plugin.sync.backfill import request_backfill
+
+    domain = domain.lower()
+    shop = find_shop(session, Platform.SANDBOX, domain)
+    if shop is None:
+        shop = Shop(platform=str(Platform.SANDBOX), domain=domain)
+        session.add(shop)
+    creds = credentials(shop) if shop.credentials_encrypted else {}
+    creds.setdefault("webhook_secret", random_secret())
+    creds.setdefault("storefront_secret", random_secret())
+    store_credentials(shop, creds)
+    shop.name, shop.currency, shop.locale, shop.timezone = name, currency, locale, timezone
+    if shop.status != "installed":
+        shop.status, shop.installed_at, shop.uninstalled_at = "installed", utcnow(), None
+    shop.scopes = ["read_orders", "read_customers", "write_discounts"]
+    session.flush()
+    manifest = current_app.config["STORECARE_MANIFEST"]
+    address = (webhook_address or _settings().app_url) + "/webhooks/sandbox"
+    adapter_for(shop).subscribe_webhooks(address, manifest["sandbox"]["webhooks"], secret=creds["webhook_secret"])
+    request_backfill(session, shop.id)
+    return shop
+
+
+def mark_uninstalled(session, shop: Shop) -> None:
+    """Stop API calls, drop tokens; keep data until the platform asks us to redact it."""
+    shop.status, shop.uninstalled_at = "uninstalled", utcnow()
+    kept = {k: v for k, v in credentials(shop).items() if k in ("webhook_secret",)}
+    store_credentials(shop, kept)

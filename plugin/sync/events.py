@@ -1,0 +1,83 @@
+"""Domain events: facts the mirror learns (OrderPaid, ...), recorded once and dispatched to subscribers.
+
+Emission is idempotent: (shop, name, key) is unique, so a redelivered webhook or a re-run backfill
+records nothing new. Dispatch is at-least-once and in order per shop; handlers must be idempotent
+(loyalty keys its ledger entries by the event key).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from sqlalchemy import select, update
+
+from plugin.db import utcnow
+from plugin.sync.models import DomainEvent
+from plugin.upsert import insert_ignore
+
+ORDER_PAID = "OrderPaid"
+ORDER_REFUNDED = "OrderRefunded"
+ORDER_CANCELLED = "OrderCancelled"
+ORDER_FULFILLED = "OrderFulfilled"
+CUSTOMER_CREATED = "CustomerCreated"
+EVENT_NAMES = (ORDER_PAID, ORDER_REFUNDED, ORDER_CANCELLED, ORDER_FULFILLED, CUSTOMER_CREATED)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    shop_id: int
+    name: str
+    key: str
+    payload: dict
+
+
+Handler = Callable[..., None]  # handler(session, event): writes in the caller's transaction, never commits
+
+
+class EventBus:
+    """Subscribers by event name, filled at create_app time (plain data, one per app)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = {name: [] for name in EVENT_NAMES}
+
+    def subscribe(self, name: str, handler: Handler) -> None:
+        if name not in self._handlers:
+            raise ValueError(f"unknown event {name!r}")
+        self._handlers[name].append(handler)
+
+    def handlers(self, name: str) -> list[Handler]:
+        return list(self._handlers.get(name, ()))
+
+
+def record(session, shop_id: int, events: Iterable[tuple[str, str, dict]]) -> int:
+    """Record (name, key, payload) facts; returns how many were new."""
+    rows = [{"shop_id": shop_id, "name": n, "key": k, "payload": p, "occurred_at": utcnow()} for n, k, p in events]
+    inserted = 0
+    for start in range(0, len(rows), 500):
+        inserted += len(insert_ignore(session, DomainEvent.__table__, rows[start:start + 500],
+                                      ["shop_id", "name", "key"], returning=[DomainEvent.id]))
+    return inserted
+
+
+def dispatch_pending(db, bus: EventBus, shop_id: int) -> int:
+    """Deliver undispatched events of one shop, oldest first.
+
+    Each event is handled in its own transaction together with its dispatched mark, so a handler's
+    writes and the mark commit or roll back as one; a failing handler stops the run (the job retries).
+    """
+    done = 0
+    while True:
+        with db.uow() as session:
+            row = session.scalars(
+                select(DomainEvent).where(DomainEvent.shop_id == shop_id, DomainEvent.dispatched_at.is_(None))
+                .order_by(DomainEvent.id).limit(1).with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return done
+            event = Event(row.id, row.shop_id, row.name, row.key, dict(row.payload))
+            for handler in bus.handlers(row.name):
+                handler(session, event)
+            session.execute(update(DomainEvent).where(DomainEvent.id == row.id).values(dispatched_at=utcnow()))
+            session.commit()
+            done += 1

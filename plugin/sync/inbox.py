@@ -1,0 +1,146 @@
+"""The webhook inbox: verify -> store -> commit -> enqueue by id. The worker does everything else.
+
+``receive`` runs inside the HTTP request and makes no platform call; ``process_delivery`` runs in a
+worker, maps the payload through the shop's adapter, and updates the mirror.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Mapping
+
+from flask import current_app
+
+from adapters import UnknownPlatform, get_adapter_class
+from adapters.errors import AdapterError, InvalidPayload
+from plugin.db import utcnow
+from plugin.jobs.queue import PermanentJobError
+from plugin.security import InvalidSignature, verify_base64_hmac
+from plugin.shops import service as shops
+from plugin.shops.models import Shop
+from plugin.sync import mirror
+from plugin.sync.models import WebhookDelivery
+from plugin.upsert import insert_ignore
+
+log = logging.getLogger(__name__)
+
+
+class InboxError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(InboxError):
+    status = 401
+
+
+class Malformed(InboxError):
+    status = 400
+
+
+class UnknownTopic(InboxError):
+    status = 404
+
+
+@dataclass(frozen=True)
+class Receipt:
+    delivery_id: int | None  # our inbox row id; None for a duplicate
+    duplicate: bool
+
+
+def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
+    try:
+        adapter_cls = get_adapter_class(platform)
+    except UnknownPlatform:
+        raise UnknownTopic(f"no webhooks are received for platform {platform!r}") from None
+    try:
+        meta = adapter_cls.read_webhook_headers(headers)
+    except InvalidPayload as exc:
+        raise Unauthenticated(f"the webhook cannot be verified: {exc.message}") from None
+    with db.uow() as session:
+        shop = shops.find_shop(session, platform, meta.shop_domain)
+        if shop is None:
+            raise Unauthenticated("the webhook cannot be verified: unknown shop")
+        try:
+            verify_base64_hmac(shops.webhook_secret(shop), body, meta.signature)
+        except InvalidSignature as exc:
+            raise Unauthenticated(f"the webhook signature is invalid: {exc}") from None
+        try:
+            envelope = adapter_cls.read_webhook(headers, body)
+        except InvalidPayload as exc:
+            raise Malformed(f"the webhook body cannot be read: {exc.message}") from None
+        inserted = insert_ignore(session, WebhookDelivery.__table__, [{
+            "platform": platform, "shop_id": shop.id, "topic": envelope.topic, "delivery_id": envelope.delivery_id,
+            "received_at": utcnow(), "triggered_at": envelope.triggered_at, "payload": dict(envelope.payload),
+            "status": "received", "attempts": 0,
+        }], ["platform", "shop_id", "delivery_id"], returning=[WebhookDelivery.__table__.c.id])
+        if not inserted:
+            return Receipt(None, duplicate=True)
+        delivery_id = inserted[0][0]
+        current_app.extensions["storecare.queue"].enqueue(
+            session, "sync.process_delivery", {"delivery_id": delivery_id}, shop_id=shop.id)
+        session.commit()
+    return Receipt(delivery_id, duplicate=False)
+
+
+ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
+                "orders/partially_fulfilled", "refunds/create"}
+CUSTOMER_TOPICS = {"customers/create", "customers/update"}
+
+
+def process_delivery(db, delivery_id: int) -> str:
+    """Apply one stored delivery to the mirror. Safe to run again: the upsert is idempotent."""
+    with db.uow() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            raise PermanentJobError(f"webhook delivery {delivery_id} does not exist")
+        if delivery.status in ("processed", "ignored"):
+            return delivery.status
+        shop = session.get(Shop, delivery.shop_id)
+        delivery.attempts += 1
+        try:
+            status = _apply(session, shop, delivery)
+        except AdapterError as exc:
+            session.rollback()
+            _record_failure(db, delivery_id, exc, final=not exc.transient)
+            if exc.transient:
+                raise
+            raise PermanentJobError(exc.message) from exc
+        delivery.status, delivery.processed_at, delivery.last_error = status, utcnow(), None
+        if status == "processed":
+            current_app.extensions["storecare.queue"].enqueue(
+                session, "sync.dispatch_events", {"shop_id": shop.id}, shop_id=shop.id)
+        session.commit()
+        return status
+
+
+def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
+    adapter_cls = get_adapter_class(delivery.platform)
+    topic, payload = delivery.topic, delivery.payload
+    if topic in ORDER_TOPICS:
+        mirror.upsert_orders(session, shop.id, [adapter_cls.order_from_payload(payload)], source="webhook")
+        return "processed"
+    if topic in CUSTOMER_TOPICS:
+        mirror.upsert_customers(session, shop.id, [adapter_cls.customer_from_payload(payload)], source="webhook")
+        return "processed"
+    if topic == "customers/delete":
+        mirror.mark_customer_deleted(session, shop.id, str(payload.get("id", "")))
+        return "processed"
+    if topic == "app/uninstalled":
+        shops.mark_uninstalled(session, shop)
+        return "processed"
+    log.info("ignoring webhook topic %s for shop %s", topic, shop.id)
+    return "ignored"
+
+
+def _record_failure(db, delivery_id: int, exc: Exception, final: bool) -> None:
+    with db.uow() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        delivery.attempts += 1
+        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if final:
+            delivery.status = "failed"
+        session.commit()

@@ -1,0 +1,178 @@
+"""The mirror: neutral DTOs from any adapter upserted into our tables, idempotently.
+
+Rules:
+- a row is keyed by (shop, platform id); a write applies only when its ``updated_at`` is newer than
+  what we hold, so duplicate and out-of-order deliveries are harmless;
+- an applied order replaces its line items and refunds, refreshes its customer's aggregates and
+  records the domain events its state implies (recording is itself idempotent).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy import delete, func, select, update
+
+from adapters import base as dto
+from plugin.db import utcnow
+from plugin.sync import events
+from plugin.sync.models import Customer, LineItem, Order, Refund
+from plugin.upsert import insert_for, insert_ignore
+
+CHUNK = 400  # rows per statement: far below both databases' bound-parameter limits
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    applied: int  # rows inserted or updated (newer data)
+    skipped: int  # rows we already held in this or a newer version
+    events: int  # new domain events recorded
+
+
+def _chunks(items: Sequence, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _customer_row(shop_id: int, c: dto.Customer) -> dict:
+    return {
+        "shop_id": shop_id, "platform_id": c.platform_id, "email": (c.email or None) and c.email.lower(),
+        "first_name": c.first_name, "last_name": c.last_name, "birthday": c.birthday,
+        "accepts_marketing": c.accepts_marketing, "locale": c.locale, "platform_created_at": c.created_at,
+        "platform_updated_at": c.updated_at, "synced_at": utcnow(),
+    }
+
+
+def upsert_customers(session, shop_id: int, customers: Sequence[dto.Customer], source: str) -> UpsertResult:
+    """Full customer records (from customer webhooks or the customer backfill): newer wins."""
+    applied = new_events = 0
+    unique = list({c.platform_id: c for c in customers}.values())
+    for chunk in _chunks(unique):
+        existing = set(session.scalars(select(Customer.platform_id).where(
+            Customer.shop_id == shop_id, Customer.platform_id.in_([c.platform_id for c in chunk]))))
+        stmt = insert_for(session, Customer.__table__).values([_customer_row(shop_id, c) for c in chunk])
+        cols = ("email", "first_name", "last_name", "birthday", "accepts_marketing", "locale",
+                "platform_created_at", "platform_updated_at", "synced_at")
+        table = Customer.__table__
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["shop_id", "platform_id"],
+            set_={col: stmt.excluded[col] for col in cols},
+            where=(table.c.platform_updated_at.is_(None)) | (table.c.platform_updated_at < stmt.excluded.platform_updated_at),
+        ).returning(table.c.platform_id)
+        done = session.execute(stmt).scalars().all()
+        applied += len(done)
+        created = [c for c in chunk if c.platform_id not in existing]
+        new_events += events.record(session, shop_id, [
+            (events.CUSTOMER_CREATED, c.platform_id, {"customer_platform_id": c.platform_id, "source": source})
+            for c in created])
+    return UpsertResult(applied, len(unique) - applied, new_events)
+
+
+def _ensure_customers(session, shop_id: int, orders: Sequence[dto.Order], source: str) -> tuple[dict[str, int], int]:
+    """Customers named by orders: created when unknown (a full record arrives with its own sync)."""
+    wanted = {o.customer.platform_id: o.customer for o in orders if o.customer is not None}
+    if not wanted:
+        return {}, 0
+    rows = [{**_customer_row(shop_id, c), "platform_updated_at": None} for c in wanted.values()]
+    created = insert_ignore(session, Customer.__table__, rows, ["shop_id", "platform_id"],
+                            returning=[Customer.__table__.c.platform_id])
+    new_events = events.record(session, shop_id, [
+        (events.CUSTOMER_CREATED, pid, {"customer_platform_id": pid, "source": source}) for (pid,) in created])
+    ids = dict(session.execute(select(Customer.platform_id, Customer.id).where(
+        Customer.shop_id == shop_id, Customer.platform_id.in_(list(wanted)))).all())
+    return ids, new_events
+
+
+def _order_row(shop_id: int, o: dto.Order, customer_id: int | None) -> dict:
+    return {
+        "shop_id": shop_id, "platform_id": o.platform_id, "number": o.number, "customer_id": customer_id,
+        "email": (o.email or (o.customer.email if o.customer else None) or None),
+        "currency": o.currency, "subtotal": o.subtotal, "total": o.total, "total_discounts": o.total_discounts,
+        "total_tax": o.total_tax, "total_refunded": o.total_refunded, "financial_status": str(o.financial_status),
+        "fulfillment_status": str(o.fulfillment_status), "discount_codes": list(o.discount_codes),
+        "cancel_reason": o.cancel_reason, "created_at": o.created_at, "paid_at": o.paid_at,
+        "cancelled_at": o.cancelled_at, "closed_at": o.closed_at, "fulfilled_at": o.fulfilled_at,
+        "platform_updated_at": o.updated_at, "synced_at": utcnow(),
+    }
+
+
+def _order_events(o: dto.Order, source: str) -> list[tuple[str, str, dict]]:
+    base = {"order_platform_id": o.platform_id, "order_number": o.number, "source": source,
+            "customer_platform_id": o.customer.platform_id if o.customer else None}
+    out = []
+    if o.paid_at is not None or o.financial_status in (dto.FinancialStatus.PAID, dto.FinancialStatus.PARTIALLY_REFUNDED,
+                                                         dto.FinancialStatus.REFUNDED):
+        out.append((events.ORDER_PAID, o.platform_id, {**base, "total": str(o.total), "currency": o.currency}))
+    for r in o.refunds:
+        out.append((events.ORDER_REFUNDED, r.platform_id, {**base, "refund_platform_id": r.platform_id,
+                                                            "amount": str(r.amount), "currency": o.currency}))
+    if o.cancelled_at is not None:
+        out.append((events.ORDER_CANCELLED, o.platform_id, {**base, "reason": o.cancel_reason}))
+    if o.fulfillment_status == dto.FulfillmentStatus.FULFILLED:
+        out.append((events.ORDER_FULFILLED, o.platform_id, base))
+    return out
+
+
+def upsert_orders(session, shop_id: int, orders: Sequence[dto.Order], source: str) -> UpsertResult:
+    """Orders with their children; newer ``updated_at`` wins. The caller commits."""
+    unique: dict[str, dto.Order] = {}
+    for o in orders:  # within one batch too, the newest version of an order wins
+        if o.platform_id not in unique or unique[o.platform_id].updated_at < o.updated_at:
+            unique[o.platform_id] = o
+    customer_ids, new_events = _ensure_customers(session, shop_id, list(unique.values()), source)
+    table = Order.__table__
+    applied: dict[str, int] = {}
+    for chunk in _chunks(list(unique.values())):
+        rows = [_order_row(shop_id, o, customer_ids.get(o.customer.platform_id) if o.customer else None)
+                for o in chunk]
+        stmt = insert_for(session, table).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["shop_id", "platform_id"],
+            set_={col: stmt.excluded[col] for col in rows[0] if col not in ("shop_id", "platform_id")},
+            where=table.c.platform_updated_at < stmt.excluded.platform_updated_at,
+        ).returning(table.c.platform_id, table.c.id)
+        applied.update(dict(session.execute(stmt).all()))
+    if applied:
+        _replace_children(session, shop_id, [unique[p] for p in applied], applied)
+        touched = {customer_ids[unique[p].customer.platform_id] for p in applied if unique[p].customer}
+        refresh_customer_aggregates(session, shop_id, touched)
+        new_events += events.record(session, shop_id, [e for p in applied for e in _order_events(unique[p], source)])
+    return UpsertResult(len(applied), len(unique) - len(applied), new_events)
+
+
+def _replace_children(session, shop_id: int, orders: Sequence[dto.Order], ids: dict[str, int]) -> None:
+    order_ids = list(ids.values())
+    for chunk in _chunks(order_ids):
+        session.execute(delete(LineItem).where(LineItem.order_id.in_(chunk)))
+        session.execute(delete(Refund).where(Refund.order_id.in_(chunk)))
+    items = [{"shop_id": shop_id, "order_id": ids[o.platform_id], "platform_id": li.platform_id,
+              "product_id": li.product_id, "sku": li.sku, "title": li.title[:512], "quantity": li.quantity,
+              "unit_price": li.unit_price, "total": li.line_total} for o in orders for li in o.line_items]
+    refunds = [{"shop_id": shop_id, "order_id": ids[o.platform_id], "platform_id": r.platform_id,
+                "amount": r.amount, "reason": r.reason, "created_at": r.created_at} for o in orders for r in o.refunds]
+    for chunk in _chunks(items):
+        session.execute(LineItem.__table__.insert(), chunk)
+    for chunk in _chunks(refunds):
+        session.execute(Refund.__table__.insert(), chunk)
+
+
+def refresh_customer_aggregates(session, shop_id: int, customer_ids) -> None:
+    """orders_count, total_spent (net of refunds), first and last order, from the mirror itself."""
+    ids = sorted(customer_ids)
+    o = Order.__table__
+    live = (o.c.customer_id == Customer.__table__.c.id) & o.c.cancelled_at.is_(None)
+    for chunk in _chunks(ids):
+        session.execute(
+            update(Customer).where(Customer.shop_id == shop_id, Customer.id.in_(chunk)).values(
+                orders_count=select(func.count()).where(live).scalar_subquery(),
+                total_spent=select(func.coalesce(func.sum(o.c.total - o.c.total_refunded), 0)).where(live).scalar_subquery(),
+                first_order_at=select(func.min(o.c.created_at)).where(live).scalar_subquery(),
+                last_order_at=select(func.max(o.c.created_at)).where(live).scalar_subquery(),
+            ).execution_options(synchronize_session=False)
+        )
+
+
+def mark_customer_deleted(session, shop_id: int, platform_id: str) -> bool:
+    result = session.execute(update(Customer).where(Customer.shop_id == shop_id, Customer.platform_id == platform_id,
+                                                    Customer.deleted_at.is_(None)).values(deleted_at=utcnow()))
+    return bool(result.rowcount)
