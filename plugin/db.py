@@ -78,8 +78,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # rolls back what was not committed; loaded objects stay readable
 
     def dispose(self) -> None:
         if self.engine is not None:

@@ -30,6 +30,7 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     queue_path: str = ""
+    queue_name: str = "storecare"
     app_url: str = "http://localhost:5000"
     manifest_path: str = ""
     sandbox_path: str = ""
@@ -58,6 +59,7 @@ class Settings:
             database_url=get("DATABASE_URL") or f"sqlite:///{(data_dir / 'storecare.db').resolve()}",
             redis_url=get("REDIS_URL"),
             queue_path=get("QUEUE_PATH") or str((data_dir / "queue.db").resolve()),
+            queue_name=get("QUEUE_NAME", "storecare"),
             app_url=get("APP_URL", "http://localhost:5000").rstrip("/"),
             manifest_path=get("MANIFEST", ""),
             sandbox_path=get("SANDBOX_PATH") or str((data_dir / "sandbox.db").resolve()),

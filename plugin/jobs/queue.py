@@ -64,10 +64,10 @@ class JobQueue:
         self.settings = settings
         self._jobs: dict[str, JobSpec] = {}
         if settings.redis_url:
-            self.huey = RedisHuey("storecare", url=settings.redis_url, utc=True)
+            self.huey = RedisHuey(settings.queue_name, url=settings.redis_url, utc=True)
             self.backend = "redis"
         else:
-            self.huey = SqliteHuey("storecare", filename=settings.queue_path, utc=True)
+            self.huey = SqliteHuey(settings.queue_name, filename=settings.queue_path, utc=True)
             self.backend = "sqlite"
         self._runner = self.huey.task(name=RUNNER)(self._run)
         self.huey.periodic_task(crontab(minute="*"), name="storecare.recover")(self._recover_periodic)
@@ -190,9 +190,9 @@ class JobQueue:
                 (JobRun.status == "running") & (JobRun.lease_until < now),
                 (JobRun.status == "queued") & (JobRun.enqueued_at < stale_queue),
             ))).all()
-            if ids:
-                session.execute(update(JobRun).where(JobRun.id.in_(ids), JobRun.status == "queued")
-                                .values(enqueued_at=now))
+            if ids:  # deemed lost: released to be claimed again by whichever worker takes the task
+                session.execute(update(JobRun).where(JobRun.id.in_(ids))
+                                .values(status="queued", enqueued_at=now, lease_until=None))
                 session.commit()
         for job_id in ids:
             self.push(job_id)
@@ -206,7 +206,8 @@ class JobQueue:
         """Run queued tasks in this process until the queue is empty (tests, the demo's seeding)."""
         count = 0
         while count < limit:
-            task = self.huey.dequeue()
+            # look before taking: Redis' dequeue blocks for a second on an empty queue
+            task = self.huey.dequeue() if self.huey.pending_count() else None
             if task is None and include_scheduled:
                 scheduled = self.huey.read_schedule(utcnow().replace(tzinfo=None) + timedelta(days=3650))
                 for t in scheduled:
