@@ -1,0 +1,48 @@
+# Storecare: `make demo` runs the app, a worker and a seeded sandbox store; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-fast install translations chromium services bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d plugin/translations
+
+demo: install translations
+	PORT=$(PORT) $(BIN)/python -m plugin.demo
+
+# Browser tests drive Debian's chromium (a test tool's own browser download cannot work here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# PostgreSQL and Redis: started if they are installed but down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+
+test: install translations chromium services
+	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: install translations
+	STORECARE_TEST_DATABASES=sqlite $(BIN)/pytest -n 2 -p no:cacheprovider -m "not browser and not slow" $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/sync.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,166 @@
+"""Migrations on SQLite and PostgreSQL (one schema per test): upgrade, downgrade, drift check, CLI."""
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, create_engine, inspect
+from sqlalchemy.engine import Inspector
+from sqlalchemy.pool import NullPool
+
+from plugin import migrate
+from plugin.models import metadata
+from plugin.settings import Settings
+
+MODEL_TABLES = set(metadata.tables)
+
+
+@contextmanager
+def inspected(database_url: str) -> Iterator[Inspector]:
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            yield inspect(connection)
+    finally:
+        engine.dispose()
+
+
+def tables(database_url: str) -> set[str]:
+    """Tables in the database's default schema: on PostgreSQL, the test's own schema (search_path)."""
+    with inspected(database_url) as inspector:
+        return set(inspector.get_table_names())
+
+
+def test_upgrade_to_head_creates_every_table(database_url: str) -> None:
+    assert migrate.current(database_url) == ()
+
+    migrate.upgrade(database_url)
+
+    assert tables(database_url) == MODEL_TABLES | {"alembic_version"}
+    assert migrate.current(database_url) == migrate.heads() == ("0001_initial",)
+
+
+def test_upgrade_keeps_named_constraints_and_indexes(database_url: str) -> None:
+    migrate.upgrade(database_url)
+
+    with inspected(database_url) as inspector:
+        for table in metadata.sorted_tables:
+            assert inspector.get_pk_constraint(table.name)["name"] in (f"pk_{table.name}", None)
+            expected = {index.name for index in table.indexes}
+            assert {index["name"] for index in inspector.get_indexes(table.name)} >= expected
+            expected_fks = {fk.name for fk in table.foreign_key_constraints}
+            assert {fk["name"] for fk in inspector.get_foreign_keys(table.name)} == expected_fks
+            expected_uniques = {c.name for c in table.constraints if isinstance(c, UniqueConstraint)}
+            assert {uq["name"] for uq in inspector.get_unique_constraints(table.name)} == expected_uniques
+
+
+def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(database_url: str) -> None:
+    migrate.upgrade(database_url)
+
+    migrate.downgrade(database_url, "base")
+
+    assert tables(database_url) <= {"alembic_version"}
+    assert migrate.current(database_url) == ()
+
+    migrate.upgrade(database_url)
+    assert tables(database_url) == MODEL_TABLES | {"alembic_version"}
+    migrate.check(database_url)
+
+
+def test_models_and_migrations_match(database_url: str) -> None:
+    migrate.upgrade(database_url)
+
+    migrate.check(database_url)  # autogenerate finds nothing to do
+
+
+def test_check_detects_models_ahead_of_migrations(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    ahead = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(ahead)
+    ahead.tables["shops"].append_column(Column("loyalty_tier", String(20), nullable=True))
+    Table("rewards", ahead, Column("id", Integer, primary_key=True))
+
+    with pytest.raises(migrate.SchemaDrift) as raised:
+        migrate.check(database_url, ahead)
+
+    operations = {(d[0], migrate.describe_difference(d)) for d in raised.value.differences}
+    assert operations == {("add_column", "add column shops.loyalty_tier"),
+                          ("add_table", "add table rewards")}
+    assert "shops.loyalty_tier" in str(raised.value)
+
+
+def test_check_refuses_a_database_behind_head(database_url: str) -> None:
+    with pytest.raises(migrate.NotAtHead, match="flask db upgrade"):
+        migrate.check(database_url)
+
+
+def test_unknown_revision_is_a_migration_error(database_url: str) -> None:
+    with pytest.raises(migrate.MigrationError, match="nope"):
+        migrate.upgrade(database_url, "nope")
+
+
+def test_flask_db_commands_on_an_empty_database(settings: Settings) -> None:
+    from plugin import create_app
+
+    app = create_app(settings)
+    runner = app.test_cli_runner()
+    try:
+        result = runner.invoke(args=["db", "current"])
+        assert result.exit_code == 0, result.output
+        assert "base (no revision applied); head is 0001_initial" in result.output
+
+        result = runner.invoke(args=["db", "check"])
+        assert result.exit_code == 1
+        assert "run `flask db upgrade`" in result.output
+
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "Database is at 0001_initial." in result.output
+        assert tables(settings.database_url) == MODEL_TABLES | {"alembic_version"}
+
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert "nothing to do" in result.output
+
+        result = runner.invoke(args=["db", "check"])
+        assert result.exit_code == 0, result.output
+        assert "Models and migrations match" in result.output
+
+        result = runner.invoke(args=["db", "current"])
+        assert result.exit_code == 0, result.output
+        assert "0001_initial; up to date" in result.output
+
+        result = runner.invoke(args=["db", "downgrade", "base"])
+        assert result.exit_code == 0, result.output
+        assert tables(settings.database_url) <= {"alembic_version"}
+
+        result = runner.invoke(args=["db", "downgrade", "nope"])
+        assert result.exit_code == 1
+        assert "Error:" in result.output
+    finally:
+        app.extensions["storecare.db"].dispose()
+
+
+def test_revision_files_are_self_contained_and_numbered() -> None:
+    versions = sorted((migrate.MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert versions
+    for path in versions:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not {name for name in imported if name.split(".")[0] == "plugin"}, path.name
+        assert path.stem[:4].isdigit() and len(path.stem) <= migrate.MAX_REVISION_ID, path.name
+
+
+def test_next_revision_id_is_numbered_and_fits_alembic_version() -> None:
+    highest = max(int(path.stem[:4]) for path in (migrate.MIGRATIONS_DIR / "versions").glob("[0-9]*.py"))
+    prefix = f"{highest + 1:04d}_"
+
+    assert migrate.next_revision_id("Add loyalty ledger!") == f"{prefix}add_loyalty_ledger"
+    long_id = migrate.next_revision_id("a very long message " * 5)
+    assert long_id.startswith(prefix) and len(long_id) <= migrate.MAX_REVISION_ID
+    assert not long_id.endswith("_")
