@@ -1,3 +1,101 @@
-from flask import Blueprint
+"""The storefront surface: the JSON API the widgets call, and (demo/test only) the demo store.
+
+``bp`` has no prefix; it nests ``api`` (/storefront/api/v1, CORS for the shop's own storefront and
+our own origin) and ``demo.bp`` (/demo/store/<domain>, 404 in production).
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from plugin.extensions import db
+from plugin.i18n import SUPPORTED
+from plugin.problems import Problem
+from plugin.shops.models import Shop
+from plugin.storefront import demo
+from plugin.storefront.identity import TOKEN_HEADER, Shopper, ShopperTokenError, identify_shopper
+from plugin.storefront.schemas import LocaleQuery, ProfileSchema, dump_orders
+from plugin.storefront.service import SignInRequired, list_recent_orders, load_profile
 
 bp = Blueprint("storefront", __name__)
+api = Blueprint("api", __name__, url_prefix="/storefront/api/v1")
+
+TOKEN_PROBLEM = "urn:storecare:problem:shopper-token-invalid"
+SIGN_IN_PROBLEM = "urn:storecare:problem:sign-in-required"
+_CHALLENGE = {"WWW-Authenticate": 'Storecare-Shopper realm="storefront"'}
+_PREFLIGHT_MAX_AGE = "600"
+
+
+def _current_shopper() -> Shopper:
+    try:
+        shopper = identify_shopper(request.headers, request.args)
+    except ShopperTokenError as exc:
+        raise Problem(401, "Unauthorized", str(exc), type_=TOKEN_PROBLEM, headers=_CHALLENGE) from None
+    g.storefront_shop_id = shopper.shop_id
+    return shopper
+
+
+def _locale(shop_locale: str) -> str:
+    chosen = LocaleQuery().load(request.args)["locale"]
+    if chosen:
+        return chosen
+    return shop_locale[:2] if shop_locale[:2] in SUPPORTED else "en"
+
+
+@api.get("/me")
+def me():
+    profile = load_profile(_current_shopper())
+    return jsonify(ProfileSchema().dump(profile))
+
+
+@api.get("/orders")
+def orders():
+    shopper = _current_shopper()
+    try:
+        history = list_recent_orders(shopper)
+    except SignInRequired:
+        raise Problem(401, "Sign in to see your orders", "Guests have no order history here.",
+                      type_=SIGN_IN_PROBLEM, headers=_CHALLENGE) from None
+    return jsonify(dump_orders(history, _locale(history.shop.locale)))
+
+
+# -- CORS: only the shop's own storefront and our own origin, never a wildcard, no credentials ---
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _origin_allowed(origin: str) -> bool:
+    settings = current_app.config["STORECARE_SETTINGS"]
+    if origin in (_origin(settings.app_url), _origin(request.host_url)):
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme != "https" or not parts.hostname or parts.path or f"https://{parts.netloc}" != origin:
+        return False
+    with db.uow() as session:
+        query = select(Shop.id).where(Shop.domain == parts.netloc, Shop.status == "installed")
+        if g.get("storefront_shop_id") is not None:  # identified: only that shop's storefront
+            query = query.where(Shop.id == g.storefront_shop_id)
+        return session.scalar(query.limit(1)) is not None
+
+
+@api.after_request
+def _cors(response):
+    response.vary.add("Origin")
+    origin = request.headers.get("Origin")
+    if not origin or not _origin_allowed(origin.lower()):
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Expose-Headers"] = "X-Request-Id"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = f"{TOKEN_HEADER}, Accept, X-Request-Id"
+        response.headers["Access-Control-Max-Age"] = _PREFLIGHT_MAX_AGE
+    return response
+
+
+bp.register_blueprint(api)
+bp.register_blueprint(demo.bp)

@@ -1,0 +1,220 @@
+"""Who is shopping: every identity source the storefront accepts turns into one ``Shopper``.
+
+Sources, tried in order (``IDENTITY_SOURCES``, plain data):
+
+- ``ShopperTokenSource``: header ``X-Storecare-Shopper`` carries a short-lived token computed
+  server-side by the store (our WordPress plugin; the demo storefront page) and signed with the
+  shop's storefront secret. Used by the sandbox and WooCommerce.
+- Shopify's app proxy signature plugs in later as a second source with the same ``identify`` method.
+
+Token format (easy to compute in PHP as well)::
+
+    v1.<base64url(domain "\\n" platform_customer_id "\\n" expires_unix), no padding>.<hex HMAC-SHA256>
+
+The HMAC covers ``v1.<payload>`` (ASCII). An empty customer id means a guest of that shop.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Mapping, Protocol
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.security import InvalidSignature, sign_hex, verify_hex_hmac
+from plugin.shops.models import Shop
+from plugin.sync.models import Customer
+
+TOKEN_HEADER = "X-Storecare-Shopper"
+TOKEN_VERSION = "v1"
+TOKEN_TTL = timedelta(minutes=10)
+# Clock skew tolerated between the store's server and ours, on both ends of the window.
+CLOCK_LEEWAY = timedelta(seconds=30)
+MAX_TOKEN_LENGTH = 1024
+SECRET_KEY = "storefront_secret"
+_DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,253}[a-z0-9])?(?::[0-9]{1,5})?$")
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{0,64}$")
+
+
+class StorefrontError(Exception):
+    """Root of the storefront layer's errors; the message is safe to show to a shopper."""
+
+
+class ShopperTokenError(StorefrontError):
+    """The shopper token is missing, malformed, forged, expired or for a shop we don't serve."""
+
+
+class ShopperTokenExpired(ShopperTokenError):
+    """Signed by the shop, but outside its short validity window."""
+
+
+class StorefrontNotConfigured(StorefrontError):
+    """The shop has no storefront secret, so no shopper token can be issued or trusted."""
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """One shopper of one shop. ``customer_id`` is our mirror's id, ``None`` if not (yet) mirrored."""
+
+    shop_id: int
+    customer_id: int | None
+    platform_customer_id: str | None
+
+    @property
+    def is_guest(self) -> bool:
+        return self.platform_customer_id is None
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    shop_domain: str
+    platform_customer_id: str | None
+    expires_at: datetime
+
+
+# -- pure: encode, parse and verify tokens (no Flask, no database) ---------------------------------
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(timezone.utc)
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_token(secret: str, claims: TokenClaims) -> str:
+    customer = claims.platform_customer_id or ""
+    if not _DOMAIN.match(claims.shop_domain) or not _CUSTOMER_ID.match(customer):
+        raise ShopperTokenError("The shop domain or customer id cannot be put in a shopper token.")
+    expires = int(claims.expires_at.timestamp())
+    payload = _b64encode(f"{claims.shop_domain}\n{customer}\n{expires}".encode("utf-8"))
+    message = f"{TOKEN_VERSION}.{payload}"
+    return f"{message}.{sign_hex(secret, message.encode('ascii'))}"
+
+
+def parse_token(token: str | None) -> tuple[bytes, str, TokenClaims]:
+    """Split a token into (signed message, signature, claims) WITHOUT checking the signature."""
+    invalid = ShopperTokenError("The shopper token is invalid.")
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        raise invalid
+    parts = token.strip().split(".")
+    if len(parts) != 3 or parts[0] != TOKEN_VERSION:
+        raise invalid
+    try:
+        fields = _b64decode(parts[1]).decode("utf-8").split("\n")
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if len(fields) != 3:
+        raise invalid
+    domain, customer, expires = fields
+    if not _DOMAIN.match(domain) or not _CUSTOMER_ID.match(customer) or not expires.isdigit() \
+            or len(expires) > 12:
+        raise invalid
+    claims = TokenClaims(domain, customer or None, datetime.fromtimestamp(int(expires), timezone.utc))
+    return f"{parts[0]}.{parts[1]}".encode("ascii"), parts[2], claims
+
+
+def verify_token(secret: str, token: str | None, now: datetime | None = None) -> TokenClaims:
+    """The token's claims if ``secret`` signed it and it is inside its short validity window."""
+    message, signature, claims = parse_token(token)
+    try:
+        verify_hex_hmac(secret, message, signature)
+    except InvalidSignature:
+        raise ShopperTokenError("The shopper token is invalid.") from None
+    now = _now(now)
+    if claims.expires_at + CLOCK_LEEWAY < now:
+        raise ShopperTokenExpired("The shopper token has expired; reload the page.")
+    if claims.expires_at > now + TOKEN_TTL + CLOCK_LEEWAY:
+        # Signed, but longer-lived than we accept: a leaked token must not stay useful for long.
+        raise ShopperTokenExpired("The shopper token is valid for too long.")
+    return claims
+
+
+# -- with the app: the shop's secret, the mirror -------------------------------------------------
+
+def storefront_secret(shop: Shop) -> str:
+    """The shop's storefront secret from its encrypted credentials; refuse when there is none."""
+    if not shop.credentials_encrypted:
+        raise StorefrontNotConfigured("This shop has no storefront secret.")
+    secret = current_app.extensions["storecare.vault"].decrypt(shop.credentials_encrypted).get(SECRET_KEY)
+    if not isinstance(secret, str) or len(secret) < 16:
+        raise StorefrontNotConfigured("This shop has no storefront secret.")
+    return secret
+
+
+def issue_shopper_token(shop: Shop, platform_customer_id: str | None, now: datetime | None = None) -> str:
+    """What the store computes server-side: a token for one shopper (``None``: a guest), ~10 minutes."""
+    claims = TokenClaims(shop.domain, platform_customer_id or None, _now(now) + TOKEN_TTL)
+    return encode_token(storefront_secret(shop), claims)
+
+
+def read_shopper_token(token: str | None, now: datetime | None = None, *,
+                       session: Session | None = None) -> Shopper:
+    """The ``Shopper`` a token names; raise ShopperTokenError when it cannot be trusted."""
+    if session is None:
+        with current_app.extensions["storecare.db"].uow() as own:
+            return read_shopper_token(token, now, session=own)
+    _message, _signature, unverified = parse_token(token)
+    shops = session.scalars(select(Shop).where(Shop.domain == unverified.shop_domain,
+                                               Shop.status == "installed").order_by(Shop.id)).all()
+    for shop in shops:
+        try:
+            secret = storefront_secret(shop)
+        except StorefrontNotConfigured:
+            continue
+        try:
+            claims = verify_token(secret, token, now)
+        except ShopperTokenExpired:
+            raise
+        except ShopperTokenError:
+            continue  # maybe signed by another platform's shop on the same domain
+        return _shopper(session, shop, claims.platform_customer_id)
+    raise ShopperTokenError("The shopper token is invalid.")
+
+
+def _shopper(session: Session, shop: Shop, platform_customer_id: str | None) -> Shopper:
+    customer_id = None
+    if platform_customer_id is not None:
+        customer_id = session.scalar(select(Customer.id).where(Customer.shop_id == shop.id,
+                                                               Customer.platform_id == platform_customer_id,
+                                                               Customer.deleted_at.is_(None)))
+    return Shopper(shop.id, customer_id, platform_customer_id)
+
+
+# -- sources: where a request's identity comes from --------------------------------------------
+
+class IdentitySource(Protocol):
+    def identify(self, headers: Mapping[str, str], args: Mapping[str, str],
+                 now: datetime | None = None) -> Shopper | None:
+        """The shopper if this source applies to the request, ``None`` if it does not; raise
+        ShopperTokenError when it applies but cannot be trusted."""
+
+
+class ShopperTokenSource:
+    def __init__(self, reader: Callable[..., Shopper] = read_shopper_token):
+        self._read = reader
+
+    def identify(self, headers, args, now=None):
+        token = headers.get(TOKEN_HEADER)
+        return None if token is None else self._read(token, now)
+
+
+IDENTITY_SOURCES: tuple[IdentitySource, ...] = (ShopperTokenSource(),)
+
+
+def identify_shopper(headers: Mapping[str, str], args: Mapping[str, str], now: datetime | None = None,
+                     sources: tuple[IdentitySource, ...] = IDENTITY_SOURCES) -> Shopper:
+    for source in sources:
+        shopper = source.identify(headers, args, now)
+        if shopper is not None:
+            return shopper
+    raise ShopperTokenError("The request does not say who the shopper is.")

@@ -1,0 +1,96 @@
+"""Storefront use cases: what a shopper may read about themselves. Every query is scoped by shop and
+customer; the ``Shopper`` comes from ``identity.py`` and is trusted here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plugin.extensions import db
+from plugin.shops.models import Shop
+from plugin.storefront.identity import Shopper, ShopperTokenError, StorefrontError
+from plugin.sync.models import Customer, LineItem, Order
+
+RECENT_ORDERS = 10
+
+
+class SignInRequired(StorefrontError):
+    """A guest asked for something that belongs to a customer account."""
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    name: str
+    locale: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    shop: ShopInfo
+    guest: bool
+    first_name: str | None
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    number: str
+    created_at: datetime
+    total: Decimal
+    currency: str
+    financial_status: str
+    fulfillment_status: str
+    items_count: int
+
+
+@dataclass(frozen=True)
+class OrderHistory:
+    shop: ShopInfo
+    orders: tuple[OrderSummary, ...]
+
+
+def _shop_info(session: Session, shopper: Shopper) -> ShopInfo:
+    shop = session.get(Shop, shopper.shop_id)
+    if shop is None or shop.status != "installed":
+        raise ShopperTokenError("The shop is no longer served.")
+    return ShopInfo(name=shop.name or shop.domain, locale=shop.locale or "en", currency=shop.currency)
+
+
+def load_profile(shopper: Shopper) -> Profile:
+    with db.uow() as session:
+        shop = _shop_info(session, shopper)
+        first_name = None
+        if shopper.customer_id is not None:
+            first_name = session.scalar(select(Customer.first_name).where(
+                Customer.shop_id == shopper.shop_id, Customer.id == shopper.customer_id))
+        return Profile(shop=shop, guest=shopper.is_guest, first_name=first_name)
+
+
+def list_recent_orders(shopper: Shopper, limit: int = RECENT_ORDERS) -> OrderHistory:
+    """The shopper's most recent orders, newest first; guests must sign in first."""
+    if shopper.is_guest:
+        raise SignInRequired("Sign in to see your orders")
+    with db.uow() as session:
+        shop = _shop_info(session, shopper)
+        if shopper.customer_id is None:  # signed in, but not mirrored yet: nothing to show
+            return OrderHistory(shop, ())
+        orders = session.scalars(
+            select(Order)
+            .where(Order.shop_id == shopper.shop_id, Order.customer_id == shopper.customer_id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(limit)
+        ).all()
+        counts = dict(session.execute(
+            select(LineItem.order_id, func.sum(LineItem.quantity))
+            .where(LineItem.shop_id == shopper.shop_id, LineItem.order_id.in_([o.id for o in orders]))
+            .group_by(LineItem.order_id)
+        ).all()) if orders else {}
+        return OrderHistory(shop, tuple(
+            OrderSummary(number=o.number, created_at=o.created_at, total=o.total, currency=o.currency,
+                         financial_status=o.financial_status, fulfillment_status=o.fulfillment_status,
+                         items_count=int(counts.get(o.id) or 0))
+            for o in orders
+        ))

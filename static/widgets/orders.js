@@ -1,0 +1,197 @@
+/*! Storecare "Your orders" widget. Loaded by loader.js on the first click of the launcher; renders
+    into the loader's Shadow DOM. Every piece of data goes in through textContent, never innerHTML. */
+(function (w, d) {
+  "use strict";
+
+  var SIGN_IN = "urn:storecare:problem:sign-in-required";
+  var TEXT = {
+    en: {
+      title: "Your orders", hi: "Hi, {name}", close: "Close", loading: "Loading your orders…",
+      empty: "No orders yet", emptySub: "When you place an order, you'll find it here.",
+      guest: "Sign in to see your orders", guestSub: "Your order history appears here once you're signed in.",
+      error: "We couldn't load your orders. Please try again.", retry: "Try again",
+      order: "Order {number}", items: { one: "{n} item", other: "{n} items" },
+      status: {
+        paid: "Paid", pending: "Payment pending", authorized: "Authorized", partially_refunded: "Partly refunded",
+        refunded: "Refunded", voided: "Cancelled", unfulfilled: "Preparing", partial: "Partly shipped",
+        fulfilled: "Shipped"
+      }
+    },
+    pl: {
+      title: "Twoje zamówienia", hi: "Cześć, {name}", close: "Zamknij", loading: "Wczytujemy Twoje zamówienia…",
+      empty: "Nie masz jeszcze zamówień", emptySub: "Gdy złożysz zamówienie, znajdziesz je tutaj.",
+      guest: "Zaloguj się, aby zobaczyć swoje zamówienia",
+      guestSub: "Historia zamówień pojawi się tutaj po zalogowaniu.",
+      error: "Nie udało się wczytać zamówień. Spróbuj ponownie.", retry: "Spróbuj ponownie",
+      order: "Zamówienie {number}",
+      items: { one: "{n} produkt", few: "{n} produkty", many: "{n} produktów", other: "{n} produktu" },
+      status: {
+        paid: "Opłacone", pending: "Czeka na płatność", authorized: "Autoryzowane",
+        partially_refunded: "Częściowo zwrócone", refunded: "Zwrócone", voided: "Anulowane",
+        unfulfilled: "W przygotowaniu", partial: "Częściowo wysłane", fulfilled: "Wysłane"
+      }
+    }
+  };
+  var SVG = "http://www.w3.org/2000/svg";
+  var ICONS = {
+    "sc-guest": "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8Zm-7 8a7 7 0 0 1 14 0",
+    "sc-empty": "M5 8h14l-1.2 12H6.2L5 8Zm4 0V6a3 3 0 0 1 6 0v2",
+    "sc-error": "M12 8v5m0 3.5v.01M10.3 3.9 2.6 17.2A2 2 0 0 0 4.3 20h15.4a2 2 0 0 0 1.7-2.8L13.7 3.9a2 2 0 0 0-3.4 0Z"
+  };
+  var TONE = {
+    paid: "ok", fulfilled: "ok", authorized: "info", partial: "info", unfulfilled: "info",
+    pending: "warn", partially_refunded: "warn", refunded: "muted", voided: "muted"
+  };
+
+  function el(tag, cls, text) {
+    var node = d.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function icon(kind) {
+    var box = el("span", "sc-icon"), svg = d.createElementNS(SVG, "svg"), path = d.createElementNS(SVG, "path");
+    box.setAttribute("aria-hidden", "true");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    path.setAttribute("d", ICONS[kind] || "");
+    svg.appendChild(path);
+    box.appendChild(svg);
+    return box;
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
+
+  function mount(root, launcher, cfg) {
+    var t = TEXT[cfg.locale] || TEXT.en,
+      tag = cfg.locale === "pl" ? "pl-PL" : "en-US",
+      plural = w.Intl && Intl.PluralRules ? new Intl.PluralRules(tag) : { select: function (n) { return n === 1 ? "one" : "other"; } },
+      dates = new Intl.DateTimeFormat(tag, { day: "numeric", month: "short", year: "numeric" }),
+      state = "idle",
+      panel = el("section", "sc-panel"),
+      head = el("header", "sc-head"),
+      titles = el("div", "sc-titles"),
+      title = el("h2", "sc-title", t.title),
+      greeting = el("p", "sc-greeting"),
+      close = el("button", "sc-close"),
+      body = el("div", "sc-body");
+
+    panel.id = "sc-orders";
+    panel.hidden = true;
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-labelledby", "sc-title");
+    title.id = "sc-title";
+    title.tabIndex = -1;
+    greeting.hidden = true;
+    close.type = "button";
+    close.setAttribute("aria-label", t.close);
+    close.appendChild(el("span", null, "\u00d7")).setAttribute("aria-hidden", "true");
+    body.setAttribute("aria-live", "polite");
+    titles.append(title, greeting);
+    head.append(titles, close);
+    panel.append(head, body);
+    root.appendChild(panel);
+
+    close.addEventListener("click", hide);
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") hide();
+    });
+
+    function show() {
+      panel.hidden = false;
+      launcher.setAttribute("aria-expanded", "true");
+      title.focus();
+      if (state === "idle" || state === "failed") load();
+    }
+
+    function hide() {
+      panel.hidden = true;
+      launcher.setAttribute("aria-expanded", "false");
+      launcher.focus();
+    }
+
+    function call(path) {
+      var url = cfg.api.replace(/\/$/, "") + path + "?locale=" + encodeURIComponent(cfg.locale);
+      var headers = { Accept: "application/json" };
+      if (cfg.token) headers["X-Storecare-Shopper"] = cfg.token;
+      return fetch(url, { headers: headers, credentials: "omit", mode: "cors" }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: response.ok, status: response.status, data: data };
+        });
+      });
+    }
+
+    function load() {
+      state = "loading";
+      message("sc-loading", t.loading);
+      var me = call("/me").catch(function () { return { ok: false }; });
+      Promise.all([me, call("/orders")]).then(function (results) {
+        var profile = results[0], orders = results[1];
+        if (profile.ok && profile.data.shopper && profile.data.shopper.first_name) {
+          greeting.textContent = fill(t.hi, { name: profile.data.shopper.first_name });
+          greeting.hidden = false;
+        }
+        if (orders.ok) return render(orders.data.orders || []);
+        if (orders.status === 401 && orders.data.type === SIGN_IN) {
+          state = "done";
+          return message("sc-guest", t.guest, t.guestSub);
+        }
+        throw new Error("HTTP " + orders.status);
+      }).catch(function () {
+        state = "failed";
+        message("sc-error", t.error, null, true);
+      });
+    }
+
+    function message(kind, text, sub, retry) {
+      var box = el("div", "sc-message " + kind);
+      if (ICONS[kind]) box.appendChild(icon(kind));
+      box.appendChild(el("p", "sc-message-title", text));
+      if (sub) box.appendChild(el("p", "sc-message-sub", sub));
+      if (retry) {
+        var again = el("button", "sc-retry", t.retry);
+        again.type = "button";
+        again.addEventListener("click", load);
+        box.appendChild(again);
+      }
+      if (kind === "sc-loading") {
+        box.setAttribute("role", "status");
+        for (var i = 0; i < 3; i++) box.appendChild(el("div", "sc-skeleton"));
+      }
+      body.replaceChildren(box);
+    }
+
+    function render(orders) {
+      state = "done";
+      if (!orders.length) return message("sc-empty", t.empty, t.emptySub);
+      var list = el("ul", "sc-list");
+      orders.forEach(function (order) {
+        var item = el("li", "sc-order"),
+          top = el("div", "sc-row"),
+          meta = el("div", "sc-meta"),
+          when = el("time", null, dates.format(new Date(order.created_at))),
+          badges = el("div", "sc-badges"),
+          count = order.items_count;
+        top.append(el("span", "sc-number", fill(t.order, { number: order.number })),
+          el("span", "sc-total", order.total_formatted));
+        when.dateTime = order.created_at;
+        meta.append(when, el("span", "sc-dot", "\u00b7"),
+          el("span", null, fill(t.items[plural.select(count)] || t.items.other, { n: count })));
+        [order.financial_status, order.fulfillment_status].forEach(function (status) {
+          if (!status) return;
+          badges.appendChild(el("span", "sc-badge sc-" + (TONE[status] || "muted"), t.status[status] || status));
+        });
+        item.append(top, meta, badges);
+        list.appendChild(item);
+      });
+      body.replaceChildren(list);
+    }
+
+    return { toggle: function () { (panel.hidden ? show : hide)(); } };
+  }
+
+  w.StorecareWidgets = w.StorecareWidgets || {};
+  w.StorecareWidgets.orders = mount;
+})(window, document);

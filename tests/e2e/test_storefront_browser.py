@@ -1,0 +1,137 @@
+"""The demo store in a real browser: the loader draws a launcher, fetches nothing more until clicked,
+then the orders widget shows the shopper's orders (or asks a guest to sign in), safely and in Polish."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import T0, make_customer, make_order, make_shop
+
+pytestmark = pytest.mark.browser
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(database_url):
+    """Autouse, so it runs before the app, the server and the browser are set up for nothing."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("browser tests run once, on SQLite")
+
+
+@pytest.fixture
+def store(app, db):
+    with db.uow() as session:
+        shop = make_shop(session, domain="amber.sandbox.test", name="Amber & Oak", currency="PLN",
+                         locale="en")
+        shop.credentials_encrypted = app.extensions["storecare.vault"].encrypt(
+            {"storefront_secret": "e2e-storefront-secret-0123456789"})
+        anna = make_customer(session, shop, first_name="Anna", last_name="Kowalska")
+        evil = make_customer(session, shop, first_name=XSS, last_name="")
+        numbers = [make_order(session, shop, anna, total=f"{49 + 10 * i}.90", items=1 + i,
+                              created_at=T0 + timedelta(days=i),
+                              fulfillment_status=("fulfilled", "partial", "unfulfilled")[i]).number
+                   for i in range(3)]
+        make_order(session, shop, evil, total="9.99")
+        session.commit()
+        return {"domain": shop.domain, "anna": anna.platform_id, "evil": evil.platform_id, "numbers": numbers}
+
+
+@pytest.fixture
+def dialogs(page):
+    seen = []
+
+    def on_dialog(dialog):
+        seen.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    yield seen
+    assert seen == [], f"a dialog fired: {seen}"
+
+
+def open_store(page, live_server, store, customer=None, lang="en"):
+    query = f"?lang={lang}" + (f"&customer={customer}" if customer else "")
+    page.goto(f"{live_server}/demo/store/{store['domain']}{query}")
+
+
+def test_the_widget_loads_only_on_click_and_lists_the_customers_orders(page, live_server, store, dialogs):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_store(page, live_server, store, customer=store["anna"])
+
+    launcher = page.get_by_role("button", name="Your orders")
+    expect(launcher).to_be_visible()
+    page.wait_for_timeout(500)  # idle time in which an eager loader would fetch more
+    assert not any("widgets/orders" in url or "/storefront/api/" in url for url in requested), requested
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+
+    launcher.click()
+    panel = page.get_by_role("dialog", name="Your orders")
+    expect(panel).to_be_visible()
+    for number in store["numbers"]:
+        expect(panel.get_by_text(f"Order {number}")).to_be_visible()
+    expect(panel.get_by_text("Hi, Anna")).to_be_visible()
+    expect(panel.get_by_text("Shipped", exact=True)).to_be_visible()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    assert sum("widgets/orders.js" in url for url in requested) == 1
+    page.screenshot(path="/tmp/storefront.png", animations="disabled")
+
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    launcher.click()  # reopening does not load the widget again
+    expect(panel).to_be_visible()
+    assert sum("widgets/orders.js" in url for url in requested) == 1
+
+
+def test_the_launcher_works_from_the_keyboard(page, live_server, store, dialogs):
+    open_store(page, live_server, store, customer=store["anna"])
+    launcher = page.get_by_role("button", name="Your orders")
+    expect(launcher).to_be_visible()
+    launcher.focus()
+    page.keyboard.press("Enter")
+    panel = page.get_by_role("dialog", name="Your orders")
+    expect(panel.get_by_text(f"Order {store['numbers'][0]}")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(launcher).to_be_focused()
+
+
+def test_a_guest_is_asked_to_sign_in(page, live_server, store, dialogs):
+    open_store(page, live_server, store)
+    page.get_by_role("button", name="Your orders").click()
+    expect(page.get_by_text("Sign in to see your orders")).to_be_visible()
+    page.screenshot(path="/tmp/storefront-guest.png", animations="disabled")
+
+
+def test_a_malicious_customer_name_is_shown_as_text(page, live_server, store, dialogs):
+    open_store(page, live_server, store, customer=store["evil"])
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(XSS)
+    page.get_by_role("button", name="Your orders").click()
+    expect(page.get_by_text(f"Hi, {XSS}")).to_be_visible()
+    assert page.locator("img[src=x]").count() == 0
+    page.wait_for_timeout(300)  # give an injected handler the chance to fire (the fixture checks)
+
+
+def test_the_polish_locale_speaks_polish(page, live_server, store, dialogs):
+    open_store(page, live_server, store, customer=store["anna"], lang="pl")
+    launcher = page.get_by_role("button", name="Twoje zamówienia")
+    launcher.click()
+    panel = page.get_by_role("dialog", name="Twoje zamówienia")
+    expect(panel.get_by_text(f"Zamówienie {store['numbers'][0]}")).to_be_visible()
+    expect(panel.get_by_text("Cześć, Anna")).to_be_visible()
+    expect(panel.get_by_text("Wysłane", exact=True)).to_be_visible()
+    expect(panel.get_by_text("3 produkty")).to_be_visible()
+    expect(panel.get_by_text("zł").first).to_be_visible()
+    page.screenshot(path="/tmp/storefront-pl.png", animations="disabled")
+
+
+def test_a_failed_request_shows_a_friendly_message_and_retries(page, live_server, store, dialogs):
+    open_store(page, live_server, store, customer=store["anna"])
+    page.route("**/storefront/api/v1/orders*", lambda route: route.abort())
+    page.get_by_role("button", name="Your orders").click()
+    expect(page.get_by_text("We couldn't load your orders. Please try again.")).to_be_visible()
+    page.unroute("**/storefront/api/v1/orders*")
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_text(f"Order {store['numbers'][0]}")).to_be_visible()
