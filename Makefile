@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d plugin/translations
+	$(BIN)/pybabel -q compile -d plugin/translations
 
 demo: install translations
 	PORT=$(PORT) $(BIN)/python -m plugin.demo

@@ -33,7 +33,6 @@ def create_app(settings=None) -> Flask:
         SESSION_COOKIE_SAMESITE="None" if settings.is_production else "Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
         SESSION_COOKIE_HTTPONLY=True,
-        JSON_SORT_KEYS=False,
     )
     configure_logging(app, settings.log_level)
     init_problems(app)

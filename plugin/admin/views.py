@@ -1,3 +1,261 @@
-from flask import Blueprint
+"""The merchant admin: thin views over ``plugin.admin.service``, rendered with Jinja (autoescaped).
 
+Errors: pages under /admin/api answer application/problem+json; the other pages answer the same
+problem as JSON unless the client prefers HTML (a browser), which gets a page in the layout.
+Signed-out visitors of the HTML pages always get the "Open Storecare from your store's admin" page.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import get_locale, gettext, lazy_gettext, refresh
+
+from plugin.admin import service
+from plugin.admin.auth import (LoginError, LoginExpired, close_request_session, installed_shop,
+                               read_login_token, request_session, require_shop, sign_in, signed_out)
+from plugin.admin.csrf import check_csrf, csrf_token
+from plugin.admin.formatting import LANGUAGES, day, money, status_label, status_tone, when
+from plugin.admin.nav import NavItem, nav_items, register_nav
+from plugin.admin.schemas import OverviewSchema
+from plugin.i18n import SUPPORTED
+from plugin.jobs.models import JOB_STATUSES
+from plugin.problems import PROBLEM, Problem, problem_response
+
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ADMIN_NAV = (
+    NavItem("admin.overview", lazy_gettext("Overview"), icon="home", order=0),
+    NavItem("admin.orders", lazy_gettext("Orders"), icon="orders", order=10),
+    NavItem("admin.customers", lazy_gettext("Customers"), icon="customers", order=20),
+    NavItem("admin.jobs", lazy_gettext("Jobs"), icon="jobs", order=80),
+    NavItem("admin.settings", lazy_gettext("Settings"), icon="settings", order=90),
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@bp.record_once
+def _register_navigation(state) -> None:
+    for item in ADMIN_NAV:
+        register_nav(state.app, item)
+
+
+# -- request plumbing
+
+@bp.before_request
+def _start() -> None:
+    g.pop("shop", None)  # an app context may outlive a request (tests): start clean
+    refresh()
+    check_csrf()
+
+
+@bp.after_request
+def _secure(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+@bp.teardown_request
+def _finish(_exc) -> None:
+    close_request_session()
+    g.pop("shop", None)
+    refresh()
+
+
+@bp.context_processor
+def _layout() -> dict:
+    return {
+        "csrf_token": csrf_token, "money": money, "when": when, "day": day,
+        "status_label": status_label, "status_tone": status_tone, "asset": _asset,
+        "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
+        "shop": g.get("shop"), "nav": _navigation() if g.get("shop") is not None else [],
+    }
+
+
+def _navigation() -> list[dict]:
+    entries = [{"item": item, "url": url_for(item.endpoint)} for item in nav_items(current_app)]
+    matching = [e for e in entries
+                if request.path == e["url"] or request.path.startswith(e["url"].rstrip("/") + "/")]
+    active = max(matching, key=lambda e: len(e["url"]), default=None)
+    for entry in entries:
+        entry["active"] = entry is active
+    return entries
+
+
+def _asset(filename: str) -> str:
+    """A static file's URL with its modification time, so browsers fetch a changed file at once."""
+    try:
+        version = int(os.stat(os.path.join(current_app.static_folder or "", filename)).st_mtime)
+    except OSError:
+        version = 0
+    return url_for("static", filename=filename, v=version)
+
+
+def _here() -> str:
+    query = request.query_string.decode("utf-8", "replace")
+    return request.path + (f"?{query}" if query else "")
+
+
+def _back(default: str = ".overview"):
+    """Redirect to the form's ``next`` if it is a page of this admin, else to ``default``."""
+    target = request.form.get("next", "")
+    parts = urlsplit(target)
+    root = url_for(".overview")
+    if target.startswith(root) and not parts.scheme and not parts.netloc and "\\" not in target:
+        return redirect(target)
+    return redirect(url_for(default))
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+# -- errors
+
+def _prefers_html() -> bool:
+    return request.accept_mimetypes.best_match([PROBLEM, "application/json", "text/html"]) == "text/html"
+
+
+def _error(status: int, title: str, detail: str | None, headers: dict | None = None):
+    is_api = request.path.startswith(url_for(".overview") + "api/")
+    if is_api or not (status == 401 or _prefers_html()):
+        return problem_response(status, title, detail, headers=headers)
+    template = "admin/signed_out.html" if status == 401 else "admin/error.html"
+    return render_template(template, status=status, detail=detail), status, headers or {}
+
+
+@bp.errorhandler(Problem)
+def _problem(exc: Problem):
+    return _error(exc.status, exc.title, exc.detail, exc.headers)
+
+
+@bp.errorhandler(service.RecordNotFound)
+def _not_found(exc: service.RecordNotFound):
+    details = {
+        "order": gettext("This order is not in your store's synced orders."),
+        "customer": gettext("This customer is not in your store's synced customers."),
+        "job": gettext("This job is not one of your store's jobs."),
+    }
+    return _error(404, "Not Found", details.get(exc.kind, gettext("We could not find that.")))
+
+
+# -- signing in
+
+@bp.get("/auth")
+def login():
+    try:
+        shop_id = read_login_token(request.args.get("token", ""))
+    except LoginError as exc:
+        session.clear()
+        log.info("admin login refused: %s", exc)
+        if isinstance(exc, LoginExpired):
+            detail = gettext("This sign-in link has expired.")
+        else:
+            detail = gettext("This sign-in link is not valid.")
+        raise Problem(401, "Unauthorized", detail) from exc
+    shop = installed_shop(request_session(), shop_id)
+    if shop is None:
+        session.clear()
+        raise signed_out()
+    sign_in(shop)
+    return redirect(url_for(".overview"))
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in SUPPORTED:
+        session["lang"] = lang
+    return _back()
+
+
+# -- pages
+
+@bp.get("/")
+@require_shop
+def overview():
+    return render_template("admin/overview.html", data=service.overview(request_session(), g.shop))
+
+
+@bp.get("/orders")
+@require_shop
+def orders():
+    page = service.list_orders(request_session(), g.shop.id, _page())
+    return render_template("admin/orders.html", page=page)
+
+
+@bp.get("/orders/<int:order_id>")
+@require_shop
+def order(order_id: int):
+    detail = service.order_detail(request_session(), g.shop.id, order_id)
+    return render_template("admin/order.html", detail=detail)
+
+
+@bp.get("/customers")
+@require_shop
+def customers():
+    search = request.args.get("q", "")[:100]
+    page = service.list_customers(request_session(), g.shop.id, search, _page())
+    return render_template("admin/customers.html", page=page, search=search.strip())
+
+
+@bp.get("/customers/<int:customer_id>")
+@require_shop
+def customer(customer_id: int):
+    detail = service.customer_detail(request_session(), g.shop.id, customer_id, _page())
+    return render_template("admin/customer.html", detail=detail)
+
+
+@bp.get("/jobs")
+@require_shop
+def jobs():
+    status = request.args.get("status", "")
+    status = status if status in JOB_STATUSES else ""
+    page = service.list_jobs(request_session(), g.shop.id, status or None, _page())
+    return render_template("admin/jobs.html", page=page, status=status, statuses=JOB_STATUSES)
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@require_shop
+def retry_job(job_id: int):
+    try:
+        run = service.retry_job(request_session(), g.shop.id, job_id)
+    except service.JobNotRetryable as exc:
+        flash(gettext("This job is “%(status)s”: only failed jobs can be retried.",
+                      status=status_label(exc.status)), "warning")
+    else:
+        flash(gettext("Job %(name)s is queued to run again.", name=run.name), "success")
+    return _back(".jobs")
+
+
+@bp.post("/sync")
+@require_shop
+def resync():
+    service.request_resync(request_session(), g.shop.id)
+    flash(gettext("A full re-sync is queued. The numbers update as it runs."), "success")
+    return _back()
+
+
+@bp.get("/settings")
+@require_shop
+def settings():
+    return render_template("admin/settings.html")
+
+
+# -- JSON for the embedded admin's scripts
+
+@bp.get("/api/overview")
+@require_shop
+def api_overview():
+    return jsonify(OverviewSchema().dump(service.overview(request_session(), g.shop)))

@@ -1,0 +1,40 @@
+"""CSRF protection for the admin's forms: a random token per session, sent back in a hidden field.
+
+The admin runs embedded in other sites' pages later (SameSite=None cookies), so every unsafe request
+must prove it came from a page we rendered: ``csrf_token()`` in the form, ``check_csrf()`` before
+the view. JavaScript callers send the token in the ``X-CSRF-Token`` header instead.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import request, session
+from flask_babel import gettext
+
+from plugin.problems import Problem
+
+FIELD = "csrf_token"
+HEADER = "X-CSRF-Token"
+SESSION_KEY = "csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token() -> str:
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        session[SESSION_KEY] = token
+    return token
+
+
+def check_csrf() -> None:
+    if request.method in SAFE_METHODS:
+        return
+    expected = session.get(SESSION_KEY)
+    given = request.form.get(FIELD) or request.headers.get(HEADER) or ""
+    if not isinstance(expected, str) or not expected or not hmac.compare_digest(
+            expected.encode("utf-8"), given.encode("utf-8")):
+        raise Problem(400, "Bad Request",
+                      gettext("This form has expired or did not come from Storecare. "
+                              "Reload the page and try again."))
