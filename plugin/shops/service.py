@@ -63,8 +63,8 @@ def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PL
                          timezone: str = "Europe/Warsaw", webhook_address: str | None = None) -> Shop:
     """Install (or re-install) a sandbox shop: credentials, webhook subscriptions, then a backfill.
 
-    Idempotent: a second call keeps the shop and its secrets, re-creates missing subscriptions only,
-    and does not queue a second backfill while one is pending. The caller commits.
+    Idempotent: a second call keeps the shop and its secrets and re-creates missing subscriptions
+    only; the backfill is queued on a first install and on a re-install. The caller commits.
     """
     from plugin.sync.backfill import request_backfill
 
@@ -78,14 +78,16 @@ def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PL
     creds.setdefault("storefront_secret", random_secret())
     store_credentials(shop, creds)
     shop.name, shop.currency, shop.locale, shop.timezone = name, currency, locale, timezone
-    if shop.status != "installed":
+    fresh = shop.id is None or shop.status != "installed"
+    if fresh:
         shop.status, shop.installed_at, shop.uninstalled_at = "installed", utcnow(), None
     shop.scopes = ["read_orders", "read_customers", "write_discounts"]
     session.flush()
     manifest = current_app.config["STORECARE_MANIFEST"]
     address = (webhook_address or _settings().app_url) + "/webhooks/sandbox"
     adapter_for(shop).subscribe_webhooks(address, manifest["sandbox"]["webhooks"], secret=creds["webhook_secret"])
-    request_backfill(session, shop.id)
+    if fresh:  # a first install or a re-install syncs everything; a repeated call changes nothing
+        request_backfill(session, shop.id)
     return shop
 
 

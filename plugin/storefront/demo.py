@@ -187,3 +187,15 @@ def store(shop_domain: str):
             # the API's base URL as this page's visitor reaches us (the demo page is served by the app)
             api_base=url_for("storefront.api.me", _external=True).rsplit("/", 1)[0],
         )
+
+
+@bp.get("/admin/<shop_domain>")
+def admin(shop_domain: str):
+    """The demo's way into the merchant admin: a fresh signed login link for the shop, followed."""
+    from flask import redirect
+
+    from plugin.admin.auth import login_url
+
+    with db.uow() as session:
+        shop = _shop(session, shop_domain)
+        return redirect(login_url(shop.id))

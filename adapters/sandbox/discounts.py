@@ -1,0 +1,109 @@
+"""Discount codes in the sandbox: creating them (through the adapter) and redeeming them on an order.
+
+Both halves live here so the rules a code is created with are the rules it is checked against.
+Codes are unique per shop without regard to case, as on Shopify. Every function takes an open
+connection inside the caller's write transaction.
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from decimal import Decimal
+
+from adapters.base import DiscountKind, DiscountSpec
+from adapters.errors import NotFound
+from adapters.sandbox.records import DISCOUNT_CODE_COLUMNS, DiscountCodeRecord, discount_code_from_row
+from adapters.sandbox.schema import INSERT_DISCOUNT_CODE, db_time, to_cents
+from adapters.sandbox.store import SandboxError, next_id
+
+
+class DiscountCodeTakenError(SandboxError):
+    """A discount code with this code but a different definition already exists in the shop."""
+
+
+def discount_cents(kind: str, value_cents: int, subtotal_cents: int) -> int:
+    """What a code takes off a subtotal: ``value_cents`` is percent * 100 for a percentage code."""
+    if kind == DiscountKind.PERCENTAGE:
+        return (subtotal_cents * value_cents + 5_000) // 10_000  # rounded half up
+    if kind == DiscountKind.FIXED_AMOUNT:
+        return min(value_cents, subtotal_cents)
+    return 0  # free shipping: the sandbox charges no shipping
+
+
+def create_code(conn: sqlite3.Connection, domain: str, spec: DiscountSpec,
+                now: datetime) -> DiscountCodeRecord:
+    """Store ``spec``. The same code again returns the stored code if the definition is identical (a
+    retried request is harmless) and raises DiscountCodeTakenError if it differs."""
+    _check(spec)
+    customer_id = _customer_id(conn, domain, spec.customer_platform_id)
+    existing = _find(conn, domain, spec.code)
+    if existing is not None:
+        if _same_definition(existing, spec, customer_id):
+            return existing
+        raise DiscountCodeTakenError(f"discount code {spec.code} already exists with another definition")
+    stamp = db_time(now)
+    new_id = next_id(conn, "discount_codes")
+    conn.execute(INSERT_DISCOUNT_CODE, (
+        new_id, domain, spec.code, spec.code.upper(), spec.kind.value, str(spec.value), spec.title,
+        customer_id, db_time(spec.ends_at) if spec.ends_at else None,
+        str(spec.minimum_subtotal) if spec.minimum_subtotal is not None else None,
+        spec.usage_limit, 0, stamp, stamp))
+    return _find(conn, domain, spec.code)
+
+
+def redeem(conn: sqlite3.Connection, domain: str, code: str, subtotal_cents: int, customer_id: int | None,
+           now: datetime) -> tuple[int, str]:
+    """Check ``code`` may be used on this order, count the use, and return (discount in cents, the code)."""
+    found = _find(conn, domain, code)
+    if found is None:
+        raise NotFound(f"no discount code {code} in shop {domain}")
+    if found.ends_at is not None and found.ends_at <= now:
+        raise SandboxError(f"discount code {found.code} has expired")
+    if found.usage_limit is not None and found.times_used >= found.usage_limit:
+        raise SandboxError(f"discount code {found.code} has been used up")
+    if found.customer_id is not None and found.customer_id != customer_id:
+        raise SandboxError(f"discount code {found.code} belongs to another customer")
+    if found.minimum_subtotal is not None and subtotal_cents < to_cents(found.minimum_subtotal):
+        raise SandboxError(f"discount code {found.code} needs a subtotal of at least "
+                           f"{found.minimum_subtotal}")
+    conn.execute("UPDATE discount_codes SET times_used = times_used + 1, updated_at = ? WHERE id = ?",
+                 (db_time(now), found.id))
+    value_cents = to_cents(found.value) if found.kind == DiscountKind.FIXED_AMOUNT else int(found.value * 100)
+    return discount_cents(found.kind, value_cents, subtotal_cents), found.code
+
+
+def _find(conn: sqlite3.Connection, domain: str, code: str) -> DiscountCodeRecord | None:
+    row = conn.execute(f"SELECT {DISCOUNT_CODE_COLUMNS} FROM discount_codes WHERE shop = ? AND code_key = ?",
+                       (domain, code.strip().upper())).fetchone()
+    return discount_code_from_row(row) if row else None
+
+
+def _check(spec: DiscountSpec) -> None:
+    if not spec.code or any(ch.isspace() for ch in spec.code):
+        raise SandboxError("a discount code must be non-empty and contain no spaces")
+    if spec.kind is DiscountKind.PERCENTAGE and not Decimal(0) < spec.value <= Decimal(100):
+        raise SandboxError("a percentage discount must be above 0 and at most 100")
+    if spec.kind is DiscountKind.FIXED_AMOUNT and spec.value <= 0:
+        raise SandboxError("a fixed-amount discount must be positive")
+    if spec.usage_limit < 1:
+        raise SandboxError("a discount code's usage limit must be at least 1")
+
+
+def _customer_id(conn: sqlite3.Connection, domain: str, platform_id: str | None) -> int | None:
+    """The shop's customer a code is reserved for; NotFound if the id is not one of this shop's."""
+    if platform_id is None:
+        return None
+    row = None
+    if str(platform_id).isdigit():
+        row = conn.execute("SELECT id FROM customers WHERE shop = ? AND id = ?",
+                           (domain, int(platform_id))).fetchone()
+    if row is None:
+        raise NotFound(f"no customer {platform_id} in shop {domain}")
+    return row[0]
+
+
+def _same_definition(existing: DiscountCodeRecord, spec: DiscountSpec, customer_id: int | None) -> bool:
+    return ((existing.kind, existing.value, existing.title, existing.customer_id, existing.ends_at,
+             existing.minimum_subtotal, existing.usage_limit)
+            == (spec.kind.value, spec.value, spec.title, customer_id, spec.ends_at, spec.minimum_subtotal,
+                spec.usage_limit))

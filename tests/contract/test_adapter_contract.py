@@ -1,0 +1,195 @@
+"""The contract every PlatformAdapter keeps, run against each platform's kit (see conftest.py)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from adapters.base import (
+    Customer, DiscountCode, DiscountKind, DiscountSpec, FinancialStatus, Order, Page, Platform,
+    PlatformAdapter,
+)
+from adapters.errors import AdapterError, AuthRevoked, InvalidPayload, NotFound, Transient
+
+SMALL_PAGE = 7
+MAX_PAGES = 1_000
+
+
+def collect(list_page, **options) -> list:
+    """Every item of a paged listing, following cursors to the last page."""
+    items, cursor = [], None
+    for _ in range(MAX_PAGES):
+        page = list_page(cursor=cursor, **options)
+        assert isinstance(page, Page)
+        items.extend(page.items)
+        if page.is_last:
+            return items
+        assert page.items, "a page before the last one must not be empty"
+        cursor = page.next_cursor
+    pytest.fail("paging did not reach a last page")
+
+
+def ids(items) -> list[str]:
+    return [item.platform_id for item in items]
+
+
+def test_adapter_implements_the_protocol(kit):
+    assert isinstance(kit.adapter, PlatformAdapter)
+    assert kit.adapter.platform in set(Platform)
+
+
+def test_paging_through_orders_yields_each_order_exactly_once_and_matches_the_count(kit):
+    orders = collect(kit.adapter.list_orders, limit=SMALL_PAGE)
+
+    assert len(orders) > 2 * SMALL_PAGE, "the kit's shop must span several pages"
+    assert len(set(ids(orders))) == len(orders)
+    assert len(orders) == kit.adapter.count_orders()
+    assert all(isinstance(order, Order) for order in orders)
+
+
+def test_paging_through_customers_yields_each_customer_exactly_once(kit):
+    small_pages = collect(kit.adapter.list_customers, limit=SMALL_PAGE)
+    large_pages = collect(kit.adapter.list_customers, limit=250)
+
+    assert len(small_pages) > SMALL_PAGE
+    assert len(set(ids(small_pages))) == len(small_pages)
+    assert sorted(ids(small_pages)) == sorted(ids(large_pages))
+    assert all(isinstance(customer, Customer) for customer in small_pages)
+
+
+def test_updated_since_lists_and_counts_exactly_the_orders_updated_at_or_after_it(kit):
+    orders = collect(kit.adapter.list_orders, limit=250)
+    cutoff = sorted(order.updated_at for order in orders)[len(orders) // 2]
+    expected = {order.platform_id for order in orders if order.updated_at >= cutoff}
+
+    recent = collect(kit.adapter.list_orders, limit=SMALL_PAGE, updated_since=cutoff)
+
+    assert 0 < len(recent) < len(orders)
+    assert sorted(ids(recent)) == sorted(expected)
+    assert kit.adapter.count_orders(updated_since=cutoff) == len(expected)
+
+
+def test_updated_since_lists_exactly_the_customers_updated_at_or_after_it(kit):
+    customers = collect(kit.adapter.list_customers, limit=250)
+    cutoff = sorted(customer.updated_at for customer in customers)[len(customers) // 2]
+
+    recent = collect(kit.adapter.list_customers, limit=SMALL_PAGE, updated_since=cutoff)
+
+    assert 0 < len(recent) < len(customers)
+    assert sorted(ids(recent)) == sorted(c.platform_id for c in customers if c.updated_at >= cutoff)
+
+
+def test_get_order_returns_what_the_listing_returned(kit):
+    orders = collect(kit.adapter.list_orders, limit=250)
+    refunded = [o for o in orders if o.refunds][:2]
+    guests = [o for o in orders if o.customer is None][:1]
+    samples = [orders[0], orders[-1], *refunded, *guests]
+
+    for listed in samples:
+        assert kit.adapter.get_order(listed.platform_id) == listed
+
+
+def test_get_customer_returns_what_the_listing_returned(kit):
+    customers = collect(kit.adapter.list_customers, limit=250)
+
+    for listed in (customers[0], customers[-1]):
+        assert kit.adapter.get_customer(listed.platform_id) == listed
+
+
+@pytest.mark.parametrize("missing_id", ["999999999999999", "0", "not-an-id"])
+def test_an_unknown_id_is_not_found(kit, missing_id):
+    with pytest.raises(NotFound):
+        kit.adapter.get_order(missing_id)
+    with pytest.raises(NotFound):
+        kit.adapter.get_customer(missing_id)
+
+
+def test_another_shops_records_are_not_found(kit):
+    with pytest.raises(NotFound):
+        kit.adapter.get_order(kit.other_shop_order_id)
+    with pytest.raises(NotFound):
+        kit.adapter.get_customer(kit.other_shop_customer_id)
+    assert kit.other_shop_order_id not in ids(collect(kit.adapter.list_orders, limit=250))
+
+
+def _assert_aware(*moments: datetime | None) -> None:
+    for moment in moments:
+        assert moment is None or (isinstance(moment, datetime) and moment.utcoffset() is not None)
+
+
+def test_every_order_has_decimal_money_aware_times_and_consistent_refunds(kit):
+    for order in collect(kit.adapter.list_orders, limit=250):
+        amounts = (order.total, order.subtotal, order.total_discounts, order.total_tax, order.total_refunded,
+                   *(line.unit_price for line in order.line_items), *(r.amount for r in order.refunds))
+        for amount in amounts:
+            assert isinstance(amount, Decimal), order.platform_id
+        _assert_aware(order.created_at, order.updated_at, order.paid_at, order.cancelled_at, order.closed_at,
+                      order.fulfilled_at, *(r.created_at for r in order.refunds))
+        assert order.created_at <= order.updated_at
+        assert Decimal(0) <= order.total_refunded <= order.total
+        if order.financial_status is FinancialStatus.REFUNDED:
+            assert order.total_refunded == order.total
+        if order.financial_status is FinancialStatus.PARTIALLY_REFUNDED:
+            assert Decimal(0) < order.total_refunded < order.total
+        if order.customer is not None:
+            _assert_aware(order.customer.created_at, order.customer.updated_at)
+
+
+def test_an_order_read_from_its_webhook_equals_the_order_fetched(kit):
+    order = collect(kit.adapter.list_orders, limit=250)[-1]
+    headers, body = kit.order_webhook(order.platform_id)
+    adapter_type = type(kit.adapter)
+
+    envelope = adapter_type.read_webhook(headers, body)
+
+    assert envelope.shop_domain == kit.shop_domain
+    assert envelope.delivery_id == adapter_type.read_webhook_headers(headers).delivery_id
+    assert adapter_type.order_from_payload(envelope.payload) == kit.adapter.get_order(order.platform_id)
+
+
+def test_a_webhook_without_headers_or_with_a_body_that_is_not_an_object_is_invalid(kit):
+    headers, _ = kit.order_webhook(collect(kit.adapter.list_orders, limit=250)[0].platform_id)
+    adapter_type = type(kit.adapter)
+
+    with pytest.raises(InvalidPayload):
+        adapter_type.read_webhook_headers({})
+    with pytest.raises(InvalidPayload):
+        adapter_type.read_webhook(headers, b"[1, 2]")
+    with pytest.raises(InvalidPayload):
+        adapter_type.read_webhook(headers, b"not json")
+
+
+def test_subscribing_to_webhooks_twice_creates_nothing_the_second_time(kit):
+    topics = list(kit.webhook_topics)
+
+    first = kit.adapter.subscribe_webhooks(kit.webhook_address, topics, kit.webhook_secret)
+    second = kit.adapter.subscribe_webhooks(kit.webhook_address, topics, kit.webhook_secret)
+
+    assert sorted(first) == sorted(topics)
+    assert second == []
+
+
+def test_creating_a_discount_code_returns_it(kit):
+    spec = DiscountSpec(code="CONTRACT-TEN", kind=DiscountKind.PERCENTAGE, value=Decimal(10),
+                        title="Contract test reward")
+
+    created = kit.adapter.create_discount_code(spec)
+
+    assert isinstance(created, DiscountCode)
+    assert (created.code, created.kind, created.value) == (spec.code, spec.kind, spec.value)
+    assert created.platform_id
+
+
+def test_a_transient_platform_failure_surfaces_as_transient(kit):
+    adapter = kit.failing_adapter()
+
+    with pytest.raises(Transient) as raised:
+        adapter.list_orders()
+
+    assert isinstance(raised.value, AdapterError) and raised.value.transient
+
+
+def test_revoked_credentials_surface_as_auth_revoked(kit):
+    with pytest.raises(AuthRevoked):
+        kit.revoked_adapter().list_orders()
