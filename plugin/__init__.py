@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings=None) -> Flask:
     from plugin.db import Database
     from plugin.extensions import babel
+    from plugin.http import make_session
     from plugin.i18n import select_locale
     from plugin.jobs.queue import JobQueue
     from plugin.sync.events import EventBus
@@ -43,6 +44,7 @@ def create_app(settings=None) -> Flask:
     queue = JobQueue(app, settings)
     app.extensions["storecare.queue"] = queue
     app.extensions["storecare.events"] = EventBus()
+    app.extensions["storecare.http"] = make_session()
     babel.init_app(app, locale_selector=select_locale)
 
     _register_jobs(queue)

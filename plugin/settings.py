@@ -38,10 +38,19 @@ class Settings:
     job_max_attempts: int = 5
     job_lease_seconds: int = 300
     log_level: str = "INFO"
+    # Shopify app credentials (Partner dashboard: client id and client secret). Shopify is off when unset.
+    shopify_api_key: str = ""
+    shopify_api_secret: str = ""
+    # WooCommerce: the app name shown on the store's /wc-auth/v1/authorize screen.
+    woocommerce_app_name: str = "Storecare"
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def shopify_enabled(self) -> bool:
+        return bool(self.shopify_api_key and self.shopify_api_secret)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -67,6 +76,9 @@ class Settings:
             job_max_attempts=int(get("JOB_MAX_ATTEMPTS", "5")),
             job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),
             log_level=get("LOG_LEVEL", "INFO"),
+            shopify_api_key=get("SHOPIFY_API_KEY"),
+            shopify_api_secret=get("SHOPIFY_API_SECRET"),
+            woocommerce_app_name=get("WOOCOMMERCE_APP_NAME", "Storecare"),
         )
         return settings.validated()
 
@@ -83,6 +95,8 @@ class Settings:
             problems.append(f"{PREFIX}SECRET_KEY must be a random value of at least 32 characters")
         if not self.encryption_keys or _DEV_ENCRYPTION_KEY in self.encryption_keys:
             problems.append(f"{PREFIX}ENCRYPTION_KEYS must list at least one Fernet key (newest first)")
+        if bool(self.shopify_api_key) != bool(self.shopify_api_secret):
+            problems.append(f"{PREFIX}SHOPIFY_API_KEY and {PREFIX}SHOPIFY_API_SECRET go together")
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self

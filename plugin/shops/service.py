@@ -55,8 +55,12 @@ def find_shop(session, platform: str, domain: str) -> Shop | None:
     return session.scalars(select(Shop).where(Shop.platform == platform, Shop.domain == domain.lower())).first()
 
 
-def webhook_secret(shop: Shop) -> str:
-    return credentials(shop).get("webhook_secret", "")
+def webhook_secret(platform: str, shop: Shop | None) -> str:
+    """The key a platform signs this shop's webhooks with: Shopify signs with the app's client secret,
+    WooCommerce and the sandbox with the per-shop secret we chose when subscribing."""
+    if platform == Platform.SHOPIFY:
+        return _settings().shopify_api_secret
+    return credentials(shop).get("webhook_secret", "") if shop is not None else ""
 
 
 def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PLN", locale: str = "en",

@@ -65,7 +65,7 @@ def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Recei
         if shop is None:
             raise Unauthenticated("the webhook cannot be verified: unknown shop")
         try:
-            verify_base64_hmac(shops.webhook_secret(shop), body, meta.signature)
+            verify_base64_hmac(shops.webhook_secret(platform, shop), body, meta.signature)
         except InvalidSignature as exc:
             raise Unauthenticated(f"the webhook signature is invalid: {exc}") from None
         try:
