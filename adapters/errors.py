@@ -24,6 +24,10 @@ class InvalidPayload(AdapterError):
     """A payload from the platform could not be read as the neutral DTO."""
 
 
+class WebhookPing(AdapterError):
+    """Not an event: the platform checks that our endpoint answers (WooCommerce's unsigned creation ping)."""
+
+
 class Transient(AdapterError):
     """Network trouble or a 5xx: worth retrying with backoff."""
 

@@ -12,7 +12,7 @@ from typing import Mapping
 from flask import current_app
 
 from adapters import UnknownPlatform, get_adapter_class
-from adapters.errors import AdapterError, InvalidPayload
+from adapters.errors import AdapterError, InvalidPayload, WebhookPing
 from plugin.db import utcnow
 from plugin.jobs.queue import PermanentJobError
 from plugin.security import InvalidSignature, verify_base64_hmac
@@ -47,8 +47,9 @@ class UnknownTopic(InboxError):
 
 @dataclass(frozen=True)
 class Receipt:
-    delivery_id: int | None  # our inbox row id; None for a duplicate
-    duplicate: bool
+    delivery_id: int | None  # our inbox row id; None when nothing was stored
+    duplicate: bool = False
+    note: str | None = None  # "ping", "unknown shop": answered 200, nothing stored
 
 
 def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
@@ -58,16 +59,21 @@ def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Recei
         raise UnknownTopic(f"no webhooks are received for platform {platform!r}") from None
     try:
         meta = adapter_cls.read_webhook_headers(headers)
+    except WebhookPing:
+        return Receipt(None, note="ping")
     except InvalidPayload as exc:
         raise Unauthenticated(f"the webhook cannot be verified: {exc.message}") from None
     with db.uow() as session:
         shop = shops.find_shop(session, platform, meta.shop_domain)
-        if shop is None:
+        secret = shops.webhook_secret(platform, shop)
+        if not secret:
             raise Unauthenticated("the webhook cannot be verified: unknown shop")
         try:
-            verify_base64_hmac(shops.webhook_secret(platform, shop), body, meta.signature)
+            verify_base64_hmac(secret, body, meta.signature)
         except InvalidSignature as exc:
             raise Unauthenticated(f"the webhook signature is invalid: {exc}") from None
+        if shop is None:  # signed by the app's own secret (Shopify), for a shop we hold nothing of
+            return Receipt(None, note="unknown shop")
         try:
             envelope = adapter_cls.read_webhook(headers, body)
         except InvalidPayload as exc:

@@ -18,4 +18,5 @@ def receive(platform: str):
     except inbox.InboxError as exc:
         titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
         return problem_response(exc.status, titles[exc.status], exc.message)
-    return jsonify({"status": "duplicate" if receipt.duplicate else "accepted"}), 200
+    status = "duplicate" if receipt.duplicate else (receipt.note or "accepted")
+    return jsonify({"status": status}), 200
