@@ -22,8 +22,9 @@ def insert_ignore(session: Session, table, rows: list[dict], conflict: list[str]
     """
     if not rows:
         return []
-    stmt = insert_for(session, table).values(rows).on_conflict_do_nothing(index_elements=conflict)
+    # executemany form: one cached statement, batched by SQLAlchemy's insertmanyvalues
+    stmt = insert_for(session, table).on_conflict_do_nothing(index_elements=conflict)
     if returning is not None:
-        return session.execute(stmt.returning(*returning)).all()
-    session.execute(stmt)
+        return session.execute(stmt.returning(*returning), rows).all()
+    session.execute(stmt, rows)
     return []

@@ -50,7 +50,7 @@ def upsert_customers(session, shop_id: int, customers: Sequence[dto.Customer], s
     for chunk in _chunks(unique):
         existing = set(session.scalars(select(Customer.platform_id).where(
             Customer.shop_id == shop_id, Customer.platform_id.in_([c.platform_id for c in chunk]))))
-        stmt = insert_for(session, Customer.__table__).values([_customer_row(shop_id, c) for c in chunk])
+        stmt = insert_for(session, Customer.__table__)
         cols = ("email", "first_name", "last_name", "birthday", "accepts_marketing", "locale",
                 "platform_created_at", "platform_updated_at", "synced_at")
         table = Customer.__table__
@@ -59,7 +59,7 @@ def upsert_customers(session, shop_id: int, customers: Sequence[dto.Customer], s
             set_={col: stmt.excluded[col] for col in cols},
             where=(table.c.platform_updated_at.is_(None)) | (table.c.platform_updated_at < stmt.excluded.platform_updated_at),
         ).returning(table.c.platform_id)
-        done = session.execute(stmt).scalars().all()
+        done = session.execute(stmt, [_customer_row(shop_id, c) for c in chunk]).scalars().all()
         applied += len(done)
         created = [c for c in chunk if c.platform_id not in existing]
         new_events += events.record(session, shop_id, [
@@ -125,13 +125,13 @@ def upsert_orders(session, shop_id: int, orders: Sequence[dto.Order], source: st
     for chunk in _chunks(list(unique.values())):
         rows = [_order_row(shop_id, o, customer_ids.get(o.customer.platform_id) if o.customer else None)
                 for o in chunk]
-        stmt = insert_for(session, table).values(rows)
+        stmt = insert_for(session, table)
         stmt = stmt.on_conflict_do_update(
             index_elements=["shop_id", "platform_id"],
             set_={col: stmt.excluded[col] for col in rows[0] if col not in ("shop_id", "platform_id")},
             where=table.c.platform_updated_at < stmt.excluded.platform_updated_at,
         ).returning(table.c.platform_id, table.c.id)
-        applied.update(dict(session.execute(stmt).all()))
+        applied.update(dict(session.execute(stmt, rows).all()))
     if applied:
         _replace_children(session, shop_id, [unique[p] for p in applied], applied)
         touched = {customer_ids[unique[p].customer.platform_id] for p in applied if unique[p].customer}

@@ -1,0 +1,158 @@
+"""POST /webhooks/<platform>: verify -> store -> commit -> enqueue -> 200; the worker applies it."""
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.sandbox import operations
+from adapters.sandbox import webhooks as sandbox_webhooks
+from plugin.jobs.models import JobRun
+from plugin.shops.service import webhook_secret
+from plugin.sync.models import Order, WebhookDelivery
+from tests import sandbox_support
+
+
+@pytest.fixture
+def sandbox(app, db, queue):
+    installed = sandbox_support.install(app, db)
+    queue.drain()  # the install's backfill
+    return installed
+
+
+def _count(db, model, *where):
+    with db.uow() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def _signed(sandbox, db, payload: dict, topic="orders/updated", webhook_id="wh-1", secret=None):
+    body = sandbox_webhooks.encode_body(payload)
+    secret = secret or webhook_secret("sandbox", sandbox_support.shop(db, sandbox.shop_id))
+    headers = sandbox_webhooks.webhook_request(sandbox.domain, topic, body, secret, webhook_id,
+                                               sandbox_support.SEEDED_AT)
+    return headers, body
+
+
+def test_an_order_webhook_is_acknowledged_stored_and_applied_by_the_worker(sandbox, db, queue, client):
+    before = _count(db, Order)
+    outcome = operations.create_order(sandbox.store, sandbox.domain, customer_email=None, items=2,
+                                      delivery=sandbox.delivery)
+    assert sandbox.statuses == [200, 200]  # orders/create, orders/paid
+    assert _count(db, WebhookDelivery, WebhookDelivery.status == "received") == 2
+    assert _count(db, Order) == before  # nothing is applied inside the request
+    queue.drain()
+    with db.uow() as s:
+        order = s.scalars(select(Order).where(Order.platform_id == outcome.subject.platform_id)).one()
+        assert order.total == outcome.subject.total and order.financial_status == "paid"
+        assert [d.status for d in s.scalars(select(WebhookDelivery))] == ["processed", "processed"]
+
+
+def test_a_bad_signature_gets_401_and_nothing_is_stored(sandbox, db, client):
+    order = sandbox.store.recent_orders(sandbox.domain, 1)[0]
+    from adapters.sandbox import mapping
+
+    headers, body = _signed(sandbox, db, mapping.order_payload(order), secret="not-the-secret")
+    response = client.post("/webhooks/sandbox", data=body, headers=headers)
+    assert response.status_code == 401 and response.content_type == "application/problem+json"
+    assert "signature" in response.get_json()["detail"]
+    headers, _ = _signed(sandbox, db, mapping.order_payload(order))
+    tampered = body.replace(b'"currency"', b'"Currency"')
+    assert client.post("/webhooks/sandbox", data=tampered, headers=headers).status_code == 401
+    missing = {k: v for k, v in headers.items() if "Hmac" not in k}
+    assert client.post("/webhooks/sandbox", data=body, headers=missing).status_code == 401
+    assert _count(db, WebhookDelivery) == 0 and _count(db, JobRun, JobRun.name == "sync.process_delivery") == 0
+
+
+def test_an_unknown_shop_gets_401(sandbox, db, client):
+    headers, body = _signed(sandbox, db, {"id": 1})
+    headers["X-Sandbox-Shop-Domain"] = "someone-else.sandbox.test"
+    assert client.post("/webhooks/sandbox", data=body, headers=headers).status_code == 401
+    assert _count(db, WebhookDelivery) == 0
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"", b'{"id": '])
+def test_a_malformed_body_gets_400_and_nothing_is_stored(sandbox, db, client, body):
+    secret = webhook_secret("sandbox", sandbox_support.shop(db, sandbox.shop_id))
+    headers = sandbox_webhooks.webhook_request(sandbox.domain, "orders/create", body, secret, "wh-bad",
+                                               sandbox_support.SEEDED_AT)
+    response = client.post("/webhooks/sandbox", data=body, headers=headers)
+    assert response.status_code == 400 and response.get_json()["title"] == "Bad Request"
+    assert _count(db, WebhookDelivery) == 0
+
+
+def test_a_duplicate_delivery_gets_200_and_is_processed_once(sandbox, db, queue, client):
+    from adapters.sandbox import mapping
+
+    order = sandbox.store.recent_orders(sandbox.domain, 1)[0]
+    headers, body = _signed(sandbox, db, mapping.order_payload(order), webhook_id="same-id")
+    first = client.post("/webhooks/sandbox", data=body, headers=headers)
+    again = client.post("/webhooks/sandbox", data=body, headers=headers)
+    assert (first.status_code, first.get_json()) == (200, {"status": "accepted"})
+    assert (again.status_code, again.get_json()) == (200, {"status": "duplicate"})
+    assert _count(db, WebhookDelivery) == 1
+    assert _count(db, JobRun, JobRun.name == "sync.process_delivery") == 1
+    queue.drain()
+    with db.uow() as s:
+        assert s.scalars(select(WebhookDelivery)).one().attempts == 1
+
+
+def test_an_oversized_body_gets_413(sandbox, db, app, client):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    headers, _ = _signed(sandbox, db, {"id": 1})
+    body = json.dumps({"padding": "x" * limit}).encode()
+    response = client.post("/webhooks/sandbox", data=body, headers=headers)
+    assert response.status_code == 413 and str(limit) in response.get_json()["detail"]
+    assert _count(db, WebhookDelivery) == 0
+
+
+def test_an_unknown_platform_gets_404(client):
+    response = client.post("/webhooks/magento", data=b"{}")
+    assert response.status_code == 404 and response.content_type == "application/problem+json"
+
+
+def test_out_of_order_deliveries_keep_the_newest_state(sandbox, db, queue):
+    placed = operations.create_order(sandbox.store, sandbox.domain, customer_email=None, items=1,
+                                     delivery=sandbox.delivery)
+    number = int(placed.subject.number.lstrip("#"))
+    # the refund's webhooks arrive, then a stale copy of the original order arrives late
+    operations.create_refund(sandbox.store, sandbox.domain, number, delivery=sandbox.delivery)
+    from adapters.sandbox import mapping
+
+    headers, body = _signed(sandbox, db, dict(placed.payload), topic="orders/updated", webhook_id="late-copy")
+    sandbox.delivery.send("http://localhost/webhooks/sandbox", body, headers)
+    queue.drain()
+    with db.uow() as s:
+        order = s.scalars(select(Order).where(Order.platform_id == placed.subject.platform_id)).one()
+        assert order.financial_status == "refunded" and order.total_refunded == order.total
+    assert mapping  # the sandbox's own mapping produced every payload above
+
+
+def test_a_worker_killed_mid_job_reruns_it_to_the_same_result(sandbox, db, queue):
+    """The job is taken and claimed, then its worker dies: recovery re-runs it, with the same result."""
+    from datetime import timedelta
+
+    from plugin.db import utcnow
+    from plugin.jobs.models import JobRun
+
+    operations.create_order(sandbox.store, sandbox.domain, customer_email=None, items=3, delivery=sandbox.delivery)
+    with db.uow() as s:
+        job_ids = s.scalars(select(JobRun.id).where(JobRun.name == "sync.process_delivery")).all()
+    # worker 1 takes the first task, claims it, half-applies it in a transaction that never commits, and dies
+    assert queue.huey.dequeue() is not None
+    with db.uow() as s:
+        run = s.get(JobRun, job_ids[0])
+        run.status, run.attempts, run.lease_until = "running", 1, utcnow() + timedelta(seconds=5)
+        s.commit()
+    lost = queue.recover_stalled(now=utcnow() + timedelta(minutes=10))
+    assert job_ids[0] in lost  # (queued jobs older than the lease are pushed again too; a finished run is never re-run)
+    queue.drain()
+    with db.uow() as s:
+        statuses = {r.id: (r.status, r.attempts) for r in s.scalars(select(JobRun).where(JobRun.id.in_(job_ids)))}
+        assert statuses[job_ids[0]] == ("succeeded", 2)
+        orders_once = s.scalar(select(func.count()).select_from(Order))
+    # running every delivery again changes nothing
+    from plugin.sync.inbox import process_delivery
+
+    with db.uow() as s:
+        ids = s.scalars(select(WebhookDelivery.id)).all()
+    assert all(process_delivery(db, i) == "processed" for i in ids)
+    assert _count(db, Order) == orders_once
