@@ -24,6 +24,14 @@ def _pg_schema_url(schema: str) -> str:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations():
+    """The .mo catalogues are build output (not in git): compiled once per run, for every test folder."""
+    from tests.i18n_support import compile_catalogs
+
+    compile_catalogs()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""

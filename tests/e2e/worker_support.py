@@ -1,0 +1,47 @@
+"""A real worker process (``flask worker``) on the test's own database, queue and sandbox files."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env(settings, **extra) -> dict[str, str]:
+    env = {**os.environ, "STORECARE_ENV": "test", "STORECARE_DATABASE_URL": settings.database_url,
+           "STORECARE_QUEUE_PATH": settings.queue_path, "STORECARE_QUEUE_NAME": settings.queue_name,
+           "STORECARE_SANDBOX_PATH": settings.sandbox_path, "STORECARE_APP_URL": settings.app_url,
+           "STORECARE_LOG_LEVEL": "WARNING"}
+    env.update(extra)
+    return env
+
+
+def start_worker(settings, **extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "plugin", "worker", "--workers", "1"],
+                            cwd=ROOT, env=worker_env(settings, **extra), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_worker(proc: subprocess.Popen, sig=signal.SIGTERM) -> int:
+    """Signal the worker's process group and reap it; its stderr is shown if it failed."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    _, err = proc.communicate(timeout=20)
+    if proc.returncode not in (0, -sig):
+        sys.stderr.write(err.decode(errors="replace"))
+    return proc.returncode
+
+
+def wait_for(condition, what: str, timeout: float = 90.0, interval: float = 0.02):
+    """Poll until ``condition()`` is truthy; fail naming ``what`` (a bound on waiting, not a timing assert)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"gave up waiting for {what}")
