@@ -1,0 +1,180 @@
+"""Webhook acknowledgement under gunicorn with 32 concurrent clients, against a bare Flask endpoint.
+
+Both apps are served the same way (gunicorn, gthread workers) in the same run and loaded by wrk
+(Debian package) with signed sandbox webhooks, each with a new delivery id, so every request stores
+an inbox row and queues a job. Prints requests/s, p50 and p99 for each, and the ratio.
+
+    .venv/bin/python bench/webhooks.py [--seconds 10] [--connections 32] [--backend sqlite|postgres|both]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DOMAIN = "bench.sandbox.test"
+SECRET = "bench-webhook-secret"
+BODY_FILE = ROOT / "tests" / "fixtures" / "sandbox-order.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env: dict) -> None:
+    """Migrate the database and install the benchmark shop with a known webhook secret."""
+    from plugin import create_app
+    from plugin.migrate import upgrade
+    from plugin.settings import Settings
+    from plugin.shops.models import Shop
+
+    settings = Settings.from_env(env)
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    with app.app_context():
+        db, vault = app.extensions["storecare.db"], app.extensions["storecare.vault"]
+        with db.uow() as s:
+            s.add(Shop(platform="sandbox", domain=DOMAIN, name="Bench", currency="PLN",
+                       credentials_encrypted=vault.encrypt({"webhook_secret": SECRET})))
+            s.commit()
+    app.extensions["storecare.db"].dispose()
+
+
+def wrk_script(path: Path, body: bytes) -> None:
+    from plugin.security import sign_base64
+
+    signature = sign_base64(SECRET, body)
+    lua = f"""
+wrk.method = "POST"
+wrk.body = {json.dumps(body.decode())}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Sandbox-Topic"] = "orders/create"
+wrk.headers["X-Sandbox-Shop-Domain"] = "{DOMAIN}"
+wrk.headers["X-Sandbox-Hmac-Sha256"] = "{signature}"
+wrk.headers["X-Sandbox-Triggered-At"] = "2026-11-20T10:00:00Z"
+local counter = 0
+local prefix = "{uuid.uuid4().hex[:8]}"
+setup = function(thread) thread:set("tid", tostring(math.random(1, 1e9))) end
+request = function()
+  counter = counter + 1
+  wrk.headers["X-Sandbox-Webhook-Id"] = prefix .. "-" .. tid .. "-" .. counter
+  return wrk.format()
+end
+"""
+    path.write_text(lua)
+
+
+def serve(app_spec: str, env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+           "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/nothing", timeout=0.5)
+        except urllib.error.HTTPError:
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"gunicorn did not start for {app_spec}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=20)
+
+
+def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+                          "-s", str(script), f"http://127.0.0.1:{port}/webhooks/sandbox"],
+                         capture_output=True, text=True, check=True).stdout
+    def ms(label):
+        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%"),
+            "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    body = BODY_FILE.read_bytes()
+    work = Path(tempfile.mkdtemp(prefix="storecare-bench-"))
+    script = work / "webhook.lua"
+    wrk_script(script, body)
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    base_env = {**os.environ, "STORECARE_ENV": "demo", "STORECARE_LOG_LEVEL": "WARNING",
+                "STORECARE_DATA_DIR": str(work)}
+
+    port = free_port()
+    proc = serve("bench.apps:bare()", base_env, port, args.workers, args.threads)
+    try:
+        run_wrk(port, script, 2, args.connections)  # warm-up
+        bare = run_wrk(port, script, args.seconds, args.connections)
+    finally:
+        stop(proc)
+    print(f"bare Flask      : {bare['rps']:8.0f} req/s  p50 {bare['p50']:6.2f} ms  p99 {bare['p99']:6.2f} ms")
+
+    for backend in backends:
+        env = dict(base_env)
+        if backend == "postgres":
+            import sqlalchemy
+
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            engine = sqlalchemy.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+            with engine.connect() as c:
+                c.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+            env["STORECARE_DATABASE_URL"] = f"{PG_URL}?options=-csearch_path%3D{schema}"
+            env["STORECARE_REDIS_URL"] = "redis://127.0.0.1:6379/14"
+            env["STORECARE_QUEUE_NAME"] = schema
+        else:
+            env["STORECARE_DATA_DIR"] = str(work / "sqlite")
+            Path(env["STORECARE_DATA_DIR"]).mkdir()
+        prepare(env)
+        port = free_port()
+        proc = serve("bench.apps:storecare()", env, port, args.workers, args.threads)
+        try:
+            run_wrk(port, script, 2, args.connections)
+            result = run_wrk(port, script, args.seconds, args.connections)
+        finally:
+            stop(proc)
+            if backend == "postgres":
+                with engine.connect() as c:
+                    c.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+                import redis
+
+                redis.Redis.from_url(env["STORECARE_REDIS_URL"]).flushdb()
+        label = "SQLite + SQLite queue" if backend == "sqlite" else "PostgreSQL + Redis"
+        print(f"Storecare ({label:21}): {result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
+              f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}  "
+              f"ratio to bare {result['rps'] / bare['rps']:.2f}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
