@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast install translations chromium services bench clean
+.PHONY: demo test test-fast install translations system-packages services bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,18 +23,20 @@ translations: $(VENV)/.installed
 demo: install translations
 	PORT=$(PORT) $(BIN)/python -m plugin.demo
 
-# Browser tests drive Debian's chromium (a test tool's own browser download cannot work here).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian packages the tests use: chromium for the browser tests (a test tool's own browser download
+# cannot work here) and php-cli to lint the WordPress plugin.
+system-packages:
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v php >/dev/null 2>&1 || missing="$$missing php-cli"; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 # PostgreSQL and Redis: started if they are installed but down.
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
-test: install translations chromium services
+test: install translations system-packages services
 	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: install translations
