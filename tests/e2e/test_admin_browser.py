@@ -10,17 +10,15 @@ from plugin.admin.auth import login_url
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from tests.factories import make_customer, make_delivery, make_failed_job, make_order, make_shop
-from tests.i18n_support import compile_catalogs
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = "/tmp/admin-overview.png"
 
 
-@pytest.fixture(autouse=True)
-def sqlite_only(app):
-    compile_catalogs()
-    if not app.config["STORECARE_SETTINGS"].database_url.startswith("sqlite"):
-        pytest.skip("browser tests run once, on SQLite")
+@pytest.fixture
+def database_url(tmp_path):
+    """Browser tests check what a person sees; they run on SQLite only (the rest of the suite covers both)."""
+    return f"sqlite:///{tmp_path / 'storecare.db'}"
 
 
 @pytest.fixture

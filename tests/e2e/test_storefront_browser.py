@@ -13,11 +13,10 @@ pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture(autouse=True)
-def _sqlite_only(database_url):
-    """Autouse, so it runs before the app, the server and the browser are set up for nothing."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("browser tests run once, on SQLite")
+@pytest.fixture
+def database_url(tmp_path):
+    """Browser tests check what a person sees; they run on SQLite only (the rest of the suite covers both)."""
+    return f"sqlite:///{tmp_path / 'storecare.db'}"
 
 
 @pytest.fixture
