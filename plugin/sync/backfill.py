@@ -2,16 +2,26 @@
 
 A crash (or a killed worker) loses at most the page in flight; the re-run resumes from the last
 committed cursor, and the idempotent upsert makes the replayed page harmless.
+
+Orders of a platform that offers a bulk export (Shopify: ``start_bulk_orders``) come from that export
+instead of pages: start it (cursor ``bulk:<operation id>``, committed), poll it a few times, and while it
+is still running end the job with a retry after a delay rather than hold a worker; once it is complete,
+stream its orders in batches of BULK_BATCH, committing ``bulk:<operation id>:<orders done>`` with each
+batch, so a crash resumes after the last committed batch. The platform's "export finished" webhook
+may resume the job early (nudge_bulk_backfill). A failed export is forgotten and the retry starts anew.
 """
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from flask import current_app
 from sqlalchemy import select
 
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
+from plugin.jobs.queue import PermanentJobError, TransientJobError
 from plugin.shops.models import Shop
 from plugin.shops.service import adapter_for
 from plugin.sync import mirror
@@ -20,6 +30,9 @@ from plugin.sync.models import SyncState
 log = logging.getLogger(__name__)
 RESOURCES = ("customers", "orders")
 PAGE_SIZE = 250
+BULK_PREFIX = "bulk:"
+BULK_BATCH = 250
+BULK_POLLS = (1.0, 2.0, 4.0, 8.0)  # waits between polls within one run (~15 s), then retry the job later
 
 
 def request_backfill(session, shop_id: int, restart: bool = True) -> JobRun:
@@ -48,11 +61,12 @@ def _state(session, shop_id: int, resource: str) -> SyncState:
     return state
 
 
-def run_backfill(db, shop_id: int, page_size: int = PAGE_SIZE) -> dict[str, int]:
+def run_backfill(db, shop_id: int, page_size: int = PAGE_SIZE,
+                 sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
     """Run (or resume) the backfill of every resource; returns rows processed per resource."""
     totals = {}
     for resource in RESOURCES:
-        totals[resource] = _run_resource(db, shop_id, resource, page_size)
+        totals[resource] = _run_resource(db, shop_id, resource, page_size, sleep)
     with db.uow() as session:
         queue = current_app.extensions["storecare.queue"]
         queue.enqueue(session, "sync.dispatch_events", {"shop_id": shop_id}, shop_id=shop_id)
@@ -60,7 +74,7 @@ def run_backfill(db, shop_id: int, page_size: int = PAGE_SIZE) -> dict[str, int]
     return totals
 
 
-def _run_resource(db, shop_id: int, resource: str, page_size: int) -> int:
+def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callable[[float], None]) -> int:
     with db.uow() as session:
         shop = session.get(Shop, shop_id)
         state = _state(session, shop_id, resource)
@@ -70,6 +84,8 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int) -> int:
         if state.status != "running":
             state.status, state.started_at = "running", utcnow()
         session.commit()
+    if resource == "orders" and hasattr(adapter, "start_bulk_orders"):
+        return _run_bulk_orders(db, shop_id, adapter, sleep)
     processed = 0
     while True:
         with db.uow() as session:
@@ -95,6 +111,103 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int) -> int:
             if page.is_last:
                 log.info("backfill of %s for shop %s done: %s rows", resource, shop_id, state.processed)
                 return processed
+
+
+class BulkExportPending(TransientJobError):
+    """The platform is still preparing the export: the job is retried after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _bulk_cursor(cursor: str | None) -> tuple[str | None, int]:
+    """(operation id, orders already upserted) from ``bulk:<id>`` or ``bulk:<id>:<n>``."""
+    if not cursor or not cursor.startswith(BULK_PREFIX):
+        return None, 0
+    operation, _, done = cursor[len(BULK_PREFIX):].rpartition(":")  # ids may hold colons (gid://...)
+    if operation and done.isdigit():
+        return operation, int(done)
+    return cursor[len(BULK_PREFIX):], 0
+
+
+def _run_bulk_orders(db, shop_id: int, adapter, sleep: Callable[[float], None]) -> int:
+    with db.uow() as session:
+        state = _state(session, shop_id, "orders")
+        operation, done = _bulk_cursor(state.cursor)
+        if operation is None:
+            try:
+                operation = adapter.start_bulk_orders()
+            except Exception as exc:
+                session.rollback()
+                _record_error(db, shop_id, "orders", exc)
+                raise
+            state.cursor, state.processed, state.last_error = f"{BULK_PREFIX}{operation}", 0, None
+            session.commit()
+        waited = (utcnow() - state.started_at).total_seconds() if state.started_at else 0.0
+    export = _await_export(db, shop_id, adapter, operation, sleep, waited)
+    processed, batch = 0, []
+    try:
+        for order in adapter.iter_bulk_orders(export.url, skip=done) if export.url else ():
+            batch.append(order)
+            if len(batch) == BULK_BATCH:
+                done = _commit_bulk_batch(db, shop_id, operation, done, batch, last=False)
+                processed, batch = processed + BULK_BATCH, []
+        _commit_bulk_batch(db, shop_id, operation, done, batch, last=True)
+    except Exception as exc:
+        _record_error(db, shop_id, "orders", exc)
+        raise
+    log.info("bulk backfill of orders for shop %s done: %s rows", shop_id, done + len(batch))
+    return processed + len(batch)
+
+
+def _await_export(db, shop_id: int, adapter, operation: str, sleep: Callable[[float], None], waited: float):
+    """The export once complete; BulkExportPending while it runs; a failed one is forgotten (and raised)."""
+    for delay in (0.0, *BULK_POLLS):
+        if delay:
+            sleep(delay)
+        export = adapter.bulk_status(operation)
+        if export.state == "completed":
+            return export
+        if export.state == "failed":
+            reason = export.error_code or "no reason given"
+            message = f"the bulk export {operation} ended {export.status} ({reason})"
+            with db.uow() as session:
+                state = _state(session, shop_id, "orders")
+                state.cursor, state.last_error = None, message
+                session.commit()
+            if export.error_code == "ACCESS_DENIED":
+                raise PermanentJobError(message)
+            raise TransientJobError(message + "; a new export starts on the retry")
+    # Ask again after about as long as the export has taken so far (30 s .. 10 min).
+    retry_after = min(600.0, max(30.0, waited + sum(BULK_POLLS)))
+    raise BulkExportPending(f"the bulk export {operation} is still running", retry_after=retry_after)
+
+
+def _commit_bulk_batch(db, shop_id: int, operation: str, done: int, batch: list, last: bool) -> int:
+    with db.uow() as session:
+        state = _state(session, shop_id, "orders")
+        mirror.upsert_orders(session, shop_id, batch, source="backfill")
+        done += len(batch)
+        state.cursor, state.processed, state.last_error = f"{BULK_PREFIX}{operation}:{done}", done, None
+        if last:
+            state.status, state.finished_at = "done", utcnow()
+        session.commit()
+    return done
+
+
+def nudge_bulk_backfill(session, shop_id: int, operation_id: str) -> JobRun | None:
+    """The platform says the export ``operation_id`` finished: run the waiting backfill now, if that
+    export is the one it waits for. A job waiting out its retry delay is pushed at once; claiming
+    makes a second run of it harmless. The caller commits."""
+    state = _state(session, shop_id, "orders")
+    operation, _ = _bulk_cursor(state.cursor)
+    if state.status != "running" or operation != operation_id:
+        return None
+    run = request_backfill(session, shop_id, restart=False)
+    if run.status == "retrying":
+        current_app.extensions["storecare.queue"].push(run.id)
+    return run
 
 
 def _record_error(db, shop_id: int, resource: str, exc: Exception) -> None:
