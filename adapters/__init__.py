@@ -7,6 +7,8 @@ from adapters.base import Connection, Platform, PlatformAdapter
 
 _ADAPTERS: dict[Platform, tuple[str, str]] = {
     Platform.SANDBOX: ("adapters.sandbox.adapter", "SandboxAdapter"),
+    Platform.WOOCOMMERCE: ("adapters.woocommerce.adapter", "WooCommerceAdapter"),
+    Platform.SHOPIFY: ("adapters.shopify.adapter", "ShopifyAdapter"),
 }
 
 

@@ -1,6 +1,5 @@
 /*! Storecare loader: waits for idle, draws a launcher, loads a widget only on click.
-  <script async src=".../loader.js" data-storecare-shop data-storecare-api data-storecare-token
-  data-storecare-locale> */
+  data-storecare-shop, -api, -locale, and -token (or, on WooCommerce, -token-url and -nonce-url) */
 (function (w, d) {
   "use strict";
   var s = d.currentScript || d.querySelector("script[data-storecare-shop]");
@@ -13,7 +12,19 @@
     base = (i < 0 ? src : src.slice(0, i)).replace(/[^/]*$/, ""),
     pl = /^pl/i.test(ds.storecareLocale || d.documentElement.lang || ""),
     cfg = { shop: ds.storecareShop, api: ds.storecareApi, token: ds.storecareToken, locale: pl ? "pl" : "en" },
-    idle = w.requestIdleCallback || function (f) { return setTimeout(f, 200); };
+    idle = w.requestIdleCallback || function (f) { return setTimeout(f, 200); },
+    tokenUrl = ds.storecareTokenUrl, nonceUrl = ds.storecareNonceUrl;
+
+  // WooCommerce: the shopper is fetched on click, never baked into cacheable HTML
+  function identify(done) {
+    if (!tokenUrl || !nonceUrl || cfg.token) return done();
+    fetch(nonceUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (n) { return n ? fetch(tokenUrl, { credentials: "same-origin", headers: { "X-WP-Nonce": n.trim() } }) : 0; })
+      .then(function (r) { return r && r.ok ? r.json() : 0; })
+      .then(function (j) { if (j && j.token) cfg.token = j.token; })
+      .catch(function () {}).then(done);
+  }
 
   idle(function () {
     var host = d.createElement("div"), root, btn, widget, busy;
@@ -59,8 +70,10 @@
       js.src = base + "widgets/orders.js" + q;
       js.onload = ready;
       js.onerror = failed;
-      root.appendChild(css);
-      d.head.appendChild(js);
+      identify(function () {
+        root.appendChild(css);
+        d.head.appendChild(js);
+      });
     });
     (d.body || d.documentElement).appendChild(host);
   }, { timeout: 3000 });

@@ -83,6 +83,25 @@ def _ensure_customers(session, shop_id: int, orders: Sequence[dto.Order], source
     return ids, new_events
 
 
+def _customers_by_email(session, shop_id: int, orders: Sequence[dto.Order]) -> dict[str, int]:
+    """Guest orders (no customer, an email) belong to the shop's customer with that email: WooCommerce
+    guests, or a shopper who checked out without signing in. The lowest id wins if emails repeat."""
+    emails = sorted({o.email.strip().lower() for o in orders if o.customer is None and o.email})
+    found: dict[str, int] = {}
+    for chunk in _chunks(emails):
+        rows = session.execute(select(Customer.email, func.min(Customer.id)).where(
+            Customer.shop_id == shop_id, Customer.email.in_(chunk), Customer.deleted_at.is_(None))
+            .group_by(Customer.email)).all()
+        found.update({email: cid for email, cid in rows})
+    return found
+
+
+def _order_customer_id(o: dto.Order, customer_ids: dict[str, int], by_email: dict[str, int]) -> int | None:
+    if o.customer is not None:
+        return customer_ids.get(o.customer.platform_id)
+    return by_email.get(o.email.strip().lower()) if o.email else None
+
+
 def _order_row(shop_id: int, o: dto.Order, customer_id: int | None) -> dict:
     return {
         "shop_id": shop_id, "platform_id": o.platform_id, "number": o.number, "customer_id": customer_id,
@@ -120,11 +139,11 @@ def upsert_orders(session, shop_id: int, orders: Sequence[dto.Order], source: st
         if o.platform_id not in unique or unique[o.platform_id].updated_at < o.updated_at:
             unique[o.platform_id] = o
     customer_ids, new_events = _ensure_customers(session, shop_id, list(unique.values()), source)
+    by_email = _customers_by_email(session, shop_id, list(unique.values()))
     table = Order.__table__
     applied: dict[str, int] = {}
     for chunk in _chunks(list(unique.values())):
-        rows = [_order_row(shop_id, o, customer_ids.get(o.customer.platform_id) if o.customer else None)
-                for o in chunk]
+        rows = [_order_row(shop_id, o, _order_customer_id(o, customer_ids, by_email)) for o in chunk]
         stmt = insert_for(session, table)
         stmt = stmt.on_conflict_do_update(
             index_elements=["shop_id", "platform_id"],
@@ -134,7 +153,7 @@ def upsert_orders(session, shop_id: int, orders: Sequence[dto.Order], source: st
         applied.update(dict(session.execute(stmt, rows).all()))
     if applied:
         _replace_children(session, shop_id, [unique[p] for p in applied], applied)
-        touched = {customer_ids[unique[p].customer.platform_id] for p in applied if unique[p].customer}
+        touched = {_order_customer_id(unique[p], customer_ids, by_email) for p in applied} - {None}
         refresh_customer_aggregates(session, shop_id, touched)
         new_events += events.record(session, shop_id, [e for p in applied for e in _order_events(unique[p], source)])
     return UpsertResult(len(applied), len(unique) - len(applied), new_events)

@@ -19,7 +19,7 @@ from adapters.sandbox import SandboxAdapter, SandboxStore, seed_shop
 from adapters.sandbox import mapping as sandbox_mapping
 from adapters.sandbox import webhooks as sandbox_webhooks
 
-KITS = ["sandbox"]
+KITS = ["sandbox", "woocommerce", "woocommerce_http", "shopify"]
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 SANDBOX_SHOP = "contract.sandbox.test"
@@ -91,3 +91,8 @@ def sandbox_kit(sandbox_path) -> AdapterKit:
         revoked_adapter=lambda: adapter("uninstalled.sandbox.test"),
         webhook_topics=("orders/create", "orders/updated", "refunds/create"),
     )
+
+
+# Kits defined in their own modules (imported last: they use AdapterKit from above).
+from tests.contract.woocommerce_kit import woo_simulator, woocommerce_http_kit, woocommerce_kit  # noqa: E402,F401
+from tests.contract.shopify_kit import shopify_kit, shopify_simulator  # noqa: E402,F401

@@ -9,7 +9,9 @@ from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("STORECARE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+                 "--no-first-run", "--disable-component-update", "--disable-sync",
+                # the tests play a public storefront (page.route) that loads our app from loopback
+                "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests"]
 
 
 @pytest.fixture

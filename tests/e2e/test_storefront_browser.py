@@ -134,3 +134,44 @@ def test_a_failed_request_shows_a_friendly_message_and_retries(page, live_server
     page.unroute("**/storefront/api/v1/orders*")
     page.get_by_role("button", name="Try again").click()
     expect(page.get_by_text(f"Order {store['numbers'][0]}")).to_be_visible()
+
+
+def test_on_woocommerce_the_shopper_token_is_fetched_from_the_store_on_click(page, live_server, store, app, db,
+                                                                            dialogs):
+    """A WordPress page carries no token (it may be cached for everyone): the loader asks the store's
+    REST route for one, with the REST nonce, when the shopper opens the widget. WordPress is faked
+    in the browser with page.route; our app is the live server."""
+    from plugin.shops.models import Shop
+    from plugin.storefront.identity import issue_shopper_token
+
+    with db.uow() as session:
+        shop = session.query(Shop).filter_by(domain=store["domain"]).one()
+        token = issue_shopper_token(shop, store["anna"])
+    origin = f"https://{store['domain']}"
+    calls = []
+
+    def wordpress(route, request):
+        calls.append(request.url)
+        if "admin-ajax.php" in request.url:
+            return route.fulfill(status=200, body="n0nce", content_type="text/plain")
+        if request.url.endswith("/wp-json/storecare/v1/shopper-token"):
+            ok = request.headers.get("x-wp-nonce") == "n0nce"
+            return route.fulfill(status=200 if ok else 403, json={"token": token} if ok else {"code": "rest_forbidden"})
+        return route.fulfill(status=200, content_type="text/html", body=f"""<!doctype html><html lang="en">
+            <body><h1>A WordPress shop</h1><script async src="{live_server}/static/loader.js"
+            data-storecare-shop="{store['domain']}" data-storecare-api="{live_server}/storefront/api/v1"
+            data-storecare-token-url="{origin}/wp-json/storecare/v1/shopper-token"
+            data-storecare-nonce-url="{origin}/wp-admin/admin-ajax.php?action=rest-nonce"
+            data-storecare-locale="en"></script></body></html>""")
+
+    page.route(f"{origin}/**", wordpress)
+    page.goto(f"{origin}/shop/")
+    launcher = page.get_by_role("button", name="Your orders")
+    expect(launcher).to_be_visible()
+    assert calls == [f"{origin}/shop/"]  # nothing about the shopper is asked before the click
+    launcher.click()
+    panel = page.get_by_role("dialog", name="Your orders")
+    for number in store["numbers"]:
+        expect(panel.get_by_text(f"Order {number}")).to_be_visible()
+    assert calls[1:] == [f"{origin}/wp-admin/admin-ajax.php?action=rest-nonce",
+                         f"{origin}/wp-json/storecare/v1/shopper-token"]

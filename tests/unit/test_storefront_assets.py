@@ -23,7 +23,18 @@ def test_the_loader_has_no_dependencies_and_waits_for_idle():
     source = LOADER.read_text()
     assert "import " not in source and "require(" not in source
     assert "requestIdleCallback" in source and "setTimeout" in source
-    assert "fetch(" not in source  # the API is called by the widget, after the click
+    # the API is called by the widget; the loader fetches only a WooCommerce shopper token, after the click
+    click = source.index('addEventListener("click"')
+    assert source.count("identify(function") == 1 and source.index("identify(function") > click
+    assert all(source.index("function identify") < i < click for i in _find_all(source, "fetch("))
+
+
+def _find_all(text: str, needle: str) -> list[int]:
+    found, at = [], text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
 
 
 def test_the_loader_loads_the_orders_widget_only_from_its_click_handler():

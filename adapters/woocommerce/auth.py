@@ -1,0 +1,168 @@
+"""WooCommerce's app authorisation (``/wc-auth/v1/authorize``): the store address, the URL we send
+the merchant to, and the key handover WooCommerce posts back. Pure: no I/O except an optional resolver.
+
+The store address is what the merchant types, so it is checked like any URL a server will fetch:
+http or https only, no user info, query or fragment, and (unless ``allow_private``: demo and tests)
+no loopback, private, link-local or otherwise internal address, literally or once resolved. A path
+is kept (WordPress in a sub-folder) but a pasted ``/wp-admin/...`` or ``/wp-json/...`` tail is cut.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from adapters.errors import InvalidPayload
+
+AUTHORIZE_PATH = "/wc-auth/v1/authorize"
+SCOPE = "read_write"
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_ADMIN_TAIL = re.compile(r"/(wp-admin|wp-json|wp-login\.php)(/.*)?$", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+_KEY = re.compile(r"^(ck|cs)_[A-Za-z0-9]{10,120}$")
+
+Resolver = Callable[[str], Iterable[str]]
+"""host -> the IP addresses it resolves to (e.g. from socket.getaddrinfo)."""
+
+
+class StoreUrlError(ValueError):
+    """The store address cannot be used; the message is shown to the merchant as it is."""
+
+
+@dataclass(frozen=True)
+class StoreAddress:
+    url: str  # scheme://host[:port][/path], no trailing slash: where /wp-json and /wc-auth live
+    domain: str  # host[:port] (default port dropped), lowercase: our Shop.domain
+
+    @property
+    def is_https(self) -> bool:
+        return self.url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class KeyHandover:
+    """What WooCommerce posts to our callback after the merchant approved. Unsigned: trust nothing
+    until the pending connection named by ``user_id`` and a real API call with the keys agree."""
+
+    key_id: str
+    user_id: str
+    consumer_key: str
+    consumer_secret: str
+    permissions: str
+
+
+def domain_of(url: str) -> str:
+    """host[:port] of a URL, lowercase, the scheme's default port dropped ('' if there is no host)."""
+    parts = urlsplit(url.strip())
+    try:
+        host, port = (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+        return host.lower()
+    return f"{host.lower()}:{port}"
+
+
+def parse_store_url(text: str, *, allow_private: bool = False, resolve: Resolver | None = None) -> StoreAddress:
+    """The store address a merchant typed, checked and normalised; StoreUrlError when unusable."""
+    text = (text or "").strip()
+    if not text:
+        raise StoreUrlError("Enter your store's address, for example https://shop.example.com.")
+    if len(text) > 2000:
+        raise StoreUrlError("This address is too long.")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise StoreUrlError("The address must start with https:// (or http://).")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise StoreUrlError("The address must not contain a user name or password.")
+    if parts.query or parts.fragment:
+        raise StoreUrlError("Enter only your store's address, without ?… or #… at the end.")
+    host = _host(parts.hostname or "")
+    try:
+        port = parts.port
+    except ValueError:
+        raise StoreUrlError("The port in this address is not valid.") from None
+    _check_reachable_publicly(host, allow_private, resolve)
+    path = _ADMIN_TAIL.sub("", parts.path).rstrip("/")
+    if any(c in path for c in "\\ \t\n") or "/../" in path + "/" or "/./" in path + "/":
+        raise StoreUrlError("The address's path is not valid.")
+    shown_host = f"[{host}]" if ":" in host else host
+    netloc = shown_host if port is None or port == _DEFAULT_PORTS[scheme] else f"{shown_host}:{port}"
+    url = f"{scheme}://{netloc}{path}"
+    return StoreAddress(url=url, domain=domain_of(url))
+
+
+def _host(raw: str) -> str:
+    host = raw.rstrip(".").lower()
+    if not host:
+        raise StoreUrlError("The address has no host name.")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise StoreUrlError("The host name in this address is not valid.") from None
+    if len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
+        raise StoreUrlError("The host name in this address is not valid.")
+    return host
+
+
+def _check_reachable_publicly(host: str, allow_private: bool, resolve: Resolver | None) -> None:
+    """Refuse addresses inside our own network: we are about to send requests there."""
+    if allow_private:
+        return
+    refused = StoreUrlError("This address is not reachable from the internet. Use your store's public address.")
+    if host == "localhost" or host.endswith(_INTERNAL_SUFFIXES) or "." not in host and ":" not in host:
+        raise refused
+    addresses = [host] if _is_ip(host) else list(resolve(host) if resolve else [])
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise refused
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def authorize_url(store: StoreAddress, *, app_name: str, user_id: str, return_url: str, callback_url: str,
+                  scope: str = SCOPE) -> str:
+    """Where the merchant approves our keys. All five parameters are mandatory for WooCommerce."""
+    query = urlencode({"app_name": app_name, "scope": scope, "user_id": user_id, "return_url": return_url,
+                       "callback_url": callback_url})
+    return f"{store.url}{AUTHORIZE_PATH}?{query}"
+
+
+def read_key_handover(payload: object) -> KeyHandover:
+    """The callback body, shape-checked (InvalidPayload naming the field); nothing in it is trusted."""
+    if not isinstance(payload, Mapping):
+        raise InvalidPayload("the key handover must be a JSON object")
+    values = {}
+    for field in ("key_id", "user_id", "consumer_key", "consumer_secret", "key_permissions"):
+        value = payload.get(field)
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+            raise InvalidPayload(f"the key handover has no {field}")
+        values[field] = str(value).strip()
+    if not _KEY.match(values["consumer_key"]) or not values["consumer_key"].startswith("ck_"):
+        raise InvalidPayload("consumer_key is not a WooCommerce consumer key")
+    if not _KEY.match(values["consumer_secret"]) or not values["consumer_secret"].startswith("cs_"):
+        raise InvalidPayload("consumer_secret is not a WooCommerce consumer secret")
+    if len(values["user_id"]) > 128:
+        raise InvalidPayload("user_id is too long")
+    return KeyHandover(key_id=values["key_id"], user_id=values["user_id"], consumer_key=values["consumer_key"],
+                       consumer_secret=values["consumer_secret"], permissions=values["key_permissions"])

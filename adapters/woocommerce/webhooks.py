@@ -1,0 +1,94 @@
+"""WooCommerce webhooks: the headers and body of what arrives, and the signature a store computes.
+
+A delivery carries ``X-WC-Webhook-Source`` (the site's ``home_url('/')``: its host is our shop
+domain), ``-Topic`` (``order.updated``), ``-Signature`` (base64 HMAC-SHA256 of the raw body with the
+secret we set), ``-Delivery-ID`` and ``-ID`` (the webhook). WooCommerce sends no event time.
+
+When a webhook is created, WooCommerce posts a ping first: a form body ``webhook_id=<id>``, a
+``WooCommerce/... Hookshot`` user agent and none of the headers above. It must be answered 200 or
+the merchant sees an error, so it raises WebhookPing (the inbox answers 200 and stores nothing).
+Anyone can send such a request; it is harmless because it stores nothing.
+
+The Delivery-ID is ``wp_hash(webhook id . current second)``: two events of one webhook delivered in
+the same second share it. The inbox dedupes on it, so such a second event is dropped until the
+periodic ``modified_after`` pull fetches it (see the README / lead note on keying by a body digest).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+
+from adapters.base import Platform, WebhookEnvelope, WebhookHeaders
+from adapters.errors import InvalidPayload, WebhookPing
+from adapters.woocommerce.auth import domain_of
+
+SOURCE_HEADER = "X-WC-Webhook-Source"
+TOPIC_HEADER = "X-WC-Webhook-Topic"
+SIGNATURE_HEADER = "X-WC-Webhook-Signature"
+DELIVERY_HEADER = "X-WC-Webhook-Delivery-ID"
+WEBHOOK_ID_HEADER = "X-WC-Webhook-ID"
+REQUIRED_HEADERS = (SOURCE_HEADER, TOPIC_HEADER, SIGNATURE_HEADER, DELIVERY_HEADER)
+
+# WooCommerce topic -> neutral topic (what plugin/sync/inbox.py dispatches on).
+TOPICS: dict[str, str] = {
+    "order.created": "orders/create",
+    "order.updated": "orders/updated",
+    "order.restored": "orders/updated",  # back from the trash: the body is the whole order
+    "order.deleted": "orders/delete",
+    "customer.created": "customers/create",
+    "customer.updated": "customers/update",
+    "customer.deleted": "customers/delete",
+}
+WOO_TOPICS: dict[str, str] = {neutral: woo for woo, neutral in TOPICS.items() if woo != "order.restored"}
+
+
+def woo_topic(topic: str) -> str:
+    """A topic as WooCommerce names it; neutral names (``orders/create``) are translated."""
+    return WOO_TOPICS.get(topic, topic)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """What WooCommerce puts in X-WC-Webhook-Signature (for simulators; the app verifies in security.py)."""
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+
+
+def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
+    lowered = {str(name).lower(): str(value).strip() for name, value in headers.items()}
+    if _is_ping(lowered):
+        raise WebhookPing("WooCommerce webhook ping")
+    missing = [name for name in REQUIRED_HEADERS if not lowered.get(name.lower())]
+    if missing:
+        raise InvalidPayload(f"WooCommerce webhook is missing the header(s) {', '.join(missing)}")
+    domain = domain_of(lowered[SOURCE_HEADER.lower()])
+    if not domain:
+        raise InvalidPayload(f"{SOURCE_HEADER} is not a URL")
+    raw_topic = lowered[TOPIC_HEADER.lower()]
+    return WebhookHeaders(
+        shop_domain=domain,
+        signature=lowered[SIGNATURE_HEADER.lower()],
+        topic=TOPICS.get(raw_topic, raw_topic),
+        delivery_id=lowered[DELIVERY_HEADER.lower()][:200],
+        triggered_at=None,
+    )
+
+
+def read_envelope(headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
+    read = read_headers(headers)
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidPayload("WooCommerce webhook body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidPayload("WooCommerce webhook body must be a JSON object")
+    return WebhookEnvelope(platform=Platform.WOOCOMMERCE, shop_domain=read.shop_domain, topic=read.topic,
+                           delivery_id=read.delivery_id, triggered_at=None, payload=payload)
+
+
+def _is_ping(lowered: Mapping[str, str]) -> bool:
+    if lowered.get(SIGNATURE_HEADER.lower()) or lowered.get(TOPIC_HEADER.lower()):
+        return False
+    agent = lowered.get("user-agent", "")
+    return agent.startswith("WooCommerce/") and "Hookshot" in agent

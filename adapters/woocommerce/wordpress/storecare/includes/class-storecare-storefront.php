@@ -1,0 +1,145 @@
+<?php
+/**
+ * The storefront: Storecare's loader on every page, and the two REST routes.
+ *
+ * The loader tag is the same for every visitor (shop, API, locale, and where to fetch a token), so
+ * full-page caches may keep it. Who the shopper is travels only in the answer of
+ * GET /wp-json/storecare/v1/shopper-token: WordPress's cookie authentication needs the X-WP-Nonce
+ * header there (the loader fetches one from admin-ajax.php?action=rest-nonce, logged-in users only),
+ * the answer is never cached, and the token lives nine minutes.
+ *
+ * GET /wp-json/wc-storecare/v1/connection is for Storecare: the "wc-" namespace makes WooCommerce
+ * authenticate it with the store's API keys, which Storecare holds once the merchant approved it;
+ * it hands over the storefront secret that signs tokens and "Open Storecare" links.
+ *
+ * @package Storecare
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Storefront hooks.
+ */
+final class Storecare_Storefront {
+
+	const HANDLE = 'storecare-loader';
+
+	/**
+	 * Hook in.
+	 */
+	public static function init() {
+		add_action( 'wp_enqueue_scripts', array( __CLASS__, 'enqueue' ) );
+		add_filter( 'script_loader_tag', array( __CLASS__, 'tag' ), 10, 2 );
+		add_action( 'rest_api_init', array( __CLASS__, 'routes' ) );
+	}
+
+	/**
+	 * The loader, async and in the footer: it never delays the page.
+	 */
+	public static function enqueue() {
+		if ( ! get_option( STORECARE_OPTION_CONNECTED ) ) {
+			return; // Nothing to show until Storecare knows the store.
+		}
+		wp_enqueue_script(
+			self::HANDLE,
+			storecare_app_url() . '/static/loader.js',
+			array(),
+			STORECARE_VERSION,
+			array(
+				'strategy'  => 'async',
+				'in_footer' => true,
+			)
+		);
+	}
+
+	/**
+	 * The loader's data-storecare-* attributes (read by static/loader.js).
+	 *
+	 * @param string $tag    The script tag.
+	 * @param string $handle The script handle.
+	 * @return string
+	 */
+	public static function tag( $tag, $handle ) {
+		if ( self::HANDLE !== $handle ) {
+			return $tag;
+		}
+		$attributes = array(
+			'data-storecare-shop'      => storecare_shop_domain(),
+			'data-storecare-api'       => storecare_app_url() . '/storefront/api/v1',
+			'data-storecare-locale'    => determine_locale(),
+			'data-storecare-token-url' => rest_url( 'storecare/v1/shopper-token' ),
+			'data-storecare-nonce-url' => admin_url( 'admin-ajax.php?action=rest-nonce' ),
+		);
+		$html = '';
+		foreach ( $attributes as $name => $value ) {
+			$html .= ' ' . $name . '="' . esc_attr( $value ) . '"';
+		}
+		$position = strpos( $tag, '<script' );
+		if ( false === $position ) {
+			return $tag;
+		}
+		return substr_replace( $tag, '<script' . $html, $position, strlen( '<script' ) );
+	}
+
+	/**
+	 * Register the routes.
+	 */
+	public static function routes() {
+		register_rest_route(
+			'storecare/v1',
+			'/shopper-token',
+			array(
+				'methods'             => 'GET',
+				'callback'            => array( __CLASS__, 'shopper_token' ),
+				'permission_callback' => 'is_user_logged_in', // Cookie auth: only with a valid X-WP-Nonce.
+			)
+		);
+		register_rest_route(
+			'wc-storecare/v1',
+			'/connection',
+			array(
+				'methods'             => 'GET',
+				'callback'            => array( __CLASS__, 'connection' ),
+				'permission_callback' => function () {
+					return current_user_can( 'manage_woocommerce' );
+				},
+			)
+		);
+	}
+
+	/**
+	 * A short-lived token naming the logged-in customer.
+	 *
+	 * @return WP_REST_Response
+	 */
+	public static function shopper_token() {
+		$expires  = time() + Storecare_Signing::TOKEN_TTL;
+		$token    = Storecare_Signing::shopper_token( storecare_secret(), storecare_shop_domain(), (string) get_current_user_id(), $expires );
+		$response = new WP_REST_Response(
+			array(
+				'token'      => $token,
+				'expires_at' => $expires,
+			)
+		);
+		$response->header( 'Cache-Control', 'no-store, private' );
+		return $response;
+	}
+
+	/**
+	 * For Storecare, authenticated with this store's API keys: the storefront secret.
+	 *
+	 * @return WP_REST_Response
+	 */
+	public static function connection() {
+		update_option( STORECARE_OPTION_CONNECTED, time(), false );
+		$response = new WP_REST_Response(
+			array(
+				'storefront_secret' => storecare_secret(),
+				'shop_domain'       => storecare_shop_domain(),
+				'plugin_version'    => STORECARE_VERSION,
+			)
+		);
+		$response->header( 'Cache-Control', 'no-store, private' );
+		return $response;
+	}
+}

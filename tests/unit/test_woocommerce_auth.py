@@ -1,0 +1,102 @@
+"""The store address a merchant types, the /wc-auth URL, and the key handover's shape."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from adapters.errors import InvalidPayload
+from adapters.woocommerce.auth import (
+    StoreUrlError,
+    authorize_url,
+    domain_of,
+    parse_store_url,
+    read_key_handover,
+)
+
+
+@pytest.mark.parametrize(("typed", "url", "domain"), [
+    ("shop.example.com", "https://shop.example.com", "shop.example.com"),
+    ("  https://Shop.Example.com/  ", "https://shop.example.com", "shop.example.com"),
+    ("https://shop.example.com:443/", "https://shop.example.com", "shop.example.com"),
+    ("http://shop.example.com:8080", "http://shop.example.com:8080", "shop.example.com:8080"),
+    ("https://example.com/shop/wp-admin/index.php", "https://example.com/shop", "example.com"),
+    ("https://example.com/store/wp-json/wc/v3", "https://example.com/store", "example.com"),
+    ("https://bücher.example", "https://xn--bcher-kva.example", "xn--bcher-kva.example"),
+])
+def test_store_addresses_are_normalised(typed, url, domain):
+    address = parse_store_url(typed)
+
+    assert (address.url, address.domain) == (url, domain)
+
+
+@pytest.mark.parametrize(("typed", "says"), [
+    ("", "Enter your store's address"),
+    ("ftp://shop.example.com", "https://"),
+    ("https://admin:pw@shop.example.com", "user name"),
+    ("https://shop.example.com/?x=1", "without"),
+    ("https://shop.example.com:99999", "port"),
+    ("https://exa mple.com", "host name"),
+    ("https://127.0.0.1", "not reachable from the internet"),
+    ("https://10.1.2.3:8443", "not reachable from the internet"),
+    ("http://[::1]/", "not reachable from the internet"),
+    ("https://169.254.169.254", "not reachable from the internet"),
+    ("https://localhost", "not reachable from the internet"),
+    ("https://intranet", "not reachable from the internet"),
+    ("https://printer.local", "not reachable from the internet"),
+])
+def test_unusable_or_internal_addresses_are_refused_with_a_reason(typed, says):
+    with pytest.raises(StoreUrlError, match=says):
+        parse_store_url(typed)
+
+
+def test_a_name_that_resolves_inside_our_network_is_refused():
+    with pytest.raises(StoreUrlError, match="not reachable"):
+        parse_store_url("https://sneaky.example.com", resolve=lambda host: ["93.184.216.34", "192.168.0.10"])
+    assert parse_store_url("https://fine.example.com", resolve=lambda host: ["93.184.216.34"]).domain == \
+        "fine.example.com"
+
+
+def test_local_addresses_are_allowed_for_demos_and_tests():
+    assert parse_store_url("http://127.0.0.1:8080", allow_private=True).domain == "127.0.0.1:8080"
+    assert parse_store_url("http://localhost:8000", allow_private=True).url == "http://localhost:8000"
+
+
+def test_the_authorize_url_carries_all_five_parameters():
+    store = parse_store_url("https://shop.example.com/sub")
+
+    url = authorize_url(store, app_name="Storecare", user_id="tok", return_url="https://app.test/r",
+                        callback_url="https://app.test/c")
+
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://shop.example.com/sub/wc-auth/v1/authorize"
+    assert parse_qs(parts.query) == {"app_name": ["Storecare"], "scope": ["read_write"], "user_id": ["tok"],
+                                     "return_url": ["https://app.test/r"], "callback_url": ["https://app.test/c"]}
+
+
+def test_domain_of_matches_what_webhooks_and_the_plugin_use():
+    assert domain_of("https://WWW.Shop.com:443/") == "www.shop.com"
+    assert domain_of("http://shop.com:80/x") == "shop.com"
+    assert domain_of("https://shop.com:8443") == "shop.com:8443"
+    assert domain_of("not a url") == ""
+
+
+HANDOVER = {"key_id": 1, "user_id": "tok", "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "b" * 40,
+            "key_permissions": "read_write"}
+
+
+def test_a_key_handover_is_read():
+    handover = read_key_handover(HANDOVER)
+
+    assert (handover.key_id, handover.user_id, handover.permissions) == ("1", "tok", "read_write")
+
+
+@pytest.mark.parametrize("change", [
+    {"consumer_key": None}, {"consumer_key": "cs_" + "a" * 40}, {"consumer_secret": "secret"},
+    {"user_id": ""}, {"user_id": "x" * 200}, {"key_permissions": True},
+])
+def test_a_malformed_handover_is_invalid(change):
+    with pytest.raises(InvalidPayload):
+        read_key_handover({**HANDOVER, **change})
+    with pytest.raises(InvalidPayload):
+        read_key_handover(["not", "an", "object"])

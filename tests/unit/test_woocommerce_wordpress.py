@@ -1,0 +1,99 @@
+"""The WordPress plugin: every PHP file lints, and what its PHP signs is what our Python checks.
+
+These run php (Debian's php-cli). Without it they are skipped on a developer's machine, but in CI
+(CI set) a missing php is a failure: the plugin must not ship unchecked.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.woocommerce.auth import domain_of
+from plugin.security import sign_wordpress_sign_in
+from plugin.shops.woocommerce import wordpress_config_php
+from plugin.storefront.identity import TokenClaims, encode_token, verify_token
+
+PLUGIN = Path(__file__).resolve().parents[2] / "adapters" / "woocommerce" / "wordpress" / "storecare"
+SIGNING = PLUGIN / "includes" / "class-storecare-signing.php"
+SECRET = "0123456789abcdef" * 4
+
+
+def php() -> str:
+    found = shutil.which("php")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("php is required in CI to check the WordPress plugin (apt-get install -y php-cli)")
+    pytest.skip("php is not installed here (apt-get install -y php-cli); CI runs these")
+
+
+def run_php(code: str, *args: str) -> str:
+    prelude = f"define('ABSPATH', '/'); require {str(SIGNING)!r};"
+    done = subprocess.run([php(), "-r", prelude + code, "--", *args], capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def lint(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([php(), "-l", str(path)], capture_output=True, text=True, timeout=30, check=False)
+
+
+@pytest.mark.parametrize("path", sorted(PLUGIN.rglob("*.php")), ids=lambda p: p.relative_to(PLUGIN).as_posix())
+def test_every_php_file_of_the_plugin_lints(path):
+    done = lint(path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_generated_config_lints_even_with_quotes_in_the_address(tmp_path):
+    config = tmp_path / "config.php"
+    config.write_text(wordpress_config_php("https://app.example.com/it's\\here/"))
+
+    assert lint(config).returncode == 0
+    assert run_php(f"require {str(config)!r}; echo STORECARE_DEFAULT_APP_URL;") == "https://app.example.com/it's\\here"
+
+
+def test_a_broken_php_file_fails_the_lint(tmp_path):
+    broken = tmp_path / "broken.php"
+    broken.write_text("<?php echo 'unterminated;\n")
+
+    assert lint(broken).returncode != 0
+
+
+@pytest.mark.parametrize(("domain", "customer"), [("shop.example.com", "42"), ("127.0.0.1:8080", ""),
+                                                  ("xn--bcher-kva.example", "1234567")])
+def test_the_php_shopper_token_is_exactly_the_python_one_and_verifies(domain, customer):
+    expires = int(datetime(2026, 1, 15, 12, 5, tzinfo=UTC).timestamp())
+
+    token = run_php("echo Storecare_Signing::shopper_token($argv[1], $argv[2], $argv[3], (int) $argv[4]);",
+                    SECRET, domain, customer, str(expires))
+
+    claims = TokenClaims(domain, customer or None, datetime.fromtimestamp(expires, UTC))
+    assert token == encode_token(SECRET, claims)
+    assert verify_token(SECRET, token, now=datetime(2026, 1, 15, 12, 0, tzinfo=UTC)) == claims
+
+
+def test_the_php_admin_link_is_signed_as_security_py_checks():
+    link = run_php("echo Storecare_Signing::admin_link($argv[1], $argv[2], $argv[3], (int) $argv[4]);",
+                   "https://app.example.com/", SECRET, "shop.example.com:8443", "1768478400")
+
+    assert link == ("https://app.example.com/admin/auth/woocommerce?shop=shop.example.com%3A8443&ts=1768478400"
+                    f"&sig={sign_wordpress_sign_in(SECRET, 'shop.example.com:8443', '1768478400')}")
+
+
+@pytest.mark.parametrize("home", ["https://Shop.Example.com/", "https://shop.example.com:443/store/",
+                                  "http://shop.example.com:8080/", "http://127.0.0.1/"])
+def test_the_plugin_names_its_shop_as_webhooks_and_the_connect_flow_do(home):
+    assert run_php("echo Storecare_Signing::shop_domain($argv[1]);", home) == domain_of(home)
+
+
+def test_new_secrets_are_64_hex_characters_and_differ():
+    first, second = run_php("echo Storecare_Signing::new_secret(), ' ', Storecare_Signing::new_secret();").split()
+
+    assert first != second and len(first) == 64 and int(first, 16) >= 0
