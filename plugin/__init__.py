@@ -57,18 +57,24 @@ def create_app(settings=None) -> Flask:
 
 
 def _register_jobs(queue) -> None:
+    from plugin.shops import shopify
     from plugin.sync import tasks as sync_tasks
 
     sync_tasks.register(queue)
+    shopify.register(queue)
 
 
 def _register_blueprints(app: Flask) -> None:
     from plugin.admin.views import bp as admin_bp
     from plugin.health import bp as health_bp
+    from plugin.shops.shopify_views import bp as shopify_auth_bp
+    from plugin.shops.woocommerce_views import bp as woocommerce_connect_bp
     from plugin.storefront.views import bp as storefront_bp
     from plugin.sync.views import bp as webhooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(shopify_auth_bp)
+    app.register_blueprint(woocommerce_connect_bp)
     app.register_blueprint(storefront_bp)

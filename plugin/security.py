@@ -8,9 +8,14 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Iterable
+from urllib.parse import urlsplit
 
+import jwt
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
@@ -20,6 +25,18 @@ class SecurityError(Exception):
 
 class InvalidSignature(SecurityError):
     pass
+
+
+class ExpiredSignature(InvalidSignature):
+    """Signed by the right key, but outside the replay window."""
+
+
+class InvalidShopDomain(SecurityError):
+    """Not a ``*.myshopify.com`` shop domain."""
+
+
+class InvalidSessionToken(SecurityError):
+    """A Shopify session token (ID token) that is forged, expired, for another app or another shop."""
 
 
 def _b(value: str | bytes) -> bytes:
@@ -93,3 +110,205 @@ class TokenVault:
 
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(_b(token)).decode("ascii")
+
+
+# -- Shopify: shop domains, OAuth query HMAC, session tokens, app proxy signatures ---------------
+# Algorithms as Shopify's own libraries implement them (ShopifyAPI shopify/session.py and
+# session_token.py, shopifyapp verify/app_proxy.py); see shared/contracts/PLATFORMS.md §1-3.
+
+# shopify.dev's anchored regex (security check WEAK_SHOP_VALIDATION), on the lower-cased host; \Z, not $,
+# so that a trailing newline does not slip through.
+_SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com\Z")
+OAUTH_MAX_AGE = 600  # seconds: Shopify redirects the browser at once; ShopifyAPI allows a whole day
+OAUTH_MAX_SKEW = 60  # seconds a timestamp may lie in the future (clock skew)
+PROXY_MAX_AGE = 90  # seconds, either side of now (shopifyapp's window)
+SESSION_TOKEN_ALGORITHM = "HS256"  # pinned: the token's own "alg" header is never trusted
+SESSION_TOKEN_LEEWAY = 10  # seconds: App Bridge often sends a nbf a little in the future
+_SESSION_TOKEN_CLAIMS = ("iss", "dest", "aud", "exp", "nbf")
+
+
+def _epoch(now: datetime | None) -> float:
+    return (now or datetime.now(timezone.utc)).timestamp()
+
+
+def shopify_shop_domain(value: object) -> str:
+    """The lower-cased ``{name}.myshopify.com`` domain, or InvalidShopDomain. Anything else (another host,
+    ``a.myshopify.com.evil.com``, a URL, a port, a path) is refused before any request is made to it."""
+    if not isinstance(value, str) or len(value) > 255:
+        raise InvalidShopDomain("not a myshopify.com shop domain")
+    domain = value.lower()
+    if not _SHOP_DOMAIN.match(domain):
+        raise InvalidShopDomain("not a myshopify.com shop domain")
+    return domain
+
+
+def shopify_query_message(params: Iterable[tuple[str, str]]) -> bytes:
+    """The string Shopify signs in OAuth and admin-load query strings: every parameter but ``hmac``,
+    ``key=value`` with ``%``/``=`` escaped in keys, ``%`` in values and ``&`` in the pair, sorted and
+    joined with ``&``. ``foo[]`` parameters become ``foo=["1", "2"]``. A repeated plain key is refused:
+    Shopify never sends one, and which value was signed would be ambiguous."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in params:
+        if key != "hmac":
+            grouped.setdefault(key, []).append(value)
+    pairs = []
+    for key, values in grouped.items():
+        if key.endswith("[]"):
+            key, value = key[:-2], json.dumps([str(v) for v in values])
+        elif len(values) > 1:
+            raise InvalidSignature(f"parameter {key!r} is repeated")
+        else:
+            value = values[0]
+        key = key.replace("%", "%25").replace("=", "%3D")
+        pairs.append(f"{key}={value.replace('%', '%25')}".replace("&", "%26"))
+    return "&".join(sorted(pairs)).encode("utf-8")
+
+
+def sign_shopify_query(secret: str, params: Iterable[tuple[str, str]]) -> str:
+    """The hex ``hmac`` Shopify puts on a query string (tests use it to play Shopify)."""
+    return sign_hex(secret, shopify_query_message(params))
+
+
+def verify_shopify_query(secret: str, params: Iterable[tuple[str, str]], now: datetime | None = None,
+                         max_age: int = OAUTH_MAX_AGE) -> str:
+    """Check an install/callback query string from Shopify; return its validated shop domain.
+
+    In order: exactly one ``hmac`` and it matches (hex, constant time), the ``shop`` is a myshopify.com
+    domain, and ``timestamp`` is at most ``max_age`` seconds old (60 s of clock skew ahead).
+    """
+    params = list(params)
+    given = [value for key, value in params if key == "hmac"]
+    if len(given) != 1:
+        raise InvalidSignature("missing signature" if not given else "parameter 'hmac' is repeated")
+    verify_hex_hmac(secret, shopify_query_message(params), given[0])
+    values = dict(params)
+    shop = shopify_shop_domain(values.get("shop"))
+    timestamp = values.get("timestamp", "")
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise InvalidSignature("missing or malformed timestamp")
+    age = _epoch(now) - int(timestamp)
+    if age > max_age or age < -OAUTH_MAX_SKEW:
+        raise ExpiredSignature("the request is too old; start again from your Shopify admin")
+    return shop
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    """What a verified Shopify session token (ID token) tells us."""
+
+    shop: str  # the myshopify.com domain of ``dest`` (== ``iss``)
+    user_id: str | None  # ``sub``: the staff member, when present
+    session_id: str | None  # ``sid``
+    token_id: str | None  # ``jti``
+    expires_at: datetime
+
+
+def _token_shop(url: object, path: str) -> str:
+    if not isinstance(url, str):
+        raise InvalidSessionToken("the session token names no shop")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or parts.port is not None or parts.username or parts.query or parts.fragment \
+            or parts.path.rstrip("/") != path:
+        raise InvalidSessionToken("the session token names no shop")
+    try:
+        return shopify_shop_domain(parts.hostname or "")
+    except InvalidShopDomain:
+        raise InvalidSessionToken("the session token names no shop") from None
+
+
+def verify_session_token(token: str | None, *, client_id: str, secret: str, now: datetime | None = None,
+                         leeway: int = SESSION_TOKEN_LEEWAY) -> SessionToken:
+    """Verify a Shopify session token: HS256 only (``none``, RS256 and every other ``alg`` are refused),
+    signed with our client secret, ``aud`` our client id, ``exp``/``nbf`` present and valid with ``leeway``
+    seconds, ``iss`` (``https://{shop}/admin``) and ``dest`` (``https://{shop}``) the same valid shop."""
+    if not token or not client_id or not secret or len(token) > 8192:
+        raise InvalidSessionToken("missing session token")
+    try:
+        claims = jwt.decode(token, secret, algorithms=[SESSION_TOKEN_ALGORITHM], audience=client_id,
+                            options={"require": list(_SESSION_TOKEN_CLAIMS), "verify_exp": False,
+                                     "verify_nbf": False, "verify_iat": False, "strict_aud": True})
+    except jwt.PyJWTError as exc:
+        raise InvalidSessionToken(f"invalid session token: {type(exc).__name__}") from None
+    moment = _epoch(now)
+    try:
+        expires, not_before = int(claims["exp"]), int(claims["nbf"])
+    except (TypeError, ValueError):
+        raise InvalidSessionToken("invalid session token: malformed times") from None
+    if expires <= moment - leeway:
+        raise InvalidSessionToken("the session token has expired")
+    if not_before > moment + leeway:
+        raise InvalidSessionToken("the session token is not valid yet")
+    shop = _token_shop(claims["dest"], "")
+    if _token_shop(claims["iss"], "/admin") != shop:
+        raise InvalidSessionToken("the session token's issuer and destination differ")
+    text = lambda key: str(claims[key]) if claims.get(key) not in (None, "") else None  # noqa: E731
+    return SessionToken(shop=shop, user_id=text("sub"), session_id=text("sid"), token_id=text("jti"),
+                        expires_at=datetime.fromtimestamp(expires, timezone.utc))
+
+
+def app_proxy_message(params: Iterable[tuple[str, str]]) -> bytes:
+    """The string Shopify signs on app proxy requests: every parameter but ``signature``, a repeated key's
+    values joined with ``,``, ``key=value`` pairs sorted by key and concatenated with no separator."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in params:
+        if key != "signature":
+            grouped.setdefault(key, []).append(value)
+    return "".join(f"{key}={','.join(grouped[key])}" for key in sorted(grouped)).encode("utf-8")
+
+
+def sign_app_proxy(secret: str, params: Iterable[tuple[str, str]]) -> str:
+    return sign_hex(secret, app_proxy_message(params))
+
+
+def verify_app_proxy(secret: str, params: Iterable[tuple[str, str]], now: datetime | None = None,
+                     max_age: int = PROXY_MAX_AGE) -> str:
+    """Check a request Shopify forwarded through the app proxy; return its validated shop domain.
+
+    One ``signature`` that matches (hex, constant time), one ``shop`` that is a myshopify.com domain, and a
+    ``timestamp`` within ``max_age`` seconds of now. Only then may ``logged_in_customer_id`` be trusted.
+    """
+    params = list(params)
+    given = [value for key, value in params if key == "signature"]
+    if len(given) != 1:
+        raise InvalidSignature("missing signature" if not given else "parameter 'signature' is repeated")
+    verify_hex_hmac(secret, app_proxy_message(params), given[0])
+    shops = [value for key, value in params if key == "shop"]
+    timestamps = [value for key, value in params if key == "timestamp"]
+    if len(shops) != 1 or len(timestamps) != 1:
+        raise InvalidSignature("exactly one shop and one timestamp are required")
+    try:
+        shop = shopify_shop_domain(shops[0])
+    except InvalidShopDomain:
+        raise InvalidSignature("not a myshopify.com shop domain") from None
+    if not timestamps[0].isdigit() or len(timestamps[0]) > 12:
+        raise InvalidSignature("missing or malformed timestamp")
+    if abs(_epoch(now) - int(timestamps[0])) > max_age:
+        raise ExpiredSignature("the proxied request is too old")
+    return shop
+
+
+# -- WooCommerce: the WordPress plugin's "Open Storecare" link -------------------------------------
+
+WORDPRESS_SIGN_IN_MAX_AGE = 120  # seconds: the plugin signs the link on the click that follows it
+WORDPRESS_SIGN_IN_PREFIX = "storecare-admin"  # keeps these MACs apart from shopper tokens (same key)
+
+
+def wordpress_sign_in_message(domain: str, timestamp: str) -> bytes:
+    """``storecare-admin|<domain>|<unix timestamp>``: what storecare.php signs (hex HMAC-SHA256) with the
+    shop's storefront secret."""
+    return f"{WORDPRESS_SIGN_IN_PREFIX}|{domain}|{timestamp}".encode("utf-8")
+
+
+def sign_wordpress_sign_in(secret: str, domain: str, timestamp: str) -> str:
+    return sign_hex(secret, wordpress_sign_in_message(domain, timestamp))
+
+
+def verify_wordpress_sign_in(secret: str, domain: str, timestamp: str | None, signature: str | None,
+                             now: datetime | None = None, max_age: int = WORDPRESS_SIGN_IN_MAX_AGE) -> None:
+    """Check the WordPress plugin's signed admin link: the MAC first, then the window either side of now
+    (ExpiredSignature), so a forged link and a stale one are told apart only once the key matched."""
+    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+        raise InvalidSignature("missing or malformed timestamp")
+    verify_hex_hmac(secret, wordpress_sign_in_message(domain, timestamp), signature)
+    if abs(_epoch(now) - int(timestamp)) > max_age:
+        raise ExpiredSignature("the sign-in link is too old")

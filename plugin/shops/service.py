@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from adapters import get_adapter
 from adapters.base import Connection, Platform, PlatformAdapter
@@ -40,6 +42,9 @@ def store_credentials(shop: Shop, values: dict) -> None:
 
 
 def adapter_options(platform: str) -> dict:
+    if platform == Platform.SHOPIFY:  # the one outbound session; the API version pinned in app.yaml
+        return {"http": current_app.extensions["storecare.http"],
+                "api_version": current_app.config["STORECARE_MANIFEST"]["shopify"]["api_version"]}
     return {"path": _settings().sandbox_path} if platform == Platform.SANDBOX else {}
 
 
@@ -47,7 +52,12 @@ def adapter_for(shop: Shop) -> PlatformAdapter:
     """The shop's adapter, bound to its own credentials for this call only."""
     if shop.status != "installed":
         raise ShopError(f"shop {shop.domain} is uninstalled: no platform calls are made for it")
-    connection = Connection(shop_domain=shop.domain, credentials=credentials(shop))
+    values = credentials(shop)
+    if shop.platform == Platform.SHOPIFY:  # expiring offline tokens: refreshed here, before any call
+        from plugin.shops.shopify import ensure_fresh_token
+
+        values = ensure_fresh_token(object_session(shop), shop)
+    connection = Connection(shop_domain=shop.domain, credentials=values)
     return get_adapter(shop.platform, connection, **adapter_options(shop.platform))
 
 
@@ -95,8 +105,21 @@ def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PL
     return shop
 
 
-def mark_uninstalled(session, shop: Shop) -> None:
-    """Stop API calls, drop tokens; keep data until the platform asks us to redact it."""
+def mark_uninstalled(session, shop: Shop, at: datetime | None = None) -> bool:
+    """Stop API calls, drop tokens; keep data until the platform asks us to redact it.
+
+    ``adapter_for`` refuses an uninstalled shop, so every job that would call the platform fails at
+    once, permanently, with a clear error. Only the webhook secret is kept (WooCommerce and the
+    sandbox sign with it; the privacy webhooks that follow must still verify). ``at`` is when the
+    platform says the uninstall happened: an uninstall older than the current installation (a late
+    retry arriving after a re-install) changes nothing. Returns whether the shop changed.
+    """
+    if at is not None and shop.installed_at is not None and at < shop.installed_at:
+        log.info("ignoring an uninstall of %s from before its current installation", shop.domain)
+        return False
+    if shop.status == "uninstalled" and shop.uninstalled_at is not None:
+        return False
     shop.status, shop.uninstalled_at = "uninstalled", utcnow()
     kept = {k: v for k, v in credentials(shop).items() if k in ("webhook_secret",)}
     store_credentials(shop, kept)
+    return True

@@ -5,7 +5,9 @@ Sources, tried in order (``IDENTITY_SOURCES``, plain data):
 - ``ShopperTokenSource``: header ``X-Storecare-Shopper`` carries a short-lived token computed
   server-side by the store (our WordPress plugin; the demo storefront page) and signed with the
   shop's storefront secret. Used by the sandbox and WooCommerce.
-- Shopify's app proxy signature plugs in later as a second source with the same ``identify`` method.
+- ``AppProxySource``: Shopify's app proxy (storefront ``/apps/storecare/...`` -> our ``/proxy/...``)
+  signs the forwarded query with our client secret and adds ``shop`` and ``logged_in_customer_id``
+  (empty for a guest). The proxy's views use this source alone (``PROXY_SOURCES``).
 
 Token format (easy to compute in PHP as well)::
 
@@ -26,7 +28,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.security import InvalidSignature, sign_hex, verify_hex_hmac
+from plugin.security import ExpiredSignature, InvalidSignature, sign_hex, verify_app_proxy, verify_hex_hmac
 from plugin.shops.models import Shop
 from plugin.sync.models import Customer
 
@@ -208,7 +210,36 @@ class ShopperTokenSource:
         return None if token is None else self._read(token, now)
 
 
-IDENTITY_SOURCES: tuple[IdentitySource, ...] = (ShopperTokenSource(),)
+class AppProxySource:
+    """Applies when the query carries a ``signature``; trusted only once it verifies (90 s window)."""
+
+    def identify(self, headers, args, now=None):
+        if "signature" not in args:
+            return None
+        settings = current_app.config["STORECARE_SETTINGS"]
+        if not settings.shopify_enabled:
+            raise ShopperTokenError("The app proxy signature is invalid.")
+        pairs = list(args.items(multi=True)) if hasattr(args, "getlist") else list(args.items())
+        try:
+            domain = verify_app_proxy(settings.shopify_api_secret, pairs, now)
+        except ExpiredSignature:
+            raise ShopperTokenExpired("The request has expired; reload the page.") from None
+        except InvalidSignature:
+            raise ShopperTokenError("The app proxy signature is invalid.") from None
+        customers = [value for key, value in pairs if key == "logged_in_customer_id"]
+        customer = customers[0] if len(customers) == 1 else ""
+        if len(customers) > 1 or not _CUSTOMER_ID.match(customer):
+            raise ShopperTokenError("The app proxy signature is invalid.")
+        with current_app.extensions["storecare.db"].uow() as session:
+            shop = session.scalars(select(Shop).where(Shop.platform == "shopify", Shop.domain == domain,
+                                                      Shop.status == "installed")).first()
+            if shop is None:
+                raise ShopperTokenError("This shop is not served by Storecare.")
+            return _shopper(session, shop, customer or None)  # the mirror keeps Shopify's numeric ids
+
+
+IDENTITY_SOURCES: tuple[IdentitySource, ...] = (ShopperTokenSource(), AppProxySource())
+PROXY_SOURCES: tuple[IdentitySource, ...] = (AppProxySource(),)
 
 
 def identify_shopper(headers: Mapping[str, str], args: Mapping[str, str], now: datetime | None = None,

@@ -1,13 +1,14 @@
 """The storefront surface: the JSON API the widgets call, and (demo/test only) the demo store.
 
 ``bp`` has no prefix; it nests ``api`` (/storefront/api/v1, CORS for the shop's own storefront and
-our own origin) and ``demo.bp`` (/demo/store/<domain>, 404 in production).
+our own origin), ``proxy`` (/proxy: Shopify's app proxy, same-origin for the storefront, so no CORS;
+identity from the proxy's signature only) and ``demo.bp`` (/demo/store/<domain>, 404 in production).
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from plugin.extensions import db
@@ -15,12 +16,14 @@ from plugin.i18n import SUPPORTED
 from plugin.problems import Problem
 from plugin.shops.models import Shop
 from plugin.storefront import demo
-from plugin.storefront.identity import TOKEN_HEADER, Shopper, ShopperTokenError, identify_shopper
+from plugin.storefront.identity import (IDENTITY_SOURCES, PROXY_SOURCES, TOKEN_HEADER, Shopper,
+                                        ShopperTokenError, identify_shopper)
 from plugin.storefront.schemas import LocaleQuery, ProfileSchema, dump_orders
 from plugin.storefront.service import SignInRequired, list_recent_orders, load_profile
 
 bp = Blueprint("storefront", __name__)
 api = Blueprint("api", __name__, url_prefix="/storefront/api/v1")
+proxy = Blueprint("proxy", __name__, url_prefix="/proxy")  # app.yaml shopify.app_proxy.path
 
 TOKEN_PROBLEM = "urn:storecare:problem:shopper-token-invalid"
 SIGN_IN_PROBLEM = "urn:storecare:problem:sign-in-required"
@@ -28,9 +31,9 @@ _CHALLENGE = {"WWW-Authenticate": 'Storecare-Shopper realm="storefront"'}
 _PREFLIGHT_MAX_AGE = "600"
 
 
-def _current_shopper() -> Shopper:
+def _current_shopper(sources=IDENTITY_SOURCES) -> Shopper:
     try:
-        shopper = identify_shopper(request.headers, request.args)
+        shopper = identify_shopper(request.headers, request.args, sources=sources)
     except ShopperTokenError as exc:
         raise Problem(401, "Unauthorized", str(exc), type_=TOKEN_PROBLEM, headers=_CHALLENGE) from None
     g.storefront_shop_id = shopper.shop_id
@@ -46,13 +49,21 @@ def _locale(shop_locale: str) -> str:
 
 @api.get("/me")
 def me():
-    profile = load_profile(_current_shopper())
-    return jsonify(ProfileSchema().dump(profile))
+    return _me(IDENTITY_SOURCES)
 
 
 @api.get("/orders")
 def orders():
-    shopper = _current_shopper()
+    return _orders(IDENTITY_SOURCES)
+
+
+def _me(sources):
+    profile = load_profile(_current_shopper(sources))
+    return jsonify(ProfileSchema().dump(profile))
+
+
+def _orders(sources):
+    shopper = _current_shopper(sources)
     try:
         history = list_recent_orders(shopper)
     except SignInRequired:
@@ -97,5 +108,31 @@ def _cors(response):
     return response
 
 
+# -- Shopify's app proxy: /apps/storecare/<path> on the storefront arrives here as /proxy/<path> ---
+
+PROXY_ASSETS = ("loader.js", "widgets/")  # what the theme app extension's embed block loads through it
+
+
+@proxy.get("/api/v1/me")
+def proxy_me():
+    return _me(PROXY_SOURCES)
+
+
+@proxy.get("/api/v1/orders")
+def proxy_orders():
+    return _orders(PROXY_SOURCES)
+
+
+@proxy.get("/static/<path:filename>")
+def proxy_asset(filename: str):
+    """The loader and its widgets, public files: same-origin for the storefront through the proxy."""
+    if not filename.startswith(PROXY_ASSETS) or ".." in filename:
+        abort(404)
+    response = current_app.send_static_file(filename)
+    response.cache_control.public, response.cache_control.max_age = True, 300
+    return response
+
+
 bp.register_blueprint(api)
+bp.register_blueprint(proxy)
 bp.register_blueprint(demo.bp)

@@ -1,0 +1,168 @@
+"""Shopify's app proxy (/apps/storecare on the storefront -> our /proxy), on SQLite and PostgreSQL: the
+signature is the only identity it trusts; forged, expired, foreign or other-shop requests get 401 and
+no data. Also the theme app extension that loads the loader through the proxy."""
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from plugin.db import utcnow
+from plugin.storefront.identity import TOKEN_HEADER, issue_shopper_token
+from tests.factories import make_customer, make_order, make_shop
+from tests.shopify_auth_support import OTHER_SHOP, SHOP, proxy_query, shopify_app
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = ROOT / "adapters" / "shopify" / "extension"
+ME, ORDERS = "/proxy/api/v1/me", "/proxy/api/v1/orders"
+
+
+@pytest.fixture
+def app(settings_with):
+    yield from shopify_app(settings_with)
+
+
+@pytest.fixture
+def world(app, db):
+    """Shop A and shop B on Shopify, each with a customer whose Shopify id is 1001; shop C uninstalled."""
+    with db.uow() as session:
+        a = make_shop(session, domain=SHOP, platform="shopify", name="Shop A")
+        b = make_shop(session, domain=OTHER_SHOP, platform="shopify", name="Shop B")
+        c = make_shop(session, domain="gone-shop.myshopify.com", platform="shopify", status="uninstalled")
+        anna = make_customer(session, a, first_name="Anna")
+        twin = make_customer(session, b, first_name="Twin")
+        anna.platform_id = twin.platform_id = "1001"
+        gone = make_customer(session, c, first_name="Gone")
+        gone.platform_id = "1001"
+        a_orders = [make_order(session, a, anna, total=f"{10 + i}.00") for i in range(3)]
+        b_order = make_order(session, b, twin, total="77.00")
+        session.commit()
+        return {"a_numbers": {o.number for o in a_orders}, "b_number": b_order.number}
+
+
+def get(client, path, query, **headers):
+    return client.get(f"{path}?{query}", headers={"Accept": "application/json", **headers})
+
+
+def test_a_signed_request_identifies_the_logged_in_customer(client, world):
+    me = get(client, ME, proxy_query(customer="1001", locale="en"))
+    assert me.status_code == 200
+    assert me.get_json()["shopper"] == {"guest": False, "first_name": "Anna"}
+    assert me.get_json()["shop"]["name"] == "Shop A"
+    orders = get(client, ORDERS, proxy_query(customer="1001"))
+    assert orders.status_code == 200
+    assert {o["number"] for o in orders.get_json()["orders"]} == world["a_numbers"]
+
+
+def test_a_guest_is_a_guest_and_has_no_orders(client, world):
+    assert get(client, ME, proxy_query(customer="")).get_json()["shopper"] == {"guest": True, "first_name": None}
+    response = get(client, ORDERS, proxy_query(customer=""))
+    assert response.status_code == 401
+    assert response.get_json()["type"] == "urn:storecare:problem:sign-in-required"
+
+
+def test_the_same_customer_id_in_another_shop_reads_that_shops_data_only(client, world):
+    response = get(client, ORDERS, proxy_query(shop=OTHER_SHOP, customer="1001"))
+    assert [o["number"] for o in response.get_json()["orders"]] == [world["b_number"]]
+
+
+def forged(query: str) -> str:
+    return query.replace("logged_in_customer_id=", "logged_in_customer_id=1001", 1)
+
+
+@pytest.mark.parametrize("make_query", [
+    lambda: forged(proxy_query(customer="")),  # a guest claiming to be customer 1001
+    lambda: proxy_query(customer="1001").replace(SHOP, OTHER_SHOP),  # re-pointed at another shop
+    lambda: proxy_query(customer="1001", secret="shpss_" + "2" * 32),  # signed by another app
+    lambda: proxy_query(customer="1001", at=utcnow() - timedelta(seconds=91)),  # expired
+    lambda: proxy_query(customer="1001", at=utcnow() + timedelta(seconds=120)),  # from the future
+    lambda: proxy_query(customer="1001") + f"&shop={SHOP}",  # two shops
+    lambda: proxy_query(customer="1001").split("&signature=")[0] + "&signature=",
+    lambda: proxy_query(shop="gone-shop.myshopify.com", customer="1001"),  # uninstalled
+    lambda: proxy_query(shop="evil.com", customer="1001"),
+    lambda: f"shop={SHOP}&logged_in_customer_id=1001",  # not signed at all
+])
+@pytest.mark.parametrize("path", [ME, ORDERS])
+def test_forged_expired_and_foreign_requests_get_401_and_no_data(client, world, make_query, path):
+    response = get(client, path, make_query())
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    body = response.get_data(as_text=True)
+    assert "Anna" not in body and "Twin" not in body and "orders" not in response.get_json()
+
+
+def test_the_proxy_trusts_only_shopifys_signature_not_a_shopper_token(app, client, db, world):
+    with db.uow() as session:
+        sandbox = make_shop(session, domain="sandbox.test")
+        sandbox.credentials_encrypted = app.extensions["storecare.vault"].encrypt(
+            {"storefront_secret": "storefront-secret-" + "0" * 16})
+        session.commit()
+        token = issue_shopper_token(sandbox, "1001")
+    assert client.get(ME, headers={TOKEN_HEADER: token}).status_code == 401
+
+
+def test_proxy_answers_carry_no_cors_headers(client, world):
+    response = get(client, ME, proxy_query(customer="1001"), Origin=f"https://{SHOP}")
+    assert response.status_code == 200 and "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/proxy/static/loader.js", 200), ("/proxy/static/widgets/orders.js", 200),
+    ("/proxy/static/widgets/orders.css", 200), ("/proxy/static/admin/admin.css", 404),
+    ("/proxy/static/widgets/../admin/admin.css", 404), ("/proxy/static/nothing.js", 404),
+])
+def test_the_loader_and_its_widgets_are_served_through_the_proxy(client, path, status):
+    with client.get(path) as response:
+        assert response.status_code == status
+        if status == 200:
+            assert response.cache_control.public and response.cache_control.max_age == 300
+
+
+# -- the theme app extension ----------------------------------------------------------------------
+
+def block() -> str:
+    return (EXTENSION / "blocks" / "storecare-embed.liquid").read_text(encoding="utf-8")
+
+
+def test_the_embed_block_is_the_one_app_yaml_names_and_targets_the_body(app):
+    manifest = app.config["STORECARE_MANIFEST"]["shopify"]
+    assert (EXTENSION / "blocks" / f"{manifest['theme_extension']['embed']}.liquid").is_file()
+    schema = json.loads(re.search(r"{% schema %}(.*?){% endschema %}", block(), re.S).group(1))
+    assert schema["target"] == "body"
+    assert tomllib.loads((EXTENSION / "shopify.extension.toml").read_text())["type"] == "theme"
+
+
+def test_the_embed_loads_the_loader_async_through_the_app_proxy_with_what_the_loader_reads(app):
+    proxy = app.config["STORECARE_MANIFEST"]["shopify"]["app_proxy"]
+    base = f"/{proxy['prefix']}/{proxy['subpath']}"
+    assert proxy["path"] == "/proxy"
+    tag = re.search(r"<script\b[^>]*>", block(), re.S).group(0)
+    assert re.search(r"\sasync\b", tag) and f'src="{base}/static/loader.js"' in tag
+    assert f'data-storecare-api="{base}/api/v1"' in tag
+    loader = (ROOT / "static" / "loader.js").read_text(encoding="utf-8")
+    read = set(re.findall(r"ds\.storecare([A-Z]\w*)", loader))
+    written = {name.title() for name in re.findall(r"data-storecare-([a-z]+)=", tag)}
+    assert {"Shop", "Api", "Locale"} <= written <= read | {"Token"}
+    assert "data-storecare-token" not in tag  # the proxy signs each call: no token in a cacheable page
+    assert "script_tag" not in block().lower() and "scripttag" not in block().lower()
+
+
+def test_the_extension_locales_match_each_other_and_the_keys_the_block_uses():
+    def keys(data, prefix=""):
+        return {k for key, value in data.items()
+                for k in (keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key})}
+
+    locales = EXTENSION / "locales"
+    storefront = {p.name: json.loads(p.read_text()) for p in (locales / "en.default.json", locales / "pl.json")}
+    editor = {p.name: json.loads(p.read_text()) for p in (locales / "en.default.schema.json",
+                                                           locales / "pl.schema.json")}
+    assert len({frozenset(keys(data)) for data in storefront.values()}) == 1
+    assert len({frozenset(keys(data)) for data in editor.values()}) == 1
+    assert storefront["pl.json"]["storecare"]["widget_locale"] == "pl"
+    assert storefront["en.default.json"]["storecare"]["widget_locale"] == "en"
+    assert set(re.findall(r"'([\w.]+)' \| t\b", block())) <= keys(storefront["en.default.json"])
+    assert set(re.findall(r'"t:([\w.]+)"', block())) <= keys(editor["en.default.schema.json"])
