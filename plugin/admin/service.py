@@ -111,8 +111,9 @@ def overview(session: Session, shop: Shop, now=None) -> Overview:
         in_shop, Order.currency != shop.currency)) or 0
     recent = session.scalar(select(func.count(Order.id)).where(
         in_shop, Order.created_at >= now - timedelta(days=RECENT_DAYS))) or 0
-    sync_states = session.scalars(select(SyncState).where(SyncState.shop_id == shop.id)
-                                  .order_by(SyncState.resource)).all()
+    sync_states = session.scalars(select(SyncState).where(SyncState.shop_id == shop.id,
+                                                          SyncState.resource.in_(("customers", "orders")))
+                                  .order_by(SyncState.resource)).all()  # reconcile: on the Connection page
     deliveries = WebhookDelivery.shop_id == shop.id
     last_delivery = session.scalars(select(WebhookDelivery).where(deliveries)
                                     .order_by(WebhookDelivery.received_at.desc(), WebhookDelivery.id.desc())
@@ -241,6 +242,15 @@ def retry_job(session: Session, shop_id: int, job_id: int) -> JobRun:
     if run.status != "failed":
         raise JobNotRetryable(run.status)
     current_app.extensions["storecare.queue"].retry(session, run.id)
+    session.commit()
+    return run
+
+
+def request_reconcile(session: Session, shop_id: int) -> JobRun:
+    """Queue a reconcile of the shop now (or return the one already queued); commits."""
+    from plugin.sync.reconcile import request_reconcile as queue_reconcile
+
+    run = queue_reconcile(session, shop_id)
     session.commit()
     return run
 

@@ -10,10 +10,11 @@ import logging
 import os
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import get_locale, gettext, lazy_gettext, refresh
 
+from plugin.admin import connection as connection_page
 from plugin.admin import service
 from plugin.admin.auth import (LoginError, LoginExpired, close_request_session, installed_shop,
                                read_login_token, request_session, require_shop, sign_in, signed_out)
@@ -24,14 +25,19 @@ from plugin.admin.schemas import OverviewSchema
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
 from plugin.problems import PROBLEM, Problem, problem_response
+from plugin.shops import privacy
+from plugin.shops.shopify_views import embedded as shopify_embedded
+from plugin.shops.shopify_views import frame_ancestors
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.register_blueprint(shopify_embedded)  # /admin/shopify: the embedded admin's entry point
 
 ADMIN_NAV = (
     NavItem("admin.overview", lazy_gettext("Overview"), icon="home", order=0),
     NavItem("admin.orders", lazy_gettext("Orders"), icon="orders", order=10),
     NavItem("admin.customers", lazy_gettext("Customers"), icon="customers", order=20),
+    NavItem("admin.connection", lazy_gettext("Connection"), icon="sync", order=70),
     NavItem("admin.jobs", lazy_gettext("Jobs"), icon="jobs", order=80),
     NavItem("admin.settings", lazy_gettext("Settings"), icon="settings", order=90),
 )
@@ -62,8 +68,17 @@ def _start() -> None:
 @bp.after_request
 def _secure(response):
     for name, value in SECURITY_HEADERS.items():
+        if name == "Content-Security-Policy":  # only a Shopify shop's own admin may frame its pages
+            value = f"{value}; frame-ancestors {frame_ancestors(_embedding_shop())}"
         response.headers.setdefault(name, value)
     return response
+
+
+def _embedding_shop() -> str | None:
+    shop = g.get("shop")
+    if shop is not None and shop.platform == "shopify":
+        return shop.domain
+    return g.get("embedded_shop_domain")  # set by the embedded entry point once it knows the shop
 
 
 @bp.teardown_request
@@ -128,7 +143,7 @@ def _prefers_html() -> bool:
 
 
 def _error(status: int, title: str, detail: str | None, headers: dict | None = None):
-    is_api = request.path.startswith(url_for(".overview") + "api/")
+    is_api = request.path.startswith(url_for("admin.overview") + "api/")  # absolute: nested blueprints too
     if is_api or not (status == 401 or _prefers_html()):
         return problem_response(status, title, detail, headers=headers)
     template = "admin/signed_out.html" if status == 401 else "admin/error.html"
@@ -146,6 +161,7 @@ def _not_found(exc: service.RecordNotFound):
         "order": gettext("This order is not in your store's synced orders."),
         "customer": gettext("This customer is not in your store's synced customers."),
         "job": gettext("This job is not one of your store's jobs."),
+        "export": gettext("This export is not one of your store's privacy requests."),
     }
     return _error(404, "Not Found", details.get(exc.kind, gettext("We could not find that.")))
 
@@ -170,6 +186,34 @@ def login():
         raise signed_out()
     sign_in(shop)
     return redirect(url_for(".overview"))
+
+
+@bp.get("/auth/woocommerce")
+def login_woocommerce():
+    """The WordPress plugin's "Open Storecare" link: signed with the shop's storefront secret, 2 minutes."""
+    from plugin.security import ExpiredSignature, SecurityError
+    from plugin.shops.woocommerce import shop_from_wordpress_link
+
+    try:
+        shop = shop_from_wordpress_link(request_session(), request.args.get("shop", ""),
+                                        request.args.get("ts"), request.args.get("sig"))
+    except SecurityError as exc:
+        session.clear()
+        log.info("woocommerce admin link refused: %s", exc)
+        expired = isinstance(exc, ExpiredSignature)
+        raise Problem(401, "Unauthorized", gettext("This sign-in link has expired.") if expired
+                      else gettext("This sign-in link is not valid.")) from exc
+    sign_in(shop)
+    return redirect(url_for(".overview"))
+
+
+@bp.get("/woocommerce/storecare.zip")
+def woocommerce_plugin_zip():
+    """The WordPress plugin, zipped in memory, with this app's address as its default."""
+    from plugin.shops.woocommerce import wordpress_plugin_zip
+
+    return Response(wordpress_plugin_zip(), mimetype="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="storecare.zip"'})
 
 
 @bp.post("/language")
@@ -245,6 +289,32 @@ def resync():
     service.request_resync(request_session(), g.shop.id)
     flash(gettext("A full re-sync is queued. The numbers update as it runs."), "success")
     return _back()
+
+
+@bp.get("/connection")
+@require_shop
+def connection():
+    data = connection_page.connection(request_session(), g.shop)
+    return render_template("admin/connection.html", data=data, duration=connection_page.duration)
+
+
+@bp.post("/connection/reconcile")
+@require_shop
+def reconcile():
+    service.request_reconcile(request_session(), g.shop.id)
+    flash(gettext("A reconciliation is queued: missing webhooks and orders are fetched again."), "success")
+    return _back(".connection")
+
+
+@bp.get("/privacy/exports/<int:export_id>")
+@require_shop
+def download_export(export_id: int):
+    try:
+        download = privacy.export_download(request_session(), g.shop.id, export_id)
+    except privacy.ExportNotFound:
+        raise service.RecordNotFound("export") from None
+    return Response(download.body, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{download.filename}"'})
 
 
 @bp.get("/settings")

@@ -81,6 +81,18 @@ class JobQueue:
     def registered(self) -> list[str]:
         return sorted(self._jobs)
 
+    def every(self, minutes: int, name: str, func: Callable[[], object]) -> None:
+        """Run ``func`` in an app context every ``minutes`` (on the clock: 0, 15, 30, 45 for 15) inside
+        the worker. It should only enqueue jobs, so that the work itself gets JobRun rows and retries."""
+        if not 1 <= minutes <= 60 or 60 % minutes:
+            raise JobError("a periodic task runs every 1 to 60 minutes, a divisor of 60")
+
+        def run() -> None:
+            with self.app.app_context():
+                func()
+
+        self.huey.periodic_task(crontab(minute=f"*/{minutes}"), name=name)(run)
+
     # -- enqueueing
     def enqueue(self, session: Session, name: str, args: dict, shop_id: int | None = None) -> JobRun:
         """Add a JobRun to ``session``; it is pushed to the queue when the session commits.

@@ -16,7 +16,9 @@ from adapters.errors import AdapterError, InvalidPayload, WebhookPing
 from plugin.db import utcnow
 from plugin.jobs.queue import PermanentJobError
 from plugin.security import InvalidSignature, verify_base64_hmac
+from plugin.shops import privacy
 from plugin.shops import service as shops
+from plugin.shops import shopify as shopify_shops
 from plugin.shops.models import Shop
 from plugin.sync import mirror
 from plugin.sync.models import WebhookDelivery
@@ -124,8 +126,31 @@ def process_delivery(db, delivery_id: int) -> str:
 
 
 def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
-    adapter_cls = get_adapter_class(delivery.platform)
+    """Route one delivery by its neutral topic; returns "processed" or "ignored".
+
+    Privacy requests and the uninstall are honoured whatever the shop's state. Anything else about
+    an uninstalled shop is ignored: its data stays as it was at uninstall until shop/redact erases it.
+    """
     topic, payload = delivery.topic, delivery.payload
+    if topic == privacy.DATA_REQUEST:
+        privacy.export_customer_data(session, shop, delivery)
+        return "processed"
+    if topic == privacy.CUSTOMER_REDACT:
+        privacy.redact_customer(session, shop, delivery)
+        return "processed"
+    if topic == privacy.SHOP_REDACT:
+        privacy.request_shop_redaction(session, shop, delivery)
+        return "processed"
+    if topic == "app/uninstalled":
+        shops.mark_uninstalled(session, shop, at=delivery.triggered_at)
+        return "processed"
+    if shop.status != "installed":
+        log.info("ignoring %s for uninstalled shop %s", topic, shop.id)
+        return "ignored"
+    if topic == "app/scopes_update":
+        shopify_shops.apply_scopes_update(shop, payload)
+        return "processed"
+    adapter_cls = get_adapter_class(delivery.platform)
     if topic in ORDER_TOPICS:
         mirror.upsert_orders(session, shop.id, [adapter_cls.order_from_payload(payload)], source="webhook")
         return "processed"
@@ -134,9 +159,6 @@ def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
         return "processed"
     if topic == "customers/delete":
         mirror.mark_customer_deleted(session, shop.id, str(payload.get("id", "")))
-        return "processed"
-    if topic == "app/uninstalled":
-        shops.mark_uninstalled(session, shop)
         return "processed"
     log.info("ignoring webhook topic %s for shop %s", topic, shop.id)
     return "ignored"

@@ -32,11 +32,11 @@ def test_each_app_has_its_own_navigation():
     assert nav_items(two) == []
 
 
-def test_the_admin_blueprint_registers_its_five_sections():
+def test_the_admin_blueprint_registers_its_six_sections():
     app = Flask(__name__)
     app.register_blueprint(bp)
 
     assert [(item.endpoint, item.icon) for item in nav_items(app)] == [
         ("admin.overview", "home"), ("admin.orders", "orders"), ("admin.customers", "customers"),
-        ("admin.jobs", "jobs"), ("admin.settings", "settings")]
+        ("admin.connection", "sync"), ("admin.jobs", "jobs"), ("admin.settings", "settings")]
     assert all(endpoint in app.view_functions for endpoint in (item.endpoint for item in nav_items(app)))

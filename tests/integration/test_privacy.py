@@ -1,0 +1,287 @@
+"""The mandatory privacy webhooks, end to end: signed POST -> 200 -> the worker's job -> export, erasure, audit.
+
+They go through the sandbox platform's webhook path (same inbox, same worker routing as Shopify's), with
+Shopify's compliance payload shapes from shared/contracts/shopify/examples.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, text
+
+from adapters.sandbox import operations
+from adapters.sandbox import webhooks as sandbox_webhooks
+from plugin.admin.auth import login_url
+from plugin.db import utcnow
+from plugin.jobs.models import JobRun
+from plugin.shops.models import Shop
+from plugin.shops.privacy_models import DataExport, PrivacyAudit
+from plugin.shops.service import webhook_secret
+from plugin.sync.models import Customer, DomainEvent, LineItem, Order, WebhookDelivery
+from tests import sandbox_support
+from tests.factories import make_order
+
+OTHER_DOMAIN = "neighbour.sandbox.test"
+
+
+@pytest.fixture
+def shops(app, db, queue, settings):
+    """Two installed, backfilled sandbox shops: ours and a neighbour."""
+    ours = sandbox_support.install(app, db, customers=12, orders=60, address=settings.app_url)
+    neighbour = sandbox_support.install(app, db, customers=6, orders=20, domain=OTHER_DOMAIN,
+                                        address=settings.app_url)
+    queue.drain()
+    return ours, neighbour
+
+
+def post(client, db, installed, topic: str, payload: dict, webhook_id: str, secret: str | None = None):
+    body = sandbox_webhooks.encode_body(payload)
+    secret = secret or webhook_secret("sandbox", sandbox_support.shop(db, installed.shop_id))
+    headers = sandbox_webhooks.webhook_request(installed.domain, topic, body, secret, webhook_id,
+                                               sandbox_support.SEEDED_AT)
+    return client.post("/webhooks/sandbox", data=body, headers=headers)
+
+
+def loyal_customers(db, shop_id: int, count: int = 2) -> list[dict]:
+    """The shop's customers with the most orders: platform id, email, and their order ids."""
+    with db.uow() as s:
+        rows = s.execute(select(Customer.id, Customer.platform_id, Customer.email).where(Customer.shop_id == shop_id)
+                         .order_by(Customer.orders_count.desc(), Customer.id).limit(count)).all()
+        return [{"id": cid, "platform_id": pid, "email": email,
+                 "orders": sorted(s.scalars(select(Order.platform_id).where(Order.customer_id == cid)))}
+                for cid, pid, email in rows]
+
+
+def request_payload(installed, customer: dict, orders_key: str, orders: list[str], **extra) -> dict:
+    return {"shop_id": 954889, "shop_domain": installed.domain, orders_key: [int(o) for o in orders],
+            "customer": {"id": int(customer["platform_id"]), "email": customer["email"], "phone": "555-625-1199"},
+            **extra}
+
+
+def sign_in(client, shop_id: int) -> None:
+    assert client.get(login_url(shop_id)).status_code == 302
+
+
+def dump(db, table: str) -> str:
+    with db.uow() as s:
+        return json.dumps(sorted(list(map(str, row)) for row in s.execute(text(f"SELECT * FROM {table}")).all()))
+
+
+def test_a_data_request_exports_the_customers_data_for_the_merchant_to_download(app, db, queue, client, shops):
+    ours, neighbour = shops
+    anna, other = loyal_customers(db, ours.shop_id)
+    stranger = loyal_customers(db, neighbour.shop_id, 1)[0]
+    operations.create_order(ours.store, ours.domain, customer_email=anna["email"], delivery=ours.delivery)
+    queue.drain()
+    anna = loyal_customers(db, ours.shop_id)[0]  # now with the order that came by webhook
+    with db.uow() as s:  # the neighbour's customer with the same platform id and a guest order in anna's email
+        twin = Customer(shop_id=neighbour.shop_id, platform_id=anna["platform_id"], email="twin@neighbour.test")
+        s.add(twin)
+        s.flush()
+        make_order(s, s.get(Shop, neighbour.shop_id), twin, total="12.34")
+        guest = make_order(s, s.get(Shop, neighbour.shop_id), None, total="56.78")
+        guest.email = anna["email"]
+        s.commit()
+        guest_id = guest.platform_id
+
+    response = post(client, db, ours, "customers/data_request",
+                    request_payload(ours, anna, "orders_requested", anna["orders"][:1],
+                                    data_request={"id": 9999}), "dr-1")
+    assert response.status_code == 200
+    queue.drain()
+
+    with db.uow() as s:
+        export = s.scalars(select(DataExport)).one()
+        assert (export.shop_id, export.customer_platform_id, export.status) == (ours.shop_id, anna["platform_id"],
+                                                                               "ready")
+        assert export.orders_count == len(anna["orders"]) and export.completed_at is not None
+        assert anna["email"] not in export.document_encrypted  # encrypted at rest
+        export_id = export.id
+    sign_in(client, ours.shop_id)
+    download = client.get(f"/admin/privacy/exports/{export_id}")
+    assert download.status_code == 200 and download.mimetype == "application/json"
+    assert download.headers["Content-Disposition"].startswith("attachment; filename=")
+    document = download.get_json()
+    assert [c["email"] for c in document["customers"]] == [anna["email"]]
+    assert sorted(o["platform_id"] for o in document["orders"]) == anna["orders"]
+    assert all(o["line_items"] for o in document["orders"])
+    assert {d["topic"] for d in document["webhook_deliveries"]} >= {"orders/create", "orders/paid",
+                                                                    "customers/data_request"}
+    assert any(e["name"] == "OrderPaid" for e in document["domain_events"])
+    body = download.get_data(as_text=True)
+    assert other["email"] not in body and stranger["email"] not in body and "twin@neighbour.test" not in body
+    assert guest_id not in {o["platform_id"] for o in document["orders"]} and "56.78" not in body
+    assert not set(other["orders"]) & {o["platform_id"] for o in document["orders"]}
+    page = client.get("/admin/connection").text
+    assert f'href="/admin/privacy/exports/{export_id}"' in page
+
+    client.get(login_url(neighbour.shop_id))
+    assert client.get(f"/admin/privacy/exports/{export_id}").status_code == 404
+    assert f"/admin/privacy/exports/{export_id}" not in client.get("/admin/connection").text
+
+
+def test_a_customer_redact_anonymises_them_and_keeps_the_totals(db, queue, client, shops):
+    ours, _ = shops
+    anna = loyal_customers(db, ours.shop_id, 1)[0]
+    operations.create_order(ours.store, ours.domain, customer_email=anna["email"], delivery=ours.delivery)
+    queue.drain()
+    anna = loyal_customers(db, ours.shop_id, 1)[0]
+    with db.uow() as s:
+        before = s.scalars(select(Customer).where(Customer.id == anna["id"])).one()
+        totals = (before.orders_count, before.total_spent)
+        order_totals = dict(s.execute(select(Order.platform_id, Order.total).where(Order.customer_id == anna["id"])).all())
+        items = s.scalar(select(func.count(LineItem.id)).where(LineItem.shop_id == ours.shop_id))
+        shop_revenue = s.scalar(select(func.sum(Order.total)).where(Order.shop_id == ours.shop_id))
+        s.add(DomainEvent(shop_id=ours.shop_id, name="OrderPaid", key="care-1", dispatched_at=utcnow(),
+                          payload={"customer_platform_id": anna["platform_id"], "to": anna["email"], "n": 1}))
+        s.commit()
+    assert post(client, db, ours, "customers/data_request",
+                request_payload(ours, anna, "orders_requested", [], data_request={"id": 1}), "dr-a").status_code == 200
+    queue.drain()
+
+    response = post(client, db, ours, "customers/redact",
+                    request_payload(ours, anna, "orders_to_redact", anna["orders"]), "redact-1")
+    assert response.status_code == 200
+    queue.drain()
+
+    with db.uow() as s:
+        erased = s.scalars(select(Customer).where(Customer.id == anna["id"])).one()
+        assert (erased.email, erased.first_name, erased.last_name, erased.birthday, erased.locale) == (None,) * 5
+        assert (erased.orders_count, erased.total_spent) == totals and erased.deleted_at is not None
+        orders = s.scalars(select(Order).where(Order.customer_id == anna["id"])).all()
+        assert {o.platform_id: o.total for o in orders} == order_totals and all(o.email is None for o in orders)
+        assert s.scalar(select(func.count(LineItem.id)).where(LineItem.shop_id == ours.shop_id)) == items
+        assert Decimal(str(s.scalar(select(func.sum(Order.total)).where(Order.shop_id == ours.shop_id)))) == \
+            Decimal(str(shop_revenue))
+        assert s.scalars(select(DataExport)).one().status == "purged"
+        assert s.scalars(select(DomainEvent.payload).where(DomainEvent.key == "care-1")).one() == {
+            "customer_platform_id": anna["platform_id"], "to": "redacted", "n": 1}
+        audit = s.scalars(select(PrivacyAudit).where(PrivacyAudit.topic == "customers/redact")).one()
+        assert audit.subject == {"customer_id": anna["platform_id"], "order_ids": anna["orders"]}
+        assert audit.counts["customers"] == 1 and audit.counts["orders"] == len(anna["orders"])
+        assert audit.counts["webhook_deliveries"] >= 4  # orders/create, orders/paid, the request, the redact
+    for table in ("customers", "orders", "webhook_deliveries", "domain_events", "data_exports", "privacy_audits"):
+        assert anna["email"] not in dump(db, table), table
+    assert "555-625-1199" not in dump(db, "webhook_deliveries")
+
+
+def test_a_repeated_redact_changes_nothing_more(db, queue, client, shops):
+    ours, _ = shops
+    anna = loyal_customers(db, ours.shop_id, 1)[0]
+    payload = request_payload(ours, anna, "orders_to_redact", anna["orders"])
+    assert post(client, db, ours, "customers/redact", payload, "redact-1").status_code == 200
+    queue.drain()
+    snapshot = [dump(db, t) for t in ("customers", "orders", "line_items", "domain_events")]
+
+    assert post(client, db, ours, "customers/redact", payload, "redact-1").get_json()["status"] == "duplicate"
+    assert post(client, db, ours, "customers/redact", payload, "redact-2").status_code == 200
+    queue.drain()
+
+    assert [dump(db, t) for t in ("customers", "orders", "line_items", "domain_events")] == snapshot
+    with db.uow() as s:
+        assert s.scalar(select(func.count(PrivacyAudit.id))) == 2  # one per request the platform sent
+
+
+def test_a_shop_redact_leaves_no_row_of_the_shop_and_an_audit(app, db, queue, client, shops):
+    from plugin.models import metadata
+
+    ours, neighbour = shops
+    anna = loyal_customers(db, ours.shop_id, 1)[0]
+    post(client, db, ours, "customers/data_request",
+         request_payload(ours, anna, "orders_requested", [], data_request={"id": 5}), "dr-1")
+    queue.drain()
+    with db.uow() as s:
+        orders_before = s.scalar(select(func.count(Order.id)).where(Order.shop_id == ours.shop_id))
+        neighbour_rows = s.scalar(select(func.count(Order.id)).where(Order.shop_id == neighbour.shop_id))
+
+    response = post(client, db, ours, "shop/redact", {"shop_id": 954889, "shop_domain": ours.domain}, "shop-redact")
+    assert response.status_code == 200
+    queue.drain()
+
+    with db.uow() as s:
+        assert s.get(Shop, ours.shop_id) is None
+        for table in metadata.sorted_tables:
+            if "shop_id" in table.c and table.name != "privacy_audits":
+                left = s.scalar(select(func.count()).select_from(table).where(table.c.shop_id == ours.shop_id))
+                assert left == 0, f"{table.name} still holds {left} row(s) of the redacted shop"
+        assert s.scalar(select(func.count(Order.id)).where(Order.shop_id == neighbour.shop_id)) == neighbour_rows
+        audit = s.scalars(select(PrivacyAudit).where(PrivacyAudit.topic == "shop/redact")).one()
+        assert (audit.platform, audit.shop_domain, audit.subject) == ("sandbox", ours.domain, {"shop_id": "954889"})
+        assert audit.counts["orders"] == orders_before and audit.counts["shops"] == 1
+        assert audit.counts["data_exports"] == 1 and audit.counts["webhook_deliveries"] >= 2
+        job = s.scalars(select(JobRun).where(JobRun.name == "privacy.redact_shop")).one()
+        assert (job.status, job.shop_id) == ("succeeded", None)
+    assert anna["email"] not in dump(db, "privacy_audits")
+
+
+def test_every_table_of_a_shop_goes_with_it():
+    """shop/redact deletes the shops row and relies on the database for the rest."""
+    from plugin.models import metadata
+
+    for table in metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "shops":
+                assert fk.ondelete == "CASCADE", f"{table.name}.{fk.parent.name} does not cascade from shops"
+    assert not [fk for fk in metadata.tables["privacy_audits"].foreign_keys]
+
+
+def test_a_bad_signature_gets_401_and_stores_nothing(db, queue, client, shops):
+    ours, _ = shops
+    anna = loyal_customers(db, ours.shop_id, 1)[0]
+    for topic, key in (("customers/data_request", "orders_requested"), ("customers/redact", "orders_to_redact"),
+                       ("shop/redact", "orders")):
+        response = post(client, db, ours, topic, request_payload(ours, anna, key, anna["orders"]), f"forged-{topic}",
+                        secret="not-the-secret")
+        assert response.status_code == 401
+    queue.drain()
+    with db.uow() as s:
+        assert s.scalar(select(func.count(WebhookDelivery.id)).where(
+            WebhookDelivery.topic.in_(("customers/data_request", "customers/redact", "shop/redact")))) == 0
+        assert s.scalar(select(func.count(DataExport.id))) == 0
+        assert s.scalar(select(func.count(PrivacyAudit.id))) == 0
+        assert s.scalars(select(Customer).where(Customer.id == anna["id"])).one().email == anna["email"]
+
+
+def test_a_repeated_data_request_is_processed_once(db, queue, client, shops):
+    ours, _ = shops
+    anna = loyal_customers(db, ours.shop_id, 1)[0]
+    payload = request_payload(ours, anna, "orders_requested", anna["orders"], data_request={"id": 77})
+    assert post(client, db, ours, "customers/data_request", payload, "dr-77").get_json()["status"] == "accepted"
+    assert post(client, db, ours, "customers/data_request", payload, "dr-77").get_json()["status"] == "duplicate"
+    queue.drain()
+    assert post(client, db, ours, "customers/data_request", payload, "dr-77-again").status_code == 200
+    queue.drain()
+    with db.uow() as s:
+        assert s.scalar(select(func.count(DataExport.id))) == 1
+        assert s.scalar(select(func.count(PrivacyAudit.id))) == 1
+        assert s.scalar(select(func.count(WebhookDelivery.id)).where(
+            WebhookDelivery.topic == "customers/data_request", WebhookDelivery.status == "processed")) == 2
+
+
+def test_a_request_naming_no_customer_fails_visibly(db, queue, client, shops):
+    ours, _ = shops
+    response = post(client, db, ours, "customers/redact", {"shop_domain": ours.domain, "orders_to_redact": []},
+                    "redact-nobody")
+    assert response.status_code == 200
+    queue.drain()
+    with db.uow() as s:
+        delivery = s.scalars(select(WebhookDelivery).where(WebhookDelivery.topic == "customers/redact")).one()
+        assert delivery.status == "failed" and "names no customer" in delivery.last_error
+        assert s.scalar(select(func.count(PrivacyAudit.id))) == 0
+
+
+def test_operators_list_the_audit_without_personal_data(app, db, queue, client, shops):
+    ours, _ = shops
+    anna = loyal_customers(db, ours.shop_id, 1)[0]
+    post(client, db, ours, "customers/redact", request_payload(ours, anna, "orders_to_redact", anna["orders"]), "r-1")
+    queue.drain()
+
+    result = app.test_cli_runner().invoke(args=["privacy", "audit", "--shop", ours.domain])
+
+    assert result.exit_code == 0, result.output
+    assert "customers/redact" in result.output and f'"customer_id": "{anna["platform_id"]}"' in result.output
+    assert anna["email"] not in result.output
+    assert "no privacy requests recorded" in app.test_cli_runner().invoke(
+        args=["privacy", "audit", "--shop", OTHER_DOMAIN]).output

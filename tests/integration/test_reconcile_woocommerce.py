@@ -1,0 +1,77 @@
+"""The periodic reconcile against a WooCommerce store (the ``responses`` simulator of the contract suite):
+WooCommerce disables a webhook after repeated failures and never retries, so the reconcile turns it back
+on, creates what is missing, and pulls the orders modified since the newest one we hold."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from plugin.shops.service import store_credentials
+from plugin.sync.models import Order
+from plugin.sync.reconcile import request_reconcile
+from plugin.sync.reconcile_models import ReconcileReport
+from tests.contract.woocommerce_kit import NOW, build_store, make_order
+from tests.factories import make_shop
+
+BASE_URL = "https://ceramika.example"
+ADDRESS = "http://localhost:5000/webhooks/woocommerce"  # settings.app_url + /webhooks/woocommerce
+TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created", "customer.updated",
+          "customer.deleted")
+
+
+@pytest.fixture
+def woo(woo_simulator, db):
+    store = woo_simulator.add(build_store(BASE_URL, seed=5, orders=40, customers=10))
+    with db.uow() as s:
+        shop = make_shop(s, domain="ceramika.example", platform="woocommerce", currency="USD")
+        store_credentials(shop, {"store_url": BASE_URL, "consumer_key": store.consumer_key,
+                                 "consumer_secret": store.consumer_secret, "webhook_secret": "our-secret"})
+        s.commit()
+        return store, shop.id
+
+
+@pytest.fixture
+def woo_simulator():
+    import responses
+
+    from tests.contract.woocommerce_kit import WooSimulator
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield WooSimulator(mock)
+
+
+def reconcile(db, queue, shop_id: int) -> ReconcileReport:
+    with db.uow() as s:
+        request_reconcile(s, shop_id)
+        s.commit()
+    queue.drain()
+    with db.uow() as s:
+        return s.scalars(select(ReconcileReport).where(ReconcileReport.shop_id == shop_id)).one()
+
+
+def test_disabled_webhooks_come_back_and_missed_orders_are_pulled(db, queue, woo):
+    store, shop_id = woo
+    first = reconcile(db, queue, shop_id)  # an empty mirror and no backfill: everything, and every webhook
+    assert (first.remote_orders, first.local_orders, first.pulled_since) == (40, 40, None)
+    assert sorted(first.subscriptions_created) == sorted(TOPICS)
+    hooks = {h["topic"]: h for h in store.webhooks.values()}
+    assert {(h["delivery_url"], h["status"], h["secret"]) for h in hooks.values()} == {(ADDRESS, "active",
+                                                                                        "our-secret")}
+    hooks["order.updated"]["status"] = "disabled"  # five failed deliveries
+    del store.webhooks[hooks["customer.created"]["id"]]
+    newest = max(o["date_modified_gmt"] for o in store.orders.values())
+    for offset, order_id in enumerate((9001, 9002), start=1):  # placed while the webhook was disabled
+        at = datetime.fromisoformat(newest).replace(tzinfo=NOW.tzinfo) + timedelta(hours=offset)
+        store.add_order(make_order(order_id, created=at, email=f"late{order_id}@example.com"))
+
+    second = reconcile(db, queue, shop_id)
+
+    assert store.webhooks[hooks["order.updated"]["id"]]["status"] == "active"
+    assert second.subscriptions_created == ["customer.created"]
+    assert sorted(h["topic"] for h in store.webhooks.values() if h["status"] == "active") == sorted(TOPICS)
+    with db.uow() as s:
+        assert s.scalar(select(func.count(Order.id)).where(Order.platform_id.in_(("9001", "9002")))) == 2
+    assert (second.remote_orders, second.local_orders, second.applied_orders) == (42, 42, 2)
+    assert second.pulled_orders < 10  # modified_after, not the whole store again
