@@ -1,10 +1,14 @@
 """Every table, imported in one place for Alembic and for create_all in tests."""
 from plugin.db import Base
 from plugin.jobs.models import JobRun
-from plugin.shops.models import Shop
+from plugin.shops.models import OAuthState, PendingConnection, Shop
+from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.sync.models import Customer, DomainEvent, LineItem, Order, Refund, SyncState, WebhookDelivery
+from plugin.sync.reconcile_models import ReconcileReport
 
 metadata = Base.metadata
 
-__all__ = ["Base", "metadata", "Shop", "Customer", "Order", "LineItem", "Refund", "WebhookDelivery",
-           "SyncState", "DomainEvent", "JobRun"]
+__all__ = ["Base", "metadata", "Shop", "OAuthState", "PendingConnection", "Customer", "Order", "LineItem",
+           "Refund", "WebhookDelivery",
+           "SyncState", "DomainEvent", "JobRun", "DataExport", "PrivacyAudit",
+           "ReconcileReport"]
