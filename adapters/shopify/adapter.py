@@ -74,6 +74,17 @@ class ShopifyAdapter:
         return mapping.refund_order_id(payload)
 
     @classmethod
+    def referenced_order_id(cls, topic: str, payload: Mapping) -> str | None:
+        """For a payload that is a part of an order (refunds/create: a Refund; fulfillments/*: a
+        Fulfillment), the id of the whole order to fetch; None for every other topic."""
+        if topic == "refunds/create":
+            return mapping.refund_order_id(payload)
+        if topic in ("fulfillments/create", "fulfillments/update"):
+            return mapping.numeric_id(mapping.as_object(payload, "fulfillment").get("order_id"), "Order",
+                                      f"{topic} payload")
+        return None
+
+    @classmethod
     def bulk_operation_id(cls, payload: Mapping) -> str:
         """The operation a bulk_operations/finish payload reports on (its ``admin_graphql_api_id``)."""
         value = payload.get("admin_graphql_api_id")

@@ -303,6 +303,57 @@ def call_with_refresh(session: Session, shop: Shop, operation: Callable[[Platfor
         raise
 
 
+class RefreshingAdapter:
+    """A shop's adapter for a long job (backfill, reconciliation): each platform call that Shopify
+    answers with 401 refreshes the token once, in a unit of work of its own, and is tried again; a
+    second 401 marks the shop ``needs_reauth`` and raises ``AuthRevoked`` (the job fails for good).
+
+    Jobs hold an adapter across many units of work, longer than an access token lives (an hour), so
+    the refresh cannot wait for the next ``adapter_for``. Attributes that are not methods, and
+    iterators' later items, pass through untouched (a bulk export's file is a signed URL, not ours)."""
+
+    def __init__(self, shop_id: int, adapter: PlatformAdapter, access_token: str | None):
+        self._shop_id, self._adapter, self._token = shop_id, adapter, access_token
+
+    def __repr__(self) -> str:
+        return f"<RefreshingAdapter {self._adapter!r}>"
+
+    def __getattr__(self, name: str):
+        value = getattr(self._adapter, name)
+        if name.startswith("_") or not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            try:
+                return value(*args, **kwargs)
+            except AuthRevoked:
+                pass
+            self._refresh()
+            try:
+                return getattr(self._adapter, name)(*args, **kwargs)
+            except AuthRevoked:
+                with current_app.extensions["storecare.db"].uow() as session:
+                    mark_needs_reauth(session, session.get(Shop, self._shop_id),
+                                      "Shopify refused a freshly refreshed access token")
+                raise
+
+        return call
+
+    def _refresh(self) -> None:
+        with current_app.extensions["storecare.db"].uow() as session:
+            shop = session.get(Shop, self._shop_id)
+            values = refresh_after_401(session, shop, self._token)
+            self._adapter, self._token = service.adapter_for(shop), values.get("access_token")
+
+
+def refreshing_adapter_for(shop: Shop) -> PlatformAdapter:
+    """``service.adapter_for`` for jobs: a Shopify shop's adapter refreshes its token on a 401."""
+    adapter = service.adapter_for(shop)
+    if shop.platform != PLATFORM:
+        return adapter
+    return RefreshingAdapter(shop.id, adapter, service.credentials(shop).get("access_token"))
+
+
 def _refresh(session: Session, shop: Shop, now: datetime,
              still_needed: Callable[[OfflineToken], bool]) -> dict:
     locked = _lock(session, shop)  # the same object as ``shop`` when it belongs to ``session``

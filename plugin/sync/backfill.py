@@ -23,13 +23,14 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.jobs.queue import PermanentJobError, TransientJobError
 from plugin.shops.models import Shop
-from plugin.shops.service import adapter_for
+from plugin.shops.shopify import refreshing_adapter_for as adapter_for
 from plugin.sync import mirror
 from plugin.sync.models import SyncState
 
 log = logging.getLogger(__name__)
 RESOURCES = ("customers", "orders")
 PAGE_SIZE = 250
+PAGES_IN_FLIGHT = 4  # WooCommerce: pages requested at once (bench/backfill_woocommerce.py)
 BULK_PREFIX = "bulk:"
 BULK_BATCH = 250
 BULK_POLLS = (1.0, 2.0, 4.0, 8.0)  # waits between polls within one run (~15 s), then retry the job later
@@ -86,31 +87,56 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callab
         session.commit()
     if resource == "orders" and hasattr(adapter, "start_bulk_orders"):
         return _run_bulk_orders(db, shop_id, adapter, sleep)
-    processed = 0
+    with db.uow() as session:
+        cursor = _state(session, shop_id, resource).cursor
+    processed, pages = 0, _pages(adapter, resource, cursor, page_size, sleep)
     while True:
+        try:
+            page = next(pages, None)
+        except Exception as exc:
+            _record_error(db, shop_id, resource, exc)
+            raise
         with db.uow() as session:
             state = _state(session, shop_id, resource)
-            try:
-                if resource == "customers":
-                    page = adapter.list_customers(cursor=state.cursor, limit=page_size)
-                    mirror.upsert_customers(session, shop_id, page.items, source="backfill")
-                else:
-                    page = adapter.list_orders(cursor=state.cursor, limit=page_size)
-                    mirror.upsert_orders(session, shop_id, page.items, source="backfill")
-            except Exception as exc:
-                session.rollback()
-                _record_error(db, shop_id, resource, exc)
-                raise
-            state.cursor = page.next_cursor
-            state.processed += len(page.items)
-            state.last_error = None
-            processed += len(page.items)
-            if page.is_last:
+            if page is not None:
+                try:
+                    if resource == "customers":
+                        mirror.upsert_customers(session, shop_id, page.items, source="backfill")
+                    else:
+                        mirror.upsert_orders(session, shop_id, page.items, source="backfill")
+                except Exception as exc:
+                    session.rollback()
+                    _record_error(db, shop_id, resource, exc)
+                    raise
+                state.cursor = page.next_cursor
+                state.processed += len(page.items)
+                state.last_error = None
+                processed += len(page.items)
+            last = page is None or page.is_last
+            if last:
                 state.status, state.finished_at = "done", utcnow()
             session.commit()
-            if page.is_last:
+            if last:
                 log.info("backfill of %s for shop %s done: %s rows", resource, shop_id, state.processed)
                 return processed
+
+
+def _pages(adapter, resource: str, cursor: str | None, page_size: int, sleep: Callable[[float], None]):
+    """The resource's pages from ``cursor``. A platform that pages by number (WooCommerce:
+    ``iter_orders``) keeps PAGES_IN_FLIGHT requests running; each page still carries the cursor after
+    it, so a crash loses at most the pages in flight, and replaying them is harmless."""
+    if resource == "orders" and hasattr(adapter, "iter_orders"):
+        yield from adapter.iter_orders(cursor, pages_in_flight=PAGES_IN_FLIGHT, sleep=sleep)
+        return
+    while True:
+        if resource == "customers":
+            page = adapter.list_customers(cursor=cursor, limit=page_size)
+        else:
+            page = adapter.list_orders(cursor=cursor, limit=page_size)
+        yield page
+        if page.is_last:
+            return
+        cursor = page.next_cursor
 
 
 class BulkExportPending(TransientJobError):

@@ -20,7 +20,7 @@ from plugin.shops import privacy
 from plugin.shops import service as shops
 from plugin.shops import shopify as shopify_shops
 from plugin.shops.models import Shop
-from plugin.sync import mirror
+from plugin.sync import backfill, mirror
 from plugin.sync.models import WebhookDelivery
 from plugin.upsert import insert_ignore
 
@@ -108,8 +108,8 @@ def process_delivery(db, delivery_id: int) -> str:
         if delivery.status in ("processed", "ignored"):
             return delivery.status
         shop = session.get(Shop, delivery.shop_id)
-        delivery.attempts += 1
         try:
+            # _apply may call the platform first (and a token refresh commits): nothing is written before.
             status = _apply(session, shop, delivery)
         except AdapterError as exc:
             session.rollback()
@@ -117,6 +117,7 @@ def process_delivery(db, delivery_id: int) -> str:
             if exc.transient:
                 raise
             raise PermanentJobError(exc.message) from exc
+        delivery.attempts += 1
         delivery.status, delivery.processed_at, delivery.last_error = status, utcnow(), None
         if status == "processed":
             current_app.extensions["storecare.queue"].enqueue(
@@ -151,6 +152,15 @@ def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
         shopify_shops.apply_scopes_update(shop, payload)
         return "processed"
     adapter_cls = get_adapter_class(delivery.platform)
+    referenced = getattr(adapter_cls, "referenced_order_id", None)
+    order_id = referenced(topic, payload) if referenced else None
+    if order_id is not None:  # the payload is a part of an order (a Shopify refund, a fulfilment)
+        order = shopify_shops.refreshing_adapter_for(shop).get_order(order_id)
+        mirror.upsert_orders(session, shop.id, [order], source="webhook")
+        return "processed"
+    if topic == "bulk_operations/finish":
+        run = backfill.nudge_bulk_backfill(session, shop.id, adapter_cls.bulk_operation_id(payload))
+        return "processed" if run is not None else "ignored"
     if topic in ORDER_TOPICS:
         mirror.upsert_orders(session, shop.id, [adapter_cls.order_from_payload(payload)], source="webhook")
         return "processed"
