@@ -56,13 +56,23 @@ def prepare(env: dict) -> None:
     app.extensions["storecare.db"].dispose()
 
 
+def lua_string(data: bytes) -> str:
+    """A Lua string literal of these exact bytes: printable ASCII as it is, anything else as \\ddd
+    (Lua has no \\u escape, and a body with "Stępień" in it must reach the app byte for byte)."""
+    out = []
+    for byte in data:
+        char = chr(byte)
+        out.append(char if 32 <= byte < 127 and char not in '"\\' else f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
 def wrk_script(path: Path, body: bytes) -> None:
     from plugin.security import sign_base64
 
     signature = sign_base64(SECRET, body)
     lua = f"""
 wrk.method = "POST"
-wrk.body = {json.dumps(body.decode())}
+wrk.body = {lua_string(body)}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Sandbox-Topic"] = "orders/create"
 wrk.headers["X-Sandbox-Shop-Domain"] = "{DOMAIN}"
@@ -103,12 +113,15 @@ def stop(proc: subprocess.Popen) -> None:
 def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
                           "-s", str(script), f"http://127.0.0.1:{port}/webhooks/sandbox"],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True)
+    out, err = out.stdout, out.stderr
     def ms(label):
         m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         value, unit = float(m.group(1)), m.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if "Requests/sec" not in out or ".lua:" in err:  # a script that does not load sends bare GETs
+        raise SystemExit(f"wrk did not run the script:\n{err}{out}")
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%"),
             "errors": int(non2xx.group(1)) if non2xx else 0}
 
@@ -118,7 +131,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=12)  # 3 x 12 >= 32 clients: none waits for a thread
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
     if not shutil.which("wrk"):

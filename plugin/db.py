@@ -80,7 +80,13 @@ class Database:
         finally:
             session.close()  # rolls back what was not committed; loaded objects stay readable
 
+    def on_dispose(self, callback) -> None:
+        """Call ``callback`` before the engine is disposed (a thread holding a connection of its own)."""
+        self._on_dispose = [*getattr(self, "_on_dispose", []), callback]
+
     def dispose(self) -> None:
+        for callback in getattr(self, "_on_dispose", []):
+            callback()
         if self.engine is not None:
             self.engine.dispose()
 

@@ -15,7 +15,8 @@ from typing import Callable
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.exceptions import RetryTask
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,9 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 
 log = logging.getLogger(__name__)
+_INSERT_RUNS = insert(JobRun).returning(JobRun.id, sort_by_parameter_order=True)
 RUNNER = "storecare.run_job"
+BATCH_RUNNER = "storecare.run_jobs"
 
 
 class JobError(Exception):
@@ -70,6 +73,7 @@ class JobQueue:
             self.huey = SqliteHuey(settings.queue_name, filename=settings.queue_path, utc=True)
             self.backend = "sqlite"
         self._runner = self.huey.task(name=RUNNER)(self._run)
+        self._batch_runner = self.huey.task(name=BATCH_RUNNER)(self._run_many)
         self.huey.periodic_task(crontab(minute="*"), name="storecare.recover")(self._recover_periodic)
 
     # -- registration
@@ -115,6 +119,20 @@ class JobQueue:
         pending.append(run.id)
         return run
 
+    def insert_runs(self, conn: Connection, name: str, args: list[dict], shop_ids: list[int | None]) -> list[int]:
+        """``enqueue`` for a hot path on a Core connection: insert one JobRun row per ``args`` (in one
+        statement) and return their ids in order. The caller pushes them (``push_many``) once its
+        transaction has committed."""
+        if name not in self._jobs:
+            raise JobError(f"unknown job {name!r}")
+        if not args:
+            return []
+        spec, now = self._jobs[name], utcnow()
+        max_attempts = spec.max_attempts or self.settings.job_max_attempts
+        rows = [{"name": name, "shop_id": shop_id, "args": dict(a), "status": "queued", "attempts": 0,
+                 "max_attempts": max_attempts, "enqueued_at": now} for a, shop_id in zip(args, shop_ids)]
+        return list(conn.execute(_INSERT_RUNS, rows).scalars())
+
     def _push_pending(self, session: Session) -> None:
         ids = session.info.pop("storecare.pending_jobs", [])
         for job_id in ids:
@@ -127,10 +145,30 @@ class JobQueue:
         except Exception:  # the row stays queued; the periodic recovery pushes it again
             log.exception("could not push job %s to the queue", job_id)
 
+    def push_many(self, job_ids: list[int]) -> None:
+        """Hand committed JobRuns to Huey as one task (one queue write for a batch of webhooks)."""
+        if len(job_ids) == 1:
+            return self.push(job_ids[0])
+        if job_ids:
+            try:
+                self._batch_runner(list(job_ids))
+            except Exception:  # the rows stay queued; the periodic recovery pushes them again
+                log.exception("could not push jobs %s to the queue", job_ids)
+
     # -- running
     def _run(self, job_id: int) -> None:
         with self.app.app_context():
             self.run_job(job_id)
+
+    def _run_many(self, job_ids: list[int]) -> None:
+        """Run a pushed batch one job after another; a job that asks to be retried goes back to the
+        queue on its own, with its delay, so it does not hold up (or repeat) the others."""
+        with self.app.app_context():
+            for job_id in job_ids:
+                try:
+                    self.run_job(job_id)
+                except RetryTask as retry:
+                    self.push(job_id, delay=retry.delay or backoff_seconds(1))
 
     def run_job(self, job_id: int) -> str:
         """Run one attempt of a job. Returns the JobRun's status afterwards."""

@@ -68,9 +68,18 @@ def find_shop(session, platform: str, domain: str) -> Shop | None:
 def webhook_secret(platform: str, shop: Shop | None) -> str:
     """The key a platform signs this shop's webhooks with: Shopify signs with the app's client secret,
     WooCommerce and the sandbox with the per-shop secret we chose when subscribing."""
+    return webhook_secret_from(platform, shop.credentials_encrypted if shop is not None else None,
+                               known=shop is not None)
+
+
+def webhook_secret_from(platform: str, credentials_encrypted: str | None, known: bool) -> str:
+    """``webhook_secret`` from the shop's encrypted credentials column (the webhook path reads no ORM
+    object); ``known`` says whether we hold the shop at all."""
     if platform == Platform.SHOPIFY:
         return _settings().shopify_api_secret
-    return credentials(shop).get("webhook_secret", "") if shop is not None else ""
+    if not known or not credentials_encrypted:
+        return ""
+    return _vault().decrypt(credentials_encrypted).get("webhook_secret", "")
 
 
 def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PLN", locale: str = "en",

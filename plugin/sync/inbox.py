@@ -22,7 +22,7 @@ from plugin.shops import shopify as shopify_shops
 from plugin.shops.models import Shop
 from plugin.sync import backfill, mirror
 from plugin.sync.models import WebhookDelivery
-from plugin.upsert import insert_ignore
+from plugin.sync.ingress import InboxWriter, ShopKey, ShopKeys
 
 log = logging.getLogger(__name__)
 
@@ -65,38 +65,62 @@ def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Recei
         return Receipt(None, note="ping")
     except InvalidPayload as exc:
         raise Unauthenticated(f"the webhook cannot be verified: {exc.message}") from None
-    with db.uow() as session:
-        shop = shops.find_shop(session, platform, meta.shop_domain)
-        secret = shops.webhook_secret(platform, shop)
-        if not secret:
-            raise Unauthenticated("the webhook cannot be verified: unknown shop")
-        try:
-            verify_base64_hmac(secret, body, meta.signature)
-        except InvalidSignature as exc:
-            raise Unauthenticated(f"the webhook signature is invalid: {exc}") from None
-        if shop is None:  # signed by the app's own secret (Shopify), for a shop we hold nothing of
-            return Receipt(None, note="unknown shop")
-        try:
-            envelope = adapter_cls.read_webhook(headers, body)
-        except InvalidPayload as exc:
-            raise Malformed(f"the webhook body cannot be read: {exc.message}") from None
-        inserted = insert_ignore(session, WebhookDelivery.__table__, [{
-            "platform": platform, "shop_id": shop.id, "topic": envelope.topic, "delivery_id": envelope.delivery_id,
-            "received_at": utcnow(), "triggered_at": envelope.triggered_at, "payload": dict(envelope.payload),
-            "status": "received", "attempts": 0,
-        }], ["platform", "shop_id", "delivery_id"], returning=[WebhookDelivery.__table__.c.id])
-        if not inserted:
-            return Receipt(None, duplicate=True)
-        delivery_id = inserted[0][0]
-        current_app.extensions["storecare.queue"].enqueue(
-            session, "sync.process_delivery", {"delivery_id": delivery_id}, shop_id=shop.id)
-        session.commit()
+    keys, writer = _ingress(db)
+    domain = meta.shop_domain.lower()
+    key, cached = keys.get(platform, domain)
+    if cached and not _signed(key, body, meta.signature):  # the secret may have changed: ask the database
+        key, cached = keys.get(platform, domain, fresh=True)
+    if not key.secret:
+        raise Unauthenticated("the webhook cannot be verified: unknown shop")
+    if not _signed(key, body, meta.signature):
+        raise Unauthenticated("the webhook signature is invalid: it does not match the body")
+    if key.shop_id is None:  # signed by the app's own secret (Shopify), for a shop we hold nothing of
+        return Receipt(None, note="unknown shop")
+    try:
+        envelope = adapter_cls.read_webhook(headers, body)
+    except InvalidPayload as exc:
+        raise Malformed(f"the webhook body cannot be read: {exc.message}") from None
+    row = {"platform": platform, "shop_id": key.shop_id, "topic": envelope.topic,
+           "delivery_id": envelope.delivery_id, "received_at": utcnow(), "triggered_at": envelope.triggered_at,
+           "payload": dict(envelope.payload), "status": "received", "attempts": 0}
+    try:
+        delivery_id = writer.store(row)
+    except Exception:
+        if not cached:
+            raise
+        keys.forget(platform, domain)  # the shop we remembered may be gone (redacted, re-installed)
+        return receive(db, platform, headers, body)
+    if delivery_id is None:
+        return Receipt(None, duplicate=True)
     return Receipt(delivery_id, duplicate=False)
 
 
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
                 "orders/partially_fulfilled", "refunds/create"}
 CUSTOMER_TOPICS = {"customers/create", "customers/update"}
+
+
+def _signed(key: ShopKey, body: bytes, signature: str) -> bool:
+    if not key.secret:
+        return False
+    try:
+        verify_base64_hmac(key.secret, body, signature)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _ingress(db) -> tuple[ShopKeys, InboxWriter]:
+    """The app's shop-key cache and inbox writer (one of each per process, made on first use)."""
+    extensions = current_app.extensions
+    found = extensions.get("storecare.ingress")
+    if found is None:
+        real_db = extensions["storecare.db"]  # ``db`` may be a proxy to it, which the writer thread cannot use
+        writer = InboxWriter(real_db, extensions["storecare.queue"])
+        found = extensions.setdefault("storecare.ingress", (ShopKeys(real_db, shops.webhook_secret_from), writer))
+        if found[1] is writer:
+            real_db.on_dispose(writer.stop)
+    return found
 
 
 def process_delivery(db, delivery_id: int) -> str:

@@ -18,5 +18,9 @@ def receive(platform: str):
     except inbox.InboxError as exc:
         titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
         return problem_response(exc.status, titles[exc.status], exc.message)
+    except TimeoutError:  # the inbox could not commit in time: the platform retries (Shopify) or we reconcile
+        response = problem_response(503, "Service Unavailable", "the webhook could not be stored in time")
+        response.headers["Retry-After"] = "5"
+        return response
     status = "duplicate" if receipt.duplicate else (receipt.note or "accepted")
     return jsonify({"status": status}), 200
