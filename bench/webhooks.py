@@ -1,8 +1,8 @@
 """Webhook acknowledgement under gunicorn with 32 concurrent clients, against a bare Flask endpoint.
 
-Both apps are served the same way (gunicorn, gthread workers) in the same run and loaded by wrk
-(Debian package) with signed sandbox webhooks, each with a new delivery id, so every request stores
-an inbox row and queues a job. Prints requests/s, p50 and p99 for each, and the ratio.
+Both apps are served the same way (gunicorn with plugin/gunicorn_conf.py) in the same run and loaded
+by wrk (Debian package) with signed sandbox webhooks, each with a new delivery id, so every request
+stores an inbox row and queues a job. Prints requests/s, p50 and p99 for each, and the ratio.
 
     .venv/bin/python bench/webhooks.py [--seconds 10] [--connections 32] [--backend sqlite|postgres|both]
 """
@@ -91,8 +91,9 @@ end
 
 
 def serve(app_spec: str, env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-           "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec]
+    # Both apps are served by Storecare's own gunicorn configuration (plugin/gunicorn_conf.py).
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-c", "python:plugin.gunicorn_conf", "-w", str(workers),
+           "--threads", str(threads), "-b", f"127.0.0.1:{port}", app_spec]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     for _ in range(200):
         try:

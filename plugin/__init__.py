@@ -33,6 +33,9 @@ def create_app(settings=None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "plugin" / "translations"),
         SESSION_COOKIE_SAMESITE="None" if settings.is_production else "Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
+        # CHIPS: inside Shopify's iframe the cookie is third-party; partitioned, browsers that block
+        # third-party cookies still keep it (per top-level site).
+        SESSION_COOKIE_PARTITIONED=settings.is_production,
         SESSION_COOKIE_HTTPONLY=True,
     )
     configure_logging(app, settings.log_level)

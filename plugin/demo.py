@@ -86,8 +86,8 @@ def main() -> None:
     env = demo_environment(port)
     prepare(env)
     bin_dir = Path(sys.executable).parent
-    web = subprocess.Popen([str(bin_dir / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4",
-                            "-b", f"127.0.0.1:{port}", "--log-level", "warning", "plugin:create_app()"],
+    web = subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "python:plugin.gunicorn_conf", "-w", "2",
+                            "-b", f"127.0.0.1:{port}", "plugin:create_app()"],
                            cwd=ROOT, env=env, start_new_session=True)
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "plugin", "worker"], cwd=ROOT, env=env,
                               start_new_session=True)

@@ -25,6 +25,11 @@ def _backfill_done(db, shop_id):
         return len(states) == 2 and all(st.status == "done" for st in states)
 
 
+def _backfill_run(db) -> JobRun:
+    with db.uow() as s:
+        return s.scalars(select(JobRun).where(JobRun.name == "sync.backfill")).one()
+
+
 def test_an_order_placed_in_the_store_shows_up_in_the_admin(app, db, live_server, settings):
     sandbox = sandbox_support.install(app, db, customers=30, orders=200, address=live_server)
     worker = start_worker(settings)
@@ -73,7 +78,8 @@ def test_a_worker_killed_mid_backfill_is_replaced_and_the_backfill_resumes(app, 
     wait_for(lambda: queue.recover_stalled(), "the lease to pass and the run to be re-queued", interval=0.2)
     second = start_worker(settings)
     try:
-        wait_for(lambda: _backfill_done(db, sandbox.shop_id), "the resumed backfill")
+        wait_for(lambda: _backfill_done(db, sandbox.shop_id) and _backfill_run(db).status == "succeeded",
+                 "the resumed backfill and its job to finish")
     finally:
         stop_worker(second)
     assert _count(db) == 6000 == sandbox.store.count_orders(sandbox.domain)

@@ -34,3 +34,4 @@ def test_demo_mode_gets_development_defaults():
 def test_unknown_environment_is_named():
     with pytest.raises(SettingsError, match="STORECARE_ENV must be one of"):
         Settings.from_env({"STORECARE_ENV": "staging"})
+
