@@ -259,14 +259,20 @@ def _subscribe(adapter, shop: Shop, row: PendingConnection) -> None:
 
 def land(session, token: str, browser_binder: str | None, success: bool, now: datetime | None = None) -> Shop:
     """The merchant's browser is back from the store. Return the shop to sign in to (once), or raise
-    ConnectError with what to tell them. The caller commits."""
+    ConnectError with what to tell them. The caller commits, also after a ConnectError (a refusal
+    closes the pending connection)."""
     now = now or utcnow()
     row = _pending(session, token)
     if row is None or not browser_binder or row.browser_hash != digest(browser_binder):
         raise ConnectError("This page can only be opened by the browser that started the connection. "
                            "Start again from Storecare or from WordPress.")
     if not success:
-        raise ConnectError("The store did not approve the connection. You can start again at any time.")
+        message = "The store did not approve the connection. You can start again at any time."
+        # Closed at once: a key handover that still arrives for this token is refused.
+        session.execute(update(PendingConnection).where(
+            PendingConnection.id == row.id, PendingConnection.status == "pending").values(
+            status="failed", error=message))
+        raise ConnectError(message)
     if row.status == "failed":
         raise ConnectError(row.error or "The connection failed. Start again.")
     if row.status != "connected" or row.shop_id is None:

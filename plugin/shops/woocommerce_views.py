@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from adapters.woocommerce.auth import StoreUrlError
 from plugin.admin.auth import sign_in
@@ -124,7 +125,10 @@ def landing():
             shop = woocommerce.land(db_session, request.args.get("user_id", ""), session.get(BINDER),
                                     success=request.args.get("success") == "1")
         except woocommerce.ConnectError as exc:
+            db_session.commit()
             return _outcome(exc.message, exc.status)
         db_session.commit()
         sign_in(shop)
+    flash(gettext("%(store)s is connected. Its orders and customers are being imported; the numbers "
+                  "update as they arrive.", store=shop.domain), "success")
     return redirect(url_for("admin.overview"))

@@ -259,3 +259,14 @@ def test_of_two_handovers_racing_on_one_token_exactly_one_connects(app, db, stor
 
     assert answers == [200, 400]
     assert count(db, Shop) == 1 and len(store.webhooks) == 6
+
+
+def test_a_refused_approval_closes_the_connection_so_a_late_handover_is_refused(client, db, store):
+    token = token_of(start(client))
+    declined = client.get(f"/connect/woocommerce/return?success=0&user_id={token}")
+    assert declined.status_code == 400 and "did not approve" in declined.text
+
+    assert client.post("/connect/woocommerce/callback", json=handover(token)).status_code == 400
+    with db.uow() as session:
+        assert session.scalars(select(Shop)).all() == []
+        assert session.scalars(select(PendingConnection.status)).all() == ["failed"]
