@@ -216,8 +216,8 @@ def _commit_bulk_batch(db, shop_id: int, operation: str, done: int, batch: list,
         mirror.upsert_orders(session, shop_id, batch, source="backfill")
         done += len(batch)
         state.cursor, state.processed, state.last_error = f"{BULK_PREFIX}{operation}:{done}", done, None
-        if last:
-            state.status, state.finished_at = "done", utcnow()
+        if last:  # nothing left to resume: the export is spent
+            state.status, state.finished_at, state.cursor = "done", utcnow(), None
         session.commit()
     return done
 
