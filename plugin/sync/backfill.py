@@ -13,8 +13,10 @@ may resume the job early (nudge_bulk_backfill). A failed export is forgotten and
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from flask import current_app
 from sqlalchemy import select
@@ -30,6 +32,7 @@ from plugin.sync.models import SyncState
 log = logging.getLogger(__name__)
 RESOURCES = ("customers", "orders")
 PAGE_SIZE = 250
+PREFETCH = 1  # pages read ahead while one is written
 PAGES_IN_FLIGHT = 4  # WooCommerce: pages requested at once (bench/backfill_woocommerce.py)
 BULK_PREFIX = "bulk:"
 BULK_BATCH = 250
@@ -89,36 +92,89 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callab
         return _run_bulk_orders(db, shop_id, adapter, sleep)
     with db.uow() as session:
         cursor = _state(session, shop_id, resource).cursor
-    processed, pages = 0, _pages(adapter, resource, cursor, page_size, sleep)
-    while True:
-        try:
-            page = next(pages, None)
-        except Exception as exc:
-            _record_error(db, shop_id, resource, exc)
-            raise
-        with db.uow() as session:
-            state = _state(session, shop_id, resource)
-            if page is not None:
-                try:
-                    if resource == "customers":
-                        mirror.upsert_customers(session, shop_id, page.items, source="backfill")
-                    else:
-                        mirror.upsert_orders(session, shop_id, page.items, source="backfill")
-                except Exception as exc:
-                    session.rollback()
-                    _record_error(db, shop_id, resource, exc)
-                    raise
-                state.cursor = page.next_cursor
-                state.processed += len(page.items)
-                state.last_error = None
-                processed += len(page.items)
-            last = page is None or page.is_last
-            if last:
-                state.status, state.finished_at = "done", utcnow()
-            session.commit()
-            if last:
-                log.info("backfill of %s for shop %s done: %s rows", resource, shop_id, state.processed)
-                return processed
+    processed, pages = 0, _prefetched(_pages(adapter, resource, cursor, page_size, sleep))
+    try:
+        while True:
+            try:
+                page = next(pages, None)
+            except Exception as exc:
+                _record_error(db, shop_id, resource, exc)
+                raise
+            with db.uow() as session:
+                state = _state(session, shop_id, resource)
+                if page is not None:
+                    try:
+                        if resource == "customers":
+                            mirror.upsert_customers(session, shop_id, page.items, source="backfill")
+                        else:
+                            mirror.upsert_orders(session, shop_id, page.items, source="backfill")
+                    except Exception as exc:
+                        session.rollback()
+                        _record_error(db, shop_id, resource, exc)
+                        raise
+                    state.cursor = page.next_cursor
+                    state.processed += len(page.items)
+                    state.last_error = None
+                    processed += len(page.items)
+                last = page is None or page.is_last
+                if last:
+                    state.status, state.finished_at = "done", utcnow()
+                session.commit()
+                if last:
+                    log.info("backfill of %s for shop %s done: %s rows", resource, shop_id, state.processed)
+                    return processed
+    finally:
+        pages.close()  # stops the reader thread after the page in hand
+
+
+_END = object()
+
+
+def _prefetched(pages: Iterator, depth: int = PREFETCH) -> Iterator:
+    """``pages``, read ``depth`` ahead by a thread of their own, so the platform prepares the next page
+    while we write this one (the database and the platform both spend most of a page waiting). The
+    order is kept; an error reading a page is raised here, at that page; stopping early (an error
+    writing a page) stops the reader after the page in hand. Reading runs in the app's context."""
+    app = current_app._get_current_object()
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        with app.app_context():
+            try:
+                for page in pages:
+                    if not put((page, None)):
+                        return
+                put((_END, None))
+            except BaseException as exc:  # noqa: BLE001 - handed to the writer, raised at this page
+                put((None, exc))
+            finally:
+                close = getattr(pages, "close", None)
+                if close is not None:
+                    close()
+
+    reader = threading.Thread(target=read, name="storecare-backfill-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page, error = box.get()
+            if error is not None:
+                raise error
+            if page is _END:
+                return
+            yield page
+    finally:
+        stop.set()
+        reader.join(timeout=30)
 
 
 def _pages(adapter, resource: str, cursor: str | None, page_size: int, sleep: Callable[[float], None]):
