@@ -22,3 +22,23 @@ def bare():
         return {"status": "accepted"}
 
     return app
+
+
+def storecare_without(stage: str):
+    """Storecare with one stage of the webhook path taken out, to show where the time goes (``--anatomy``):
+    ``"database"``: the inbox writer thread commits nothing (deliveries get made-up ids); ``"writer"``: the
+    request does not hand the delivery to the writer at all. Everything before (headers, shop key,
+    signature, body, the Flask app itself) runs as in production. For measurement only."""
+    import itertools
+
+    from plugin import create_app
+    from plugin.sync import ingress
+
+    ids = itertools.count(1)
+    if stage == "database":
+        ingress.InboxWriter._insert = lambda self, rows: ([next(ids) for _ in rows], [])
+    elif stage == "writer":
+        ingress.InboxWriter.store = lambda self, row, timeout=None: next(ids)
+    else:
+        raise ValueError(f"no stage {stage!r}")
+    return create_app()

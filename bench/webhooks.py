@@ -4,7 +4,11 @@ Both apps are served the same way (gunicorn with plugin/gunicorn_conf.py) in the
 by wrk (Debian package) with signed sandbox webhooks, each with a new delivery id, so every request
 stores an inbox row and queues a job. Prints requests/s, p50 and p99 for each, and the ratio.
 
+With ``--anatomy`` it also serves Storecare (SQLite) without the database write, and without the
+hand-over to the inbox writer (bench/apps.py ``storecare_without``), to show what each stage costs.
+
     .venv/bin/python bench/webhooks.py [--seconds 10] [--connections 32] [--backend sqlite|postgres|both]
+                                       [--anatomy]
 """
 from __future__ import annotations
 
@@ -134,6 +138,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=12)  # 3 x 12 >= 32 clients: none waits for a thread
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--anatomy", action="store_true", help="also measure Storecare without some stages")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -154,7 +159,11 @@ def main() -> None:
         stop(proc)
     print(f"bare Flask      : {bare['rps']:8.0f} req/s  p50 {bare['p50']:6.2f} ms  p99 {bare['p99']:6.2f} ms")
 
-    for backend in backends:
+    runs = [(backend, "bench.apps:storecare()", None) for backend in backends]
+    if args.anatomy:
+        runs += [("sqlite", 'bench.apps:storecare_without("database")', "no database write"),
+                 ("sqlite", 'bench.apps:storecare_without("writer")', "no writer hand-over")]
+    for number, (backend, app_spec, without) in enumerate(runs):
         env = dict(base_env)
         if backend == "postgres":
             import sqlalchemy
@@ -167,11 +176,11 @@ def main() -> None:
             env["STORECARE_REDIS_URL"] = "redis://127.0.0.1:6379/14"
             env["STORECARE_QUEUE_NAME"] = schema
         else:
-            env["STORECARE_DATA_DIR"] = str(work / "sqlite")
+            env["STORECARE_DATA_DIR"] = str(work / f"sqlite-{number}")
             Path(env["STORECARE_DATA_DIR"]).mkdir()
         prepare(env)
         port = free_port()
-        proc = serve("bench.apps:storecare()", env, port, args.workers, args.threads)
+        proc = serve(app_spec, env, port, args.workers, args.threads)
         try:
             run_wrk(port, script, 2, args.connections)
             result = run_wrk(port, script, args.seconds, args.connections)
@@ -183,7 +192,7 @@ def main() -> None:
                 import redis
 
                 redis.Redis.from_url(env["STORECARE_REDIS_URL"]).flushdb()
-        label = "SQLite + SQLite queue" if backend == "sqlite" else "PostgreSQL + Redis"
+        label = without or ("SQLite + SQLite queue" if backend == "sqlite" else "PostgreSQL + Redis")
         print(f"Storecare ({label:21}): {result['rps']:8.0f} req/s  p50 {result['p50']:6.2f} ms  "
               f"p99 {result['p99']:6.2f} ms  non-2xx {result['errors']}  "
               f"ratio to bare {result['rps'] / bare['rps']:.2f}")
