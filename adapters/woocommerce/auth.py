@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from adapters.errors import InvalidPayload
+from adapters.messages import N_
 
 AUTHORIZE_PATH = "/wc-auth/v1/authorize"
 SCOPE = "read_write"
@@ -74,28 +75,28 @@ def parse_store_url(text: str, *, allow_private: bool = False, resolve: Resolver
     """The store address a merchant typed, checked and normalised; StoreUrlError when unusable."""
     text = (text or "").strip()
     if not text:
-        raise StoreUrlError("Enter your store's address, for example https://shop.example.com.")
+        raise StoreUrlError(N_("Enter your store's address, for example https://shop.example.com."))
     if len(text) > 2000:
-        raise StoreUrlError("This address is too long.")
+        raise StoreUrlError(N_("This address is too long."))
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise StoreUrlError("The address must start with https:// (or http://).")
+        raise StoreUrlError(N_("The address must start with https:// (or http://)."))
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise StoreUrlError("The address must not contain a user name or password.")
+        raise StoreUrlError(N_("The address must not contain a user name or password."))
     if parts.query or parts.fragment:
-        raise StoreUrlError("Enter only your store's address, without ?… or #… at the end.")
+        raise StoreUrlError(N_("Enter only your store's address, without ?… or #… at the end."))
     host = _host(parts.hostname or "")
     try:
         port = parts.port
     except ValueError:
-        raise StoreUrlError("The port in this address is not valid.") from None
+        raise StoreUrlError(N_("The port in this address is not valid.")) from None
     _check_reachable_publicly(host, allow_private, resolve)
     path = _ADMIN_TAIL.sub("", parts.path).rstrip("/")
     if any(c in path for c in "\\ \t\n") or "/../" in path + "/" or "/./" in path + "/":
-        raise StoreUrlError("The address's path is not valid.")
+        raise StoreUrlError(N_("The address's path is not valid."))
     shown_host = f"[{host}]" if ":" in host else host
     netloc = shown_host if port is None or port == _DEFAULT_PORTS[scheme] else f"{shown_host}:{port}"
     url = f"{scheme}://{netloc}{path}"
@@ -105,7 +106,7 @@ def parse_store_url(text: str, *, allow_private: bool = False, resolve: Resolver
 def _host(raw: str) -> str:
     host = raw.rstrip(".").lower()
     if not host:
-        raise StoreUrlError("The address has no host name.")
+        raise StoreUrlError(N_("The address has no host name."))
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
@@ -113,9 +114,9 @@ def _host(raw: str) -> str:
     try:
         host = host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise StoreUrlError("The host name in this address is not valid.") from None
+        raise StoreUrlError(N_("The host name in this address is not valid.")) from None
     if len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
-        raise StoreUrlError("The host name in this address is not valid.")
+        raise StoreUrlError(N_("The host name in this address is not valid."))
     return host
 
 
@@ -123,7 +124,7 @@ def _check_reachable_publicly(host: str, allow_private: bool, resolve: Resolver 
     """Refuse addresses inside our own network: we are about to send requests there."""
     if allow_private:
         return
-    refused = StoreUrlError("This address is not reachable from the internet. Use your store's public address.")
+    refused = StoreUrlError(N_("This address is not reachable from the internet. Use your store's public address."))
     if host == "localhost" or host.endswith(_INTERNAL_SUFFIXES) or "." not in host and ":" not in host:
         raise refused
     addresses = [host] if _is_ip(host) else list(resolve(host) if resolve else [])

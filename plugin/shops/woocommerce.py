@@ -33,6 +33,7 @@ from sqlalchemy import delete, select, update
 from adapters import get_adapter
 from adapters.base import Connection, Platform
 from adapters.errors import AdapterError, InvalidPayload, NotFound
+from adapters.messages import N_
 from adapters.woocommerce.auth import (
     SCOPE,
     KeyHandover,
@@ -98,7 +99,7 @@ def check_store_url(text: str) -> StoreAddress:
     try:
         return parse_store_url(text, allow_private=not production, resolve=_resolve if production else None)
     except OSError:
-        raise StoreUrlError("We could not find this address. Check it for typos.") from None
+        raise StoreUrlError(N_("We could not find this address. Check it for typos.")) from None
 
 
 def _app_url(path: str) -> str:
@@ -106,7 +107,7 @@ def _app_url(path: str) -> str:
     base = settings.app_url.rstrip("/")
     if settings.is_production and not base.startswith("https://"):
         # WooCommerce posts the keys only to an https callback; refuse before the merchant approves.
-        raise ConnectError("Storecare is not configured for WooCommerce (its address must be https).", 503)
+        raise ConnectError(N_("Storecare is not configured for WooCommerce (its address must be https)."), 503)
     return base + path
 
 
@@ -138,12 +139,12 @@ def bind_browser(session, token: str, browser_binder: str, now: datetime | None 
     now = now or utcnow()
     row = _pending(session, token)
     if row is None or row.status != "pending" or row.expires_at <= now:
-        raise ConnectError("This connection link is not valid or has expired. Start again from WordPress.")
+        raise ConnectError(N_("This connection link is not valid or has expired. Start again from WordPress."))
     claimed = session.execute(update(PendingConnection).where(
         PendingConnection.id == row.id, PendingConnection.browser_hash.is_(None)).values(
         browser_hash=digest(browser_binder))).rowcount
     if not claimed and row.browser_hash != digest(browser_binder):
-        raise ConnectError("This connection link was already used. Start again from WordPress.")
+        raise ConnectError(N_("This connection link was already used. Start again from WordPress."))
     store = StoreAddress(url=row.store_url, domain=row.domain)
     return authorize_url(store, app_name=_settings().woocommerce_app_name, user_id=token,
                          return_url=_app_url(RETURN_PATH), callback_url=_app_url(CALLBACK_PATH), scope=SCOPE)
@@ -264,27 +265,27 @@ def land(session, token: str, browser_binder: str | None, success: bool, now: da
     now = now or utcnow()
     row = _pending(session, token)
     if row is None or not browser_binder or row.browser_hash != digest(browser_binder):
-        raise ConnectError("This page can only be opened by the browser that started the connection. "
-                           "Start again from Storecare or from WordPress.")
+        raise ConnectError(N_("This page can only be opened by the browser that started the connection. "
+                              "Start again from Storecare or from WordPress."))
     if not success:
-        message = "The store did not approve the connection. You can start again at any time."
+        message = N_("The store did not approve the connection. You can start again at any time.")
         # Closed at once: a key handover that still arrives for this token is refused.
         session.execute(update(PendingConnection).where(
             PendingConnection.id == row.id, PendingConnection.status == "pending").values(
             status="failed", error=message))
         raise ConnectError(message)
     if row.status == "failed":
-        raise ConnectError(row.error or "The connection failed. Start again.")
+        raise ConnectError(row.error or N_("The connection failed. Start again."))
     if row.status != "connected" or row.shop_id is None:
-        raise ConnectError("Your store has not sent us its keys. Start again; if it keeps happening, check "
-                           "that your store can reach Storecare over https.")
+        raise ConnectError(N_("Your store has not sent us its keys. Start again; if it keeps happening, "
+                              "check that your store can reach Storecare over https."))
     if row.landed_at is not None or row.completed_at is None or row.completed_at + LANDING_TTL <= now:
-        raise ConnectError("This sign-in link was already used or has expired. Open Storecare from WordPress.")
+        raise ConnectError(N_("This sign-in link was already used or has expired. Open Storecare from WordPress."))
     claimed = session.execute(update(PendingConnection).where(
         PendingConnection.id == row.id, PendingConnection.landed_at.is_(None)).values(landed_at=now)).rowcount
     shop = session.get(Shop, row.shop_id)
     if not claimed or shop is None or shop.status != "installed":
-        raise ConnectError("This sign-in link was already used or has expired. Open Storecare from WordPress.")
+        raise ConnectError(N_("This sign-in link was already used or has expired. Open Storecare from WordPress."))
     return shop
 
 

@@ -57,7 +57,8 @@ def _page(status: int = 200, **context):
 
 
 def _outcome(message: str, status: int = 400):
-    return render_template("connect/woocommerce_outcome.html", message=message), status
+    """The outcome page; ``message`` is translated when the catalogue has it (messages marked ``N_``)."""
+    return render_template("connect/woocommerce_outcome.html", message=gettext(message)), status
 
 
 @bp.get("")
@@ -73,7 +74,7 @@ def submit():
         try:
             started = woocommerce.start(db_session, store_url, browser_binder=_binder())
         except StoreUrlError as exc:
-            return _page(400, store_url=store_url, error=str(exc))
+            return _page(400, store_url=store_url, error=gettext(str(exc)))
         except woocommerce.ConnectError as exc:
             return _outcome(exc.message, exc.status)
         db_session.commit()

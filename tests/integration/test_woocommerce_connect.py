@@ -270,3 +270,14 @@ def test_a_refused_approval_closes_the_connection_so_a_late_handover_is_refused(
     with db.uow() as session:
         assert session.scalars(select(Shop)).all() == []
         assert session.scalars(select(PendingConnection.status)).all() == ["failed"]
+
+
+def test_a_polish_merchant_reads_the_address_error_and_the_refusal_in_polish(client, db, store):
+    response = client.post("/connect/woocommerce?lang=pl",
+                           data={"store_url": "ftp://ceramika.example", "csrf_token": csrf(client)})
+    assert response.status_code == 400 and "Adres musi zaczynać się od https://" in response.text
+
+    token = token_of(start(client))
+    declined = client.get(f"/connect/woocommerce/return?success=0&user_id={token}",
+                          headers={"Accept-Language": "pl"})
+    assert "Sklep nie zatwierdził połączenia" in declined.text

@@ -11,8 +11,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "plugin" / "translations" / "pl" / "LC_MESSAGES" / "messages.po"
-# The keywords of the extract command in babel.cfg (pybabel extract -k lazy_gettext).
-KEYWORDS = dict(DEFAULT_KEYWORDS, lazy_gettext=None)
+# The keywords of the extract command in babel.cfg (pybabel extract -k lazy_gettext -k N_).
+KEYWORDS = dict(DEFAULT_KEYWORDS, lazy_gettext=None, N_=None)
 # A %-placeholder as gettext/ngettext fill them in: %(name)s, %(num)d, %s (not a literal %%).
 PLACEHOLDER = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*\d*(?:\.\d+)?([diouxXeEfFgGcrs%])")
 
