@@ -11,6 +11,7 @@ flattened into JSONL with ``__parentId``, served from a storage URL).
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import itertools
@@ -29,7 +30,10 @@ from tests.contract import shopify_store as store
 from tests.contract.shopify_store import SimShop, connection, gid, gql_customer, gql_order
 
 REPO = Path(__file__).resolve().parents[2]
+# Shopify's published schema: ../shared/contracts when this checkout sits beside it, else our copy of it
+# (gzipped; tests/unit/test_shopify_graphql_documents.py checks the copy is the published file).
 SDL = REPO.parent / "shared" / "contracts" / "shopify" / "admin-2026-10.graphql"
+SDL_COPY = REPO / "tests" / "fixtures" / "shopify" / "admin-2026-10.graphql.gz"
 ENDPOINT = re.compile(r"https://([^/]+)/admin/api/2026-10/graphql\.json")
 STORAGE = "https://storage.simulator.test/bulk/"
 _SINCE = re.compile(r"^updated_at:>='([^']+)'$")
@@ -43,9 +47,15 @@ def admin_schema() -> GraphQLSchema:
     ``assume_valid``: graphql-core 3.3 applies a newer spec rule (deprecated implementations of
     non-deprecated interface fields) that Shopify's own schema breaks; documents are still validated.
     """
-    if not SDL.is_file():
-        raise FileNotFoundError(f"the Shopify schema is missing at {SDL}")
-    return build_schema(SDL.read_text(encoding="utf-8"), assume_valid=True)
+    return build_schema(admin_sdl(), assume_valid=True)
+
+
+def admin_sdl() -> str:
+    if SDL.is_file():
+        return SDL.read_text(encoding="utf-8")
+    if SDL_COPY.is_file():
+        return gzip.decompress(SDL_COPY.read_bytes()).decode("utf-8")
+    raise FileNotFoundError(f"the Shopify schema is missing at {SDL} and at {SDL_COPY}")
 
 
 @dataclass
