@@ -13,7 +13,6 @@ hand-over to the inbox writer (bench/apps.py ``storecare_without``), to show wha
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil

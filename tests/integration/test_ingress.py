@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from adapters.sandbox import mapping
 from adapters.sandbox import webhooks as sandbox_webhooks
@@ -77,7 +78,7 @@ def test_a_row_that_cannot_be_stored_fails_alone(app, db, queue, sandbox):
                                     row(sandbox.shop_id, "ok-2")])
     writer.stop()
     assert futures[0].result(0) and futures[2].result(0)
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):  # no such shop: the foreign key refuses the row
         futures[1].result(0)
     assert count(db, WebhookDelivery, WebhookDelivery.delivery_id.in_(("ok-1", "ok-2"))) == 2
     assert count(db, WebhookDelivery, WebhookDelivery.delivery_id == "no-such-shop") == 0

@@ -64,7 +64,7 @@ def mirrored(db, shop_id) -> tuple[int, int]:
 def test_the_backfill_mirrors_every_order_from_one_bulk_export(db, shop_id, simulator, time):
     totals = backfill.run_backfill(db, shop_id, sleep=time.sleep)
 
-    (operation,) = simulator.bulk_runs
+    assert len(simulator.bulk_runs) == 1
     sim_orders = simulator.shops[SHOP].orders.values()
     assert totals == {"customers": 20, "orders": ORDERS}
     assert mirrored(db, shop_id) == (ORDERS, sum(len(o.lines) for o in sim_orders))
