@@ -15,7 +15,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Mapping, TypeVar
+from typing import Callable, Iterable, Mapping
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -31,7 +31,6 @@ from plugin.shops.models import OAuthState, Shop
 from plugin.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 PLATFORM = str(Platform.SHOPIFY)
 STATE_TTL = timedelta(minutes=10)
@@ -284,25 +283,6 @@ def refresh_after_401(session: Session, shop: Shop, failed_access_token: str | N
     return _refresh(session, shop, now or utcnow(), lambda current: current.access_token == failed)
 
 
-def call_with_refresh(session: Session, shop: Shop, operation: Callable[[PlatformAdapter], T],
-                      now: datetime | None = None) -> T:
-    """Run ``operation`` with the shop's adapter; on a 401 (``AuthRevoked``) refresh once and try again,
-    and if Shopify still refuses, mark the shop ``needs_reauth``. For jobs that call Shopify."""
-    adapter = service.adapter_for(shop)
-    failed = service.credentials(shop).get("access_token")
-    try:
-        return operation(adapter)
-    except AuthRevoked:
-        if shop.platform != PLATFORM:
-            raise
-    refresh_after_401(session, shop, failed, now)
-    try:
-        return operation(service.adapter_for(shop))
-    except AuthRevoked:
-        mark_needs_reauth(session, shop, "Shopify refused a freshly refreshed access token")
-        raise
-
-
 class RefreshingAdapter:
     """A shop's adapter for a long job (backfill, reconciliation): each platform call that Shopify
     answers with 401 refreshes the token once, in a unit of work of its own, and is tried again; a
@@ -327,8 +307,7 @@ class RefreshingAdapter:
             try:
                 return value(*args, **kwargs)
             except AuthRevoked:
-                pass
-            self._refresh()
+                self._refresh()  # then once more, below, with the new token
             try:
                 return getattr(self._adapter, name)(*args, **kwargs)
             except AuthRevoked:

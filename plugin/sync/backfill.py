@@ -56,13 +56,7 @@ def request_backfill(session, shop_id: int, restart: bool = True) -> JobRun:
 
 
 def _state(session, shop_id: int, resource: str) -> SyncState:
-    state = session.scalars(select(SyncState).where(SyncState.shop_id == shop_id,
-                                                    SyncState.resource == resource)).first()
-    if state is None:
-        state = SyncState(shop_id=shop_id, resource=resource, status="idle", processed=0)
-        session.add(state)
-        session.flush()
-    return state
+    return SyncState.of(session, shop_id, resource)
 
 
 def run_backfill(db, shop_id: int, page_size: int = PAGE_SIZE,

@@ -54,7 +54,7 @@ class Receipt:
     note: str | None = None  # "ping", "unknown shop": answered 200, nothing stored
 
 
-def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
+def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
     try:
         adapter_cls = get_adapter_class(platform)
     except UnknownPlatform:
@@ -65,7 +65,7 @@ def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Recei
         return Receipt(None, note="ping")
     except InvalidPayload as exc:
         raise Unauthenticated(f"the webhook cannot be verified: {exc.message}") from None
-    keys, writer = _ingress(db)
+    keys, writer = _ingress()
     domain = meta.shop_domain.lower()
     key, cached = keys.get(platform, domain)
     if cached and not _signed(key, body, meta.signature):  # the secret may have changed: ask the database
@@ -89,7 +89,7 @@ def receive(db, platform: str, headers: Mapping[str, str], body: bytes) -> Recei
         if not cached:
             raise
         keys.forget(platform, domain)  # the shop we remembered may be gone (redacted, re-installed)
-        return receive(db, platform, headers, body)
+        return receive(platform, headers, body)
     if delivery_id is None:
         return Receipt(None, duplicate=True)
     return Receipt(delivery_id, duplicate=False)
@@ -110,12 +110,12 @@ def _signed(key: ShopKey, body: bytes, signature: str) -> bool:
     return True
 
 
-def _ingress(db) -> tuple[ShopKeys, InboxWriter]:
+def _ingress() -> tuple[ShopKeys, InboxWriter]:
     """The app's shop-key cache and inbox writer (one of each per process, made on first use)."""
     extensions = current_app.extensions
     found = extensions.get("storecare.ingress")
     if found is None:
-        real_db = extensions["storecare.db"]  # ``db`` may be a proxy to it, which the writer thread cannot use
+        real_db = extensions["storecare.db"]  # the object itself: the writer thread has no app context
         writer = InboxWriter(real_db, extensions["storecare.queue"])
         found = extensions.setdefault("storecare.ingress", (ShopKeys(real_db, shops.webhook_secret_from), writer))
         if found[1] is writer:

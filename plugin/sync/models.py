@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, UTCDateTime, utcnow
@@ -157,6 +157,16 @@ class SyncState(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @classmethod
+    def of(cls, session, shop_id: int, resource: str) -> "SyncState":
+        """The shop's row for ``resource``, added (idle, flushed) if it has none yet."""
+        state = session.scalars(select(cls).where(cls.shop_id == shop_id, cls.resource == resource)).first()
+        if state is None:
+            state = cls(shop_id=shop_id, resource=resource, status="idle", processed=0)
+            session.add(state)
+            session.flush()
+        return state
 
 
 class DomainEvent(Base):

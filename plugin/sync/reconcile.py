@@ -202,13 +202,7 @@ def _local_count(db, shop_id: int) -> int:
 
 
 def _state(session, shop_id: int) -> SyncState:
-    state = session.scalars(select(SyncState).where(SyncState.shop_id == shop_id,
-                                                    SyncState.resource == RESOURCE)).first()
-    if state is None:
-        state = SyncState(shop_id=shop_id, resource=RESOURCE, status="idle", processed=0)
-        session.add(state)
-        session.flush()
-    return state
+    return SyncState.of(session, shop_id, RESOURCE)
 
 
 def _record_failure(db, shop_id: int, exc: Exception) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from plugin.extensions import db
 from plugin.problems import problem_response
 from plugin.sync import inbox
 
@@ -14,7 +13,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 def receive(platform: str):
     body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly; 413 past the limit
     try:
-        receipt = inbox.receive(db, platform, request.headers, body)
+        receipt = inbox.receive(platform, request.headers, body)
     except inbox.InboxError as exc:
         titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
         return problem_response(exc.status, titles[exc.status], exc.message)

@@ -14,23 +14,15 @@ from plugin.shops.models import Shop
 from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.sync.models import Customer, Order, WebhookDelivery
 from tests.factories import make_order, make_shop
+from tests.shopify_auth_support import SECRET, shopify_app
 
-SECRET = "shpss_" + "5" * 32
 DOMAIN = "anna-ceramika.myshopify.com"
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify" / "compliance"
 
 
 @pytest.fixture
 def app(settings_with):
-    from plugin import create_app
-    from plugin.models import metadata
-
-    app = create_app(settings_with(shopify_api_key="storecare-client", shopify_api_secret=SECRET))
-    app.config["TESTING"] = True
-    metadata.create_all(app.extensions["storecare.db"].engine)
-    with app.app_context():
-        yield app
-    app.extensions["storecare.db"].dispose()
+    yield from shopify_app(settings_with)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from plugin.sync.reconcile_models import ReconcileReport
 from tests.contract.shopify_simulator import ShopifySimulator
 from tests.contract.shopify_store import build_shop
 from tests.factories import make_shop
+from tests.shopify_auth_support import shopify_app
 
 DOMAIN, TOKEN = "ceramika.myshopify.com", "shpat_reconcile"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -24,16 +25,7 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def app(settings_with):
-    from plugin import create_app
-    from plugin.models import metadata
-
-    app = create_app(settings_with(shopify_api_key="storecare-client", shopify_api_secret="shpss_reconcile",
-                                   app_url="https://storecare.example"))
-    app.config["TESTING"] = True
-    metadata.create_all(app.extensions["storecare.db"].engine)
-    with app.app_context():
-        yield app
-    app.extensions["storecare.db"].dispose()
+    yield from shopify_app(settings_with)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from adapters.shopify.oauth import OfflineToken
 from plugin.jobs.models import JobRun
 from plugin.shops import service as shops
 from plugin.shops.models import Shop
-from plugin.shops.shopify import SUBSCRIBE_JOB, call_with_refresh, ensure_fresh_token, refresh_after_401
+from plugin.shops.shopify import SUBSCRIBE_JOB, ensure_fresh_token, refresh_after_401, refreshing_adapter_for
 from tests.factories import make_shop
 from tests.shopify_auth_support import (CLIENT_ID, SECRET, SHOP, FakeAdminApi, granted, shopify_app,
                                         token_url)
@@ -223,21 +223,21 @@ def test_adapter_for_refreshes_before_building_the_adapter(db, shopify):
     assert adapter.connection.credentials["access_token"] == "shpat_new"
 
 
-def test_call_with_refresh_retries_once_with_a_refreshed_token(db, shopify):
+def test_a_jobs_adapter_retries_once_with_a_refreshed_token(db, shopify):
     shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     api = admin_api(shopify, refuse={"shpat_old"})
     shopify.post(token_url(), json=granted(access="shpat_new"))
     with db.uow() as session:
-        assert call_with_refresh(session, session.get(Shop, shop_id), count_orders) == 0
+        assert count_orders(refreshing_adapter_for(session.get(Shop, shop_id))) == 0
     assert api.tokens[SHOP] == ["shpat_old", "shpat_new"] and reload(db, shop_id).needs_reauth is False
 
 
-def test_call_with_refresh_marks_reauthorisation_when_the_new_token_is_refused_too(db, shopify):
+def test_a_jobs_adapter_marks_reauthorisation_when_the_new_token_is_refused_too(db, shopify):
     shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     api = admin_api(shopify, refuse={"shpat_old", "shpat_new"})
     shopify.post(token_url(), json=granted(access="shpat_new"))
     with db.uow() as session, pytest.raises(AuthRevoked):
-        call_with_refresh(session, session.get(Shop, shop_id), count_orders)
+        count_orders(refreshing_adapter_for(session.get(Shop, shop_id)))
     assert api.tokens[SHOP] == ["shpat_old", "shpat_new"] and reload(db, shop_id).needs_reauth is True
     assert len(refresh_calls(shopify)) == 1
 

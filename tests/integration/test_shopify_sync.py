@@ -21,25 +21,16 @@ from plugin.sync.models import Order, Refund, SyncState, WebhookDelivery
 from tests.contract.shopify_simulator import FakeTime, ShopifySimulator, shopify_webhook
 from tests.contract.shopify_store import SimRefund, build_shop
 from tests.factories import make_shop
-from tests.shopify_auth_support import granted, token_url
+from tests.shopify_auth_support import SECRET, granted, shopify_app, token_url
 
-DOMAIN, TOKEN, SECRET = "ceramika.myshopify.com", "shpat_sync", "shpss_sync"
+DOMAIN, TOKEN = "ceramika.myshopify.com", "shpat_sync"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shopify" / "webhooks"
 
 
 @pytest.fixture
 def app(settings_with):
-    from plugin import create_app
-    from plugin.models import metadata
-
-    app = create_app(settings_with(shopify_api_key="storecare-client", shopify_api_secret=SECRET,
-                                   app_url="https://storecare.example"))
-    app.config["TESTING"] = True
-    metadata.create_all(app.extensions["storecare.db"].engine)
-    with app.app_context():
-        yield app
-    app.extensions["storecare.db"].dispose()
+    yield from shopify_app(settings_with)
 
 
 @pytest.fixture
