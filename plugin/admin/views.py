@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
                    session, url_for)
 from flask_babel import get_locale, gettext, lazy_gettext, refresh
+from werkzeug.exceptions import NotFound
 
 from plugin.admin import connection as connection_page
 from plugin.admin import service
@@ -153,6 +154,17 @@ def _error(status: int, title: str, detail: str | None, headers: dict | None = N
 @bp.errorhandler(Problem)
 def _problem(exc: Problem):
     return _error(exc.status, exc.title, exc.detail, exc.headers)
+
+
+@bp.app_errorhandler(NotFound)
+def _unknown_page(exc: NotFound):
+    """A browser at an address under /admin/ that is no page (no route matched, so no blueprint handler
+    runs) gets a page to find its way back from; everything else keeps the problem document."""
+    admin_root = url_for("admin.overview")
+    if (request.path.startswith(admin_root) and not request.path.startswith(admin_root + "api/")
+            and _prefers_html()):
+        return render_template("admin/unknown_page.html"), 404
+    return problem_response(404, exc.name, exc.description)
 
 
 @bp.errorhandler(service.RecordNotFound)

@@ -313,3 +313,20 @@ def test_polish_uses_its_three_plural_forms(app):
     assert forms == {1: "1 zsynchronizowane zamówienie", 2: "2 zsynchronizowane zamówienia",
                      5: "5 zsynchronizowanych zamówień", 12: "12 zsynchronizowanych zamówień",
                      22: "22 zsynchronizowane zamówienia", 25: "25 zsynchronizowanych zamówień"}
+
+
+def test_an_address_under_admin_that_is_no_page_gets_a_page_in_a_browser_and_a_problem_elsewhere(client):
+    in_browser = client.get("/admin/nothing-here", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert in_browser.status_code == 404 and in_browser.mimetype == "text/html"
+    assert "This page is not part of Storecare's admin." in text(in_browser)
+    assert 'href="/admin/"' in in_browser.text
+
+    for path, accept in (("/admin/nothing-here", "application/json"), ("/admin/api/nothing", "text/html"),
+                         ("/nothing-here", "text/html")):
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code == 404 and response.mimetype == "application/problem+json", path
+
+
+def test_the_admins_not_found_page_speaks_polish(client):
+    polish = client.get("/admin/nothing-here?lang=pl", headers={"Accept": "text/html"})
+    assert polish.status_code == 404 and "Tej strony nie ma w panelu Storecare." in text(polish)
