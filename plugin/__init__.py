@@ -17,7 +17,7 @@ def create_app(settings=None) -> Flask:
     from plugin.sync.events import EventBus
     from plugin.manifest import load_manifest
     from plugin.problems import configure_logging, init_problems
-    from plugin.security import TokenVault
+    from plugin.security import CookieSessionInterface, TokenVault
     from plugin.settings import Settings
 
     settings = settings or Settings.from_env()
@@ -38,6 +38,7 @@ def create_app(settings=None) -> Flask:
         SESSION_COOKIE_PARTITIONED=settings.is_production,
         SESSION_COOKIE_HTTPONLY=True,
     )
+    app.session_interface = CookieSessionInterface()
     configure_logging(app, settings.log_level)
     init_problems(app)
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import jwt
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask.sessions import SecureCookieSessionInterface
 
 
 class SecurityError(Exception):
@@ -312,3 +313,14 @@ def verify_wordpress_sign_in(secret: str, domain: str, timestamp: str | None, si
     verify_hex_hmac(secret, wordpress_sign_in_message(domain, timestamp), signature)
     if abs(_epoch(now) - int(timestamp)) > max_age:
         raise ExpiredSignature("the sign-in link is too old")
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, but a request that brings no session cookie (a webhook, a widget
+    API call, a first visit) gets an empty session without building a signer for nothing. A session
+    that is then written is signed as usual when the response is saved."""
+
+    def open_session(self, app, request):
+        if app.secret_key and self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
+            return self.session_class()
+        return super().open_session(app, request)

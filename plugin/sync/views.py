@@ -13,7 +13,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 def receive(platform: str):
     body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly; 413 past the limit
     try:
-        receipt = inbox.receive(platform, request.headers, body)
+        receipt = inbox.receive(platform, _headers(request.environ), body)
     except inbox.InboxError as exc:
         titles = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found"}
         return problem_response(exc.status, titles[exc.status], exc.message)
@@ -23,3 +23,13 @@ def receive(platform: str):
         return response
     status = "duplicate" if receipt.duplicate else (receipt.note or "accepted")
     return jsonify({"status": status}), 200
+
+
+def _headers(environ: dict) -> dict[str, str]:
+    """The request's headers as a plain dict with lower-case names, read straight from the WSGI environ
+    (werkzeug's header view rebuilds every name on each pass, and the adapters read them all)."""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
