@@ -15,8 +15,7 @@ from typing import Callable
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.exceptions import RetryTask
-from sqlalchemy import event, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -25,7 +24,6 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 
 log = logging.getLogger(__name__)
-_INSERT_RUNS = insert(JobRun).returning(JobRun.id, sort_by_parameter_order=True)
 RUNNER = "storecare.run_job"
 BATCH_RUNNER = "storecare.run_jobs"
 
@@ -70,7 +68,8 @@ class JobQueue:
             self.huey = RedisHuey(settings.queue_name, url=settings.redis_url, utc=True)
             self.backend = "redis"
         else:
-            self.huey = SqliteHuey(settings.queue_name, filename=settings.queue_path, utc=True)
+            # fsync off: a queue entry lost with the machine is pushed again from its JobRun row (recover_stalled)
+            self.huey = SqliteHuey(settings.queue_name, filename=settings.queue_path, utc=True, fsync=False)
             self.backend = "sqlite"
         self._runner = self.huey.task(name=RUNNER)(self._run)
         self._batch_runner = self.huey.task(name=BATCH_RUNNER)(self._run_many)
@@ -119,19 +118,11 @@ class JobQueue:
         pending.append(run.id)
         return run
 
-    def insert_runs(self, conn: Connection, name: str, args: list[dict], shop_ids: list[int | None]) -> list[int]:
-        """``enqueue`` for a hot path on a Core connection: insert one JobRun row per ``args`` (in one
-        statement) and return their ids in order. The caller pushes them (``push_many``) once its
-        transaction has committed."""
+    def max_attempts(self, name: str) -> int:
+        """How many attempts a run of job ``name`` gets (its own limit, else the settings')."""
         if name not in self._jobs:
             raise JobError(f"unknown job {name!r}")
-        if not args:
-            return []
-        spec, now = self._jobs[name], utcnow()
-        max_attempts = spec.max_attempts or self.settings.job_max_attempts
-        rows = [{"name": name, "shop_id": shop_id, "args": dict(a), "status": "queued", "attempts": 0,
-                 "max_attempts": max_attempts, "enqueued_at": now} for a, shop_id in zip(args, shop_ids)]
-        return list(conn.execute(_INSERT_RUNS, rows).scalars())
+        return self._jobs[name].max_attempts or self.settings.job_max_attempts
 
     def _push_pending(self, session: Session) -> None:
         ids = session.info.pop("storecare.pending_jobs", [])

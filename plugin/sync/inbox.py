@@ -25,6 +25,7 @@ from plugin.sync.models import WebhookDelivery
 from plugin.sync.ingress import InboxWriter, ShopKey, ShopKeys
 
 log = logging.getLogger(__name__)
+DELIVERY_JOB = "sync.process_delivery"
 
 
 class InboxError(Exception):
@@ -68,11 +69,13 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
     keys, writer = _ingress()
     domain = meta.shop_domain.lower()
     key, cached = keys.get(platform, domain)
-    if cached and not _signed(key, body, meta.signature):  # the secret may have changed: ask the database
+    signed = _signed(key, body, meta.signature)
+    if cached and not signed:  # the secret may have changed: ask the database
         key, cached = keys.get(platform, domain, fresh=True)
+        signed = _signed(key, body, meta.signature)
     if not key.secret:
         raise Unauthenticated("the webhook cannot be verified: unknown shop")
-    if not _signed(key, body, meta.signature):
+    if not signed:
         raise Unauthenticated("the webhook signature is invalid: it does not match the body")
     if key.shop_id is None:  # signed by the app's own secret (Shopify), for a shop we hold nothing of
         return Receipt(None, note="unknown shop")
@@ -82,7 +85,7 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
         raise Malformed(f"the webhook body cannot be read: {exc.message}") from None
     row = {"platform": platform, "shop_id": key.shop_id, "topic": envelope.topic,
            "delivery_id": envelope.delivery_id, "received_at": utcnow(), "triggered_at": envelope.triggered_at,
-           "payload": dict(envelope.payload), "status": "received", "attempts": 0}
+           "payload": _as_stored(body, envelope.payload), "status": "received", "attempts": 0}
     try:
         delivery_id = writer.store(row)
     except Exception:
@@ -98,6 +101,15 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
                 "orders/partially_fulfilled", "refunds/create"}
 CUSTOMER_TOPICS = {"customers/create", "customers/update"}
+
+
+def _as_stored(body: bytes, payload) -> str | dict:
+    """What the inbox keeps: the body's JSON text as it came (the adapter has read it as a JSON object),
+    or the payload itself when the body is not UTF-8 (JSON may come in UTF-16 or UTF-32)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return dict(payload)
 
 
 def _signed(key: ShopKey, body: bytes, signature: str) -> bool:
@@ -121,6 +133,22 @@ def _ingress() -> tuple[ShopKeys, InboxWriter]:
         if found[1] is writer:
             real_db.on_dispose(writer.stop)
     return found
+
+
+def process_deliveries(db, shop_id: int, delivery_ids: list[int]) -> None:
+    """Apply deliveries stored together (one job per shop and inbox batch), one after another, each in
+    its own transaction. A delivery that fails is handed to a job of its own (``sync.process_delivery``),
+    which retries it with backoff and, if it keeps failing, shows it failed to the merchant; the others
+    go on. Safe to run again: a delivery already applied is skipped."""
+    queue = current_app.extensions["storecare.queue"]
+    for delivery_id in delivery_ids:
+        try:
+            process_delivery(db, delivery_id)
+        except Exception as exc:  # noqa: BLE001 - the delivery's own job retries it and records the error
+            log.warning("webhook delivery %s failed in its batch (%s): it gets a job of its own", delivery_id, exc)
+            with db.uow() as session:
+                queue.enqueue(session, DELIVERY_JOB, {"delivery_id": delivery_id}, shop_id=shop_id)
+                session.commit()
 
 
 def process_delivery(db, delivery_id: int) -> str:

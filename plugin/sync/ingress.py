@@ -5,12 +5,14 @@ retries. So a delivery is committed, with its job, before we answer 200, and the
 milliseconds even in a burst. One transaction per request spends most of its time on round trips
 (checkout, ping, BEGIN, two INSERTs, COMMIT, a queue push) that do not depend on the row.
 
-``InboxWriter`` is one thread per process that takes every delivery verified meanwhile by the request
-threads and stores them together: one multi-row INSERT ... ON CONFLICT DO NOTHING for the deliveries,
-one for their JobRun rows, one COMMIT, one queue push for the batch. Under no load a batch is one
-delivery and nothing waits for company; under load the batch grows with the requests in flight. A
-request waits for its own batch's commit, so a 200 still means "stored and queued". If a batch fails,
-its deliveries are retried one by one, so one bad row (a shop deleted meanwhile) fails alone.
+``InboxWriter`` stores every delivery verified meanwhile by the request threads of a process together:
+one multi-row INSERT ... ON CONFLICT DO NOTHING for the deliveries, one JobRun per shop for the batch
+(``sync.process_deliveries``: the worker applies them one by one, and hands any that fails to a job of
+its own, with retries), one COMMIT, one queue push. There is no writer thread: the request that finds no
+batch being written writes one, and the requests that come meanwhile form the next. Under no load a
+batch is one delivery and nothing waits for company; under load the batch grows with the requests in
+flight. A request waits for its own batch's commit, so a 200 still means "stored and queued". If a batch
+fails, its deliveries are retried one by one, so one bad row (a shop deleted meanwhile) fails alone.
 
 ``ShopKeys`` caches, per process, which shop a (platform, domain) is and the secret its webhooks are
 signed with, for ``TTL`` seconds. A signature that does not verify with a cached secret is checked again
@@ -19,26 +21,24 @@ shop is accepted at most ``TTL`` seconds after a rotation.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass
-from queue import Empty, SimpleQueue
+from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, select
 
 from plugin.shops.models import Shop
-from plugin.sync.models import WebhookDelivery
-from plugin.upsert import insert_for
+from plugin.db import utcnow
 
 log = logging.getLogger(__name__)
 
-JOB = "sync.process_delivery"
+JOB = "sync.process_deliveries"
 MAX_BATCH = 64
-IDLE_EXIT = 30.0  # the writer thread ends after this long without work; the next delivery starts one
-LINGER = 0.002  # under load, how long a batch waits for more deliveries before it commits
+IDLE_CLOSE = 30.0  # a connection unused this long is closed before the next batch, which takes a fresh one
 STORE_TIMEOUT = 4.0  # a platform gives up at 5 s: better a 503 it retries than an answer it never reads
 
 _FIND_SHOP = select(Shop.id, Shop.credentials_encrypted).where(
@@ -83,81 +83,78 @@ class ShopKeys:
 
 
 class _Item:
-    __slots__ = ("row", "future")
+    __slots__ = ("row", "done", "result", "error", "lead")
 
-    def __init__(self, row: dict | None):
-        self.row, self.future = row, Future()
+    def __init__(self, row: dict):
+        self.row, self.done = row, threading.Event()
+        self.result: int | None = None
+        self.error: BaseException | None = None
+        self.lead = False  # set (with ``done``) when this item's request is to write the next batch
 
-
-_STOP = None  # an item without a row: the writer thread closes its connection and ends
+    def settle(self, result: int | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
 
 
 class InboxWriter:
-    def __init__(self, db, queue, max_batch: int = MAX_BATCH, idle_exit: float = IDLE_EXIT):
-        self._db, self._queue, self._max_batch, self._idle_exit = db, queue, max_batch, idle_exit
+    """Group commit without a thread of its own: the request that finds no batch being written writes
+    one (the leader) with every delivery waiting at that moment; the others wait for it. When the leader
+    is done, the first request that came meanwhile leads the next batch. A request so waits at most for
+    one batch before its own, and no thread hand-over sits between a quiet webhook and its commit."""
+
+    def __init__(self, db, queue, max_batch: int = MAX_BATCH, idle_close: float = IDLE_CLOSE):
+        self._db, self._queue, self._max_batch, self._idle_close = db, queue, max_batch, idle_close
         self._lock = threading.Lock()
-        self._items: SimpleQueue = SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._waiting: list[_Item] = []
+        self._leading = False
         self._pid = os.getpid()
-        self._last_batch = 1
-        self._conn = None  # the writer thread's own connection: no pool checkout and ping per batch
+        self._conn = None  # the leaders' connection (one leader at a time): no pool checkout per batch
+        self._dialect = None
+        self._used_at = 0.0
         self.batches = 0  # batches committed (for tests and the benchmark's report)
 
     def store(self, row: dict, timeout: float = STORE_TIMEOUT) -> int | None:
         """Store one verified delivery with its job; its id, or None when it is a duplicate. Raises what
-        the database raised; the delivery is then not stored (or stored, if only the wait timed out: the
-        platform's retry is a harmless duplicate)."""
+        the database raised, and then nothing of it is stored; TimeoutError when it waited too long (it
+        may still be stored: the platform's retry is then a harmless duplicate)."""
         item = _Item(row)
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's thread and queue are not ours
-                self._pid, self._items, self._thread = os.getpid(), SimpleQueue(), None
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="storecare-inbox-writer", daemon=True)
-                self._thread.start()
-            self._items.put(item)
-        return item.future.result(timeout)
+            if self._pid != os.getpid():  # forked: the parent's batch and connection are not ours
+                self._pid, self._waiting, self._leading, self._conn = os.getpid(), [], False, None
+            self._waiting.append(item)
+            item.lead = not self._leading
+            self._leading = True
+        if not item.lead and not item.done.wait(timeout):
+            with self._lock:
+                if not item.lead:  # not chosen to lead meanwhile: give up (and stay out of the next batch)
+                    if item in self._waiting:
+                        self._waiting.remove(item)
+                    raise TimeoutError("the inbox did not store the webhook in time")
+        if item.lead:
+            self._lead()
+        if item.error is not None:
+            raise item.error
+        return item.result
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """End the writer thread (after the batch in hand) and close its connection; a later delivery
-        starts a new one. Called when the app's database is disposed."""
+    def _lead(self) -> None:
         with self._lock:
-            thread = self._thread
-            if thread is not None:
-                self._items.put(_Item(_STOP))
-        if thread is not None:
-            thread.join(timeout)
-        else:
-            self._close()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                first = self._items.get(timeout=self._idle_exit)
-            except Empty:
-                first = _Item(_STOP)
-            if first.row is _STOP:
-                with self._lock:
-                    if self._items.empty():
-                        self._thread = None
-                        self._close()
-                        first.future.set_result(None)
-                        return
-                continue
-            batch = [first]
-            # Under load (the last batch had company), linger a moment for the requests in flight.
-            deadline = time.monotonic() + (LINGER if self._last_batch > 1 else 0.0)
-            while len(batch) < self._max_batch:
-                try:
-                    wait = deadline - time.monotonic()
-                    item = self._items.get(timeout=wait) if wait > 0 else self._items.get_nowait()
-                except Empty:
-                    break
-                if item.row is _STOP:  # finish this batch, then stop
-                    self._items.put(item)
-                    break
-                batch.append(item)
-            self._last_batch = len(batch)
+            batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+        try:
             self._write(batch)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    successor = self._waiting[0]
+                    successor.lead = True
+                    successor.done.set()
+                else:
+                    self._leading = False
+
+    def stop(self) -> None:
+        """Close the leaders' connection (the next batch opens one). Called when the app's database is
+        disposed."""
+        with self._lock:
+            self._close()
 
     def _write(self, batch: list[_Item]) -> None:
         try:
@@ -169,39 +166,133 @@ class InboxWriter:
                 for item in batch:
                     self._write([item])
             else:
-                batch[0].future.set_exception(exc)
+                batch[0].settle(error=exc)
             return
         self.batches += 1
         self._queue.push_many(job_ids)
         for item, result in zip(batch, results):
-            item.future.set_result(result)
+            if item.lead:  # the leader itself: nothing to wake
+                item.result = result
+            else:
+                item.settle(result)
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
+                if self._dialect == "postgresql":
+                    conn.driver_connection.autocommit = False  # as the pool hands connections out
                 conn.close()
             except Exception:  # noqa: BLE001 - it is being thrown away
+                conn.invalidate()
                 log.debug("closing the inbox writer's connection failed", exc_info=True)
 
-    def _insert(self, rows: list[dict]) -> tuple[list[int | None], list[int]]:
+    def _connection(self):
+        now = time.monotonic()
+        if self._conn is not None and now - self._used_at > self._idle_close:
+            self._close()  # idle a while: the pool's check-out tests a fresh one (a server restart, a timeout)
         if self._conn is None:
-            self._conn = self._db.engine.connect()
-        conn = self._conn
-        try:
-            table = WebhookDelivery.__table__
-            stmt = insert_for(conn, table).on_conflict_do_nothing(
-                index_elements=["platform", "shop_id", "delivery_id"]).returning(
-                table.c.id, table.c.platform, table.c.shop_id, table.c.delivery_id)
-            stored = {(p, s, d): i for i, p, s, d in conn.execute(stmt, rows).all()}
-            results: list[int | None] = []
-            for row in rows:  # the first of two equal deliveries in one batch is the one stored
-                results.append(stored.pop((row["platform"], row["shop_id"], row["delivery_id"]), None))
-            new = [(row, delivery_id) for row, delivery_id in zip(rows, results) if delivery_id is not None]
-            job_ids = self._queue.insert_runs(conn, JOB, [{"delivery_id": d} for _, d in new],
-                                              [row["shop_id"] for row, _ in new])
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
+            conn = self._db.engine.raw_connection()
+            self._dialect = self._db.engine.dialect.name
+            if self._dialect == "postgresql":
+                conn.driver_connection.autocommit = True  # the batch is one statement: its own transaction
+            self._conn = conn
+        self._used_at = now
+        return self._conn.driver_connection
+
+    def _insert(self, rows: list[dict]) -> tuple[list[int | None], list[int]]:
+        """Store the batch's deliveries and their jobs; each delivery's id (None for a duplicate) and the
+        ids of the jobs. Written in SQL of each database (see _POSTGRESQL and _insert_sqlite): this is
+        the one statement every webhook waits for; tests read what it wrote back through the models."""
+        conn = self._connection()
+        max_attempts = self._queue.max_attempts(JOB)
+        if self._dialect == "postgresql":
+            stored, job_ids = _insert_postgresql(conn, rows, max_attempts)
+        else:
+            stored, job_ids = _insert_sqlite(conn, rows, max_attempts)
+        results: list[int | None] = []
+        for row in rows:  # the first of two equal deliveries in one batch is the one stored
+            results.append(stored.pop((row["platform"], row["shop_id"], row["delivery_id"]), None))
         return results, job_ids
+
+
+_COLUMNS = ("platform", "shop_id", "topic", "delivery_id", "received_at", "triggered_at", "payload")
+
+# One statement, so one round trip in autocommit: it is its own transaction. The deliveries go in in
+# arrival order; one job per shop lists the shop's new deliveries.
+_POSTGRESQL = """
+WITH incoming AS (
+    SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], %b::timestamptz[],
+                         %b::timestamptz[], %b::text[]) WITH ORDINALITY
+        AS i(platform, shop_id, topic, delivery_id, received_at, triggered_at, payload, n)
+), stored AS (
+    INSERT INTO webhook_deliveries (platform, shop_id, topic, delivery_id, received_at, triggered_at, payload,
+                                    status, attempts)
+    SELECT platform, shop_id, topic, delivery_id, received_at, triggered_at, payload::json, 'received', 0
+    FROM incoming ORDER BY n
+    ON CONFLICT (platform, shop_id, delivery_id) DO NOTHING
+    RETURNING id, platform, shop_id, delivery_id
+), jobs AS (
+    INSERT INTO job_runs (name, shop_id, args, status, attempts, max_attempts, enqueued_at)
+    SELECT %s, shop_id, json_build_object('shop_id', shop_id, 'delivery_ids', json_agg(id ORDER BY id)),
+           'queued', 0, %s, now()
+    FROM stored GROUP BY shop_id
+    RETURNING id
+)
+SELECT id, platform, shop_id, delivery_id FROM stored
+UNION ALL
+SELECT id, NULL, NULL, NULL FROM jobs
+"""
+
+
+def _insert_postgresql(conn, rows: list[dict], max_attempts: int) -> tuple[dict, list[int]]:
+    columns = [[row[name] for row in rows] for name in _COLUMNS[:-1]]
+    columns.append([_payload_text(row["payload"]) for row in rows])
+    with conn.cursor() as cur:
+        # %b: the arrays go in binary, as they are; in text format every quote of every payload is escaped
+        cur.execute(_POSTGRESQL, (*columns, JOB, max_attempts), prepare=True)
+        result = cur.fetchall()
+    stored = {(platform, shop_id, delivery_id): id_ for id_, platform, shop_id, delivery_id in result
+              if platform is not None}
+    return stored, [id_ for id_, platform, _, _ in result if platform is None]
+
+
+def _insert_sqlite(conn, rows: list[dict], max_attempts: int) -> tuple[dict, list[int]]:
+    values = ",".join(["(?, ?, ?, ?, ?, ?, ?, 'received', 0)"] * len(rows))
+    params = []
+    for row in rows:
+        params += (row["platform"], row["shop_id"], row["topic"], row["delivery_id"], _sqlite_time(row["received_at"]),
+                   _sqlite_time(row["triggered_at"]), _payload_text(row["payload"]))
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade from a read lock to fail later
+        found = conn.execute(
+            "INSERT INTO webhook_deliveries (platform, shop_id, topic, delivery_id, received_at, triggered_at, "
+            f"payload, status, attempts) VALUES {values} ON CONFLICT (platform, shop_id, delivery_id) DO NOTHING "
+            "RETURNING id, platform, shop_id, delivery_id", params).fetchall()
+        stored = {(platform, shop_id, delivery_id): id_ for id_, platform, shop_id, delivery_id in found}
+        by_shop: dict[int, list[int]] = {}
+        for id_, _, shop_id, _ in sorted(found):
+            by_shop.setdefault(shop_id, []).append(id_)
+        now = _sqlite_time(utcnow())
+        job_ids = [conn.execute(
+            "INSERT INTO job_runs (name, shop_id, args, status, attempts, max_attempts, enqueued_at) "
+            "VALUES (?, ?, ?, 'queued', 0, ?, ?) RETURNING id",
+            (JOB, shop_id, json.dumps({"shop_id": shop_id, "delivery_ids": ids}), max_attempts, now)).fetchone()[0]
+            for shop_id, ids in by_shop.items()]
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return stored, job_ids
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """A UTC time as SQLAlchemy stores it in SQLite (plugin.db.UTCDateTime: naive UTC, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _payload_text(payload: dict | str) -> str:
+    """The payload as JSON text: the body as it came (it was read as a JSON object already), or encoded."""
+    return payload if isinstance(payload, str) else json.dumps(payload)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from plugin.shops import privacy
-from plugin.sync import backfill, events, inbox, reconcile
+from plugin.sync import backfill, events, inbox, ingress, reconcile
 
 
 def _db():
@@ -13,6 +13,10 @@ def _db():
 
 def process_delivery_job(delivery_id: int) -> None:
     inbox.process_delivery(_db(), delivery_id)
+
+
+def process_deliveries_job(shop_id: int, delivery_ids: list[int]) -> None:
+    inbox.process_deliveries(_db(), shop_id, delivery_ids)
 
 
 def backfill_job(shop_id: int) -> None:
@@ -38,7 +42,8 @@ def reconcile_everywhere() -> None:
 
 
 def register(queue) -> None:
-    queue.register("sync.process_delivery", process_delivery_job)
+    queue.register(inbox.DELIVERY_JOB, process_delivery_job)
+    queue.register(ingress.JOB, process_deliveries_job)
     queue.register("sync.backfill", backfill_job, max_attempts=8)
     queue.register("sync.dispatch_events", dispatch_events_job)
     queue.register(reconcile.JOB, reconcile_job, max_attempts=3)  # the next quarter hour tries again anyway

@@ -1,13 +1,13 @@
 """The inbox's write path (plugin/sync/ingress.py), on SQLite and PostgreSQL: deliveries verified by
-concurrent requests are committed together with their jobs, duplicates inside one batch are stored
-once, a bad row fails alone, and the cache of shop keys never turns a valid webhook away."""
+concurrent requests are committed together with one job per shop, duplicates inside one batch are stored
+once, a bad row fails alone, a delivery that fails in its batch's job gets a job of its own, and the cache
+of shop keys never turns a valid webhook away."""
 from __future__ import annotations
 
 import threading
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 
 from adapters.sandbox import mapping
 from adapters.sandbox import webhooks as sandbox_webhooks
@@ -15,7 +15,7 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.shops.models import Shop
 from plugin.shops.service import credentials, store_credentials, webhook_secret
-from plugin.sync.ingress import InboxWriter
+from plugin.sync.ingress import JOB, InboxWriter, _Item
 from plugin.sync.models import WebhookDelivery
 from tests import sandbox_support
 
@@ -47,41 +47,140 @@ def signed(db, sandbox, webhook_id: str, secret: str | None = None):
     return headers, body
 
 
-def test_one_batch_stores_each_delivery_once_with_one_job_each(app, db, queue, sandbox):
+def test_one_batch_stores_each_delivery_once_with_one_job_for_the_shop(app, db, queue, sandbox):
     writer = InboxWriter(app.extensions["storecare.db"], queue)
     payload = mapping.order_payload(sandbox.store.recent_orders(sandbox.domain, 1)[0])
-    futures = writer_batch(writer, [row(sandbox.shop_id, d, payload) for d in ("a", "b", "a", "c")])
-    stored = [f.result(0) for f in futures]
+    items = write_batch(writer, [row(sandbox.shop_id, d, payload) for d in ("a", "b", "a", "c")])
+    stored = [item.result for item in items]
     assert stored[2] is None and len({stored[0], stored[1], stored[3]}) == 3  # the second "a" is a duplicate
     assert writer.batches == 1
     with db.uow() as s:
-        jobs = s.scalars(select(JobRun).where(JobRun.name == "sync.process_delivery")).all()
-        assert sorted(j.args["delivery_id"] for j in jobs) == sorted(stored[i] for i in (0, 1, 3))
-        assert {j.shop_id for j in jobs} == {sandbox.shop_id}
-    assert queue.pending_count() == 1  # one queue task runs the batch's three jobs
+        jobs = s.scalars(select(JobRun).where(JobRun.name == JOB)).all()
+        assert [(j.shop_id, j.args) for j in jobs] == [
+            (sandbox.shop_id, {"shop_id": sandbox.shop_id, "delivery_ids": [stored[0], stored[1], stored[3]]})]
+        assert jobs[0].status == "queued" and jobs[0].max_attempts == queue.max_attempts(JOB)
+        # read back through the model: what the batch's SQL wrote is what the ORM expects
+        delivery = s.get(WebhookDelivery, stored[0])
+        assert (delivery.delivery_id, delivery.topic, delivery.status, delivery.attempts) == ("a", "orders/updated",
+                                                                                              "received", 0)
+        assert delivery.payload == payload and delivery.received_at.tzinfo is not None
+    assert queue.pending_count() == 1  # one queue task for the batch
     queue.drain()
     writer.stop()
     assert count(db, WebhookDelivery, WebhookDelivery.status == "processed") == 3
 
 
-def writer_batch(writer: InboxWriter, rows: list[dict]):
-    from plugin.sync.ingress import _Item
+def test_deliveries_of_two_shops_in_one_batch_get_a_job_each(app, db, queue, sandbox):
+    other = sandbox_support.install(app, db, customers=1, orders=1, domain="second.sandbox.test")
+    queue.drain()
+    writer = InboxWriter(app.extensions["storecare.db"], queue)
+    items = write_batch(writer, [row(sandbox.shop_id, "s1"), row(other.shop_id, "o1"), row(sandbox.shop_id, "s2")])
+    writer.stop()
+    with db.uow() as s:
+        jobs = {j.shop_id: j.args["delivery_ids"] for j in s.scalars(select(JobRun).where(JobRun.name == JOB))}
+    assert jobs == {sandbox.shop_id: [items[0].result, items[2].result], other.shop_id: [items[1].result]}
 
+
+def write_batch(writer: InboxWriter, rows: list[dict]) -> list[_Item]:
+    """What a leading request does with the deliveries it finds waiting."""
     items = [_Item(r) for r in rows]
-    writer._write(items)  # what the writer thread does with the deliveries it found waiting
-    return [item.future for item in items]
+    writer._write(items)
+    return items
 
 
 def test_a_row_that_cannot_be_stored_fails_alone(app, db, queue, sandbox):
     writer = InboxWriter(app.extensions["storecare.db"], queue)
-    futures = writer_batch(writer, [row(sandbox.shop_id, "ok-1"), row(987654, "no-such-shop"),
-                                    row(sandbox.shop_id, "ok-2")])
+    items = write_batch(writer, [row(sandbox.shop_id, "ok-1"), row(987654, "no-such-shop"), row(sandbox.shop_id, "ok-2")])
     writer.stop()
-    assert futures[0].result(0) and futures[2].result(0)
-    with pytest.raises(IntegrityError):  # no such shop: the foreign key refuses the row
-        futures[1].result(0)
+    assert items[0].result and items[2].result
+    assert isinstance(items[1].error, db.engine.dialect.dbapi.IntegrityError)  # no such shop: the foreign key
     assert count(db, WebhookDelivery, WebhookDelivery.delivery_id.in_(("ok-1", "ok-2"))) == 2
     assert count(db, WebhookDelivery, WebhookDelivery.delivery_id == "no-such-shop") == 0
+
+
+class HeldWriter(InboxWriter):
+    """A writer whose first batch waits until the test lets it go: the requests that come meanwhile
+    queue up behind it, as they do behind a commit under load."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.release, self.sizes = threading.Event(), []
+
+    def _insert(self, rows):
+        self.sizes.append(len(rows))
+        if len(self.sizes) == 1:
+            assert self.release.wait(10)
+        return super()._insert(rows)
+
+
+def wait_until(condition) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the condition never came true")
+
+
+def test_requests_that_come_while_a_batch_is_written_are_written_together_next(app, db, queue, sandbox):
+    writer = HeldWriter(app.extensions["storecare.db"], queue)
+    results: dict[str, int | None] = {}
+
+    def store(delivery_id):
+        results[delivery_id] = writer.store(row(sandbox.shop_id, delivery_id))
+
+    leader = threading.Thread(target=store, args=("first",))
+    leader.start()
+    wait_until(lambda: writer.sizes == [1])  # the first request leads; its batch is being written
+    followers = [threading.Thread(target=store, args=(f"next-{n}",)) for n in range(5)]
+    for t in followers:
+        t.start()
+    wait_until(lambda: len(writer._waiting) == 5)
+    writer.release.set()
+    for t in [leader, *followers]:
+        t.join(10)
+
+    assert writer.sizes == [1, 5] and writer.batches == 2  # the five came meanwhile: one batch, one commit
+    assert all(results[d] for d in ["first"] + [f"next-{n}" for n in range(5)])
+    with db.uow() as s:
+        jobs = [j.args["delivery_ids"] for j in s.scalars(select(JobRun).where(JobRun.name == JOB).order_by(JobRun.id))]
+    assert jobs == [[results["first"]], sorted(results[f"next-{n}"] for n in range(5))]
+    writer.stop()
+
+
+def test_a_request_that_waits_too_long_gets_a_timeout_and_its_delivery_is_not_stored_later(app, db, queue, sandbox):
+    writer = HeldWriter(app.extensions["storecare.db"], queue)
+    leader = threading.Thread(target=writer.store, args=(row(sandbox.shop_id, "slow-leader"),))
+    leader.start()
+    wait_until(lambda: writer.sizes == [1])
+    with pytest.raises(TimeoutError):
+        writer.store(row(sandbox.shop_id, "gave-up"), timeout=0.05)  # answered 503: the platform sends it again
+    writer.release.set()
+    leader.join(10)
+    assert writer.store(row(sandbox.shop_id, "after")) is not None  # the writer goes on leading new batches
+    writer.stop()
+    assert count(db, WebhookDelivery, WebhookDelivery.delivery_id == "slow-leader") == 1
+    assert count(db, WebhookDelivery, WebhookDelivery.delivery_id == "gave-up") == 0
+
+
+def test_a_delivery_that_fails_in_its_batch_gets_a_job_of_its_own_and_the_others_are_applied(app, db, queue,
+                                                                                                sandbox):
+    payload = mapping.order_payload(sandbox.store.recent_orders(sandbox.domain, 1)[0])
+    writer = InboxWriter(app.extensions["storecare.db"], queue)
+    broken = {"id": "not-a-number"}  # no line items, no totals: the sandbox mapping refuses it
+    items = write_batch(writer, [row(sandbox.shop_id, "good-1", payload), row(sandbox.shop_id, "bad", broken),
+                                 row(sandbox.shop_id, "good-2", payload)])
+    writer.stop()
+    queue.drain()
+    with db.uow() as s:
+        statuses = {d.delivery_id: d.status for d in s.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.id.in_([i.result for i in items])))}
+        batch_job = s.scalars(select(JobRun).where(JobRun.name == JOB)).one()
+        own = s.scalars(select(JobRun).where(JobRun.name == "sync.process_delivery")).all()
+    assert statuses == {"good-1": "processed", "bad": "failed", "good-2": "processed"}
+    assert batch_job.status == "succeeded"
+    assert [(j.args, j.shop_id, j.status) for j in own] == [({"delivery_id": items[1].result}, sandbox.shop_id,
+                                                             "failed")]
+    assert own[0].last_error  # the merchant sees why
 
 
 def test_concurrent_webhooks_are_each_acknowledged_and_stored_once(app, db, queue, sandbox):
@@ -107,7 +206,7 @@ def test_concurrent_webhooks_are_each_acknowledged_and_stored_once(app, db, queu
     assert count(db, WebhookDelivery, burst) == 20
     with db.uow() as s:
         delivery_ids = set(s.scalars(select(WebhookDelivery.id).where(burst)))
-        jobs = [j.args["delivery_id"] for j in s.scalars(select(JobRun).where(JobRun.name == "sync.process_delivery"))]
+        jobs = [d for j in s.scalars(select(JobRun).where(JobRun.name == JOB)) for d in j.args["delivery_ids"]]
         assert sorted(d for d in jobs if d in delivery_ids) == sorted(delivery_ids)
 
 

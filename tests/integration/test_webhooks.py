@@ -59,7 +59,7 @@ def test_a_bad_signature_gets_401_and_nothing_is_stored(sandbox, db, client):
     assert client.post("/webhooks/sandbox", data=tampered, headers=headers).status_code == 401
     missing = {k: v for k, v in headers.items() if "Hmac" not in k}
     assert client.post("/webhooks/sandbox", data=body, headers=missing).status_code == 401
-    assert _count(db, WebhookDelivery) == 0 and _count(db, JobRun, JobRun.name == "sync.process_delivery") == 0
+    assert _count(db, WebhookDelivery) == 0 and _count(db, JobRun, JobRun.name == "sync.process_deliveries") == 0
 
 
 def test_an_unknown_shop_gets_401(sandbox, db, client):
@@ -89,7 +89,9 @@ def test_a_duplicate_delivery_gets_200_and_is_processed_once(sandbox, db, queue,
     assert (first.status_code, first.get_json()) == (200, {"status": "accepted"})
     assert (again.status_code, again.get_json()) == (200, {"status": "duplicate"})
     assert _count(db, WebhookDelivery) == 1
-    assert _count(db, JobRun, JobRun.name == "sync.process_delivery") == 1
+    with db.uow() as s:  # one job, for the one delivery stored
+        jobs = s.scalars(select(JobRun).where(JobRun.name == "sync.process_deliveries")).all()
+        assert [j.args["delivery_ids"] for j in jobs] == [[s.scalars(select(WebhookDelivery.id)).one()]]
     queue.drain()
     with db.uow() as s:
         assert s.scalars(select(WebhookDelivery)).one().attempts == 1
@@ -135,7 +137,7 @@ def test_a_worker_killed_mid_job_reruns_it_to_the_same_result(sandbox, db, queue
 
     operations.create_order(sandbox.store, sandbox.domain, customer_email=None, items=3, delivery=sandbox.delivery)
     with db.uow() as s:
-        job_ids = s.scalars(select(JobRun.id).where(JobRun.name == "sync.process_delivery")).all()
+        job_ids = s.scalars(select(JobRun.id).where(JobRun.name == "sync.process_deliveries")).all()
     # worker 1 takes the first task, claims it, half-applies it in a transaction that never commits, and dies
     assert queue.huey.dequeue() is not None
     with db.uow() as s:
