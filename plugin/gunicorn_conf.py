@@ -12,3 +12,9 @@ worker_class = "gthread"
 workers = int(os.environ.get("STORECARE_WEB_WORKERS", "3"))
 threads = int(os.environ.get("STORECARE_WEB_THREADS", "12"))
 loglevel = os.environ.get("STORECARE_WEB_LOG_LEVEL", "warning")
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections across them.
+# With one shared socket the worker that wakes first takes the connection, and long-lived keep-alive
+# connections (a platform's webhook sender, a load balancer) can pile onto one process, which then works
+# on one core while the others idle.
+reuse_port = True
+
