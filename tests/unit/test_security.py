@@ -38,3 +38,37 @@ def test_vault_encrypts_and_rotates_keys():
     assert TokenVault([new]).decrypt(rotated) == {"access_token": "shpat_123"}
     with pytest.raises(SecurityError, match="cannot be decrypted"):
         TokenVault([new]).decrypt(token)
+
+
+def _session_app():
+    from flask import Flask, session
+
+    from plugin.security import CookieSessionInterface
+
+    app = Flask(__name__)
+    app.secret_key = "unit-test-secret"
+    app.session_interface = CookieSessionInterface()
+
+    @app.post("/remember/<name>")
+    def remember(name):
+        session["name"] = name
+        return "ok"
+
+    @app.get("/who")
+    def who():
+        return session.get("name", "nobody")
+
+    return app
+
+
+def test_the_cookie_session_round_trips_and_a_request_without_the_cookie_gets_an_empty_one():
+    client = _session_app().test_client()
+    first = client.get("/who")
+    assert first.text == "nobody" and "Set-Cookie" not in first.headers  # nothing to sign, nothing sent
+    assert "Set-Cookie" in client.post("/remember/ada").headers
+    assert client.get("/who").text == "ada"
+    client.set_cookie("session", "forged.value.signature")  # a cookie that does not verify is an empty session
+    assert client.get("/who").text == "nobody"
+    other = _session_app().test_client()
+    other.set_cookie("unrelated", "x")  # other cookies alone do not open a session
+    assert other.get("/who").text == "nobody"
