@@ -26,9 +26,10 @@ def bare():
 
 def storecare_without(stage: str):
     """Storecare with one stage of the webhook path taken out, to show where the time goes (``--anatomy``):
-    ``"database"``: the inbox writer thread commits nothing (deliveries get made-up ids); ``"writer"``: the
-    request does not hand the delivery to the writer at all. Everything before (headers, shop key,
-    signature, body, the Flask app itself) runs as in production. For measurement only."""
+    ``"database"``: the inbox's batches write nothing (deliveries get made-up ids), but requests still
+    wait for their batch; ``"writer"``: the request does not hand the delivery to the inbox at all.
+    Everything before (headers, shop key, signature, body, the Flask app itself) runs as in production.
+    For measurement only."""
     import itertools
 
     from plugin import create_app
