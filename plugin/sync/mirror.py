@@ -73,14 +73,22 @@ def _ensure_customers(session, shop_id: int, orders: Sequence[dto.Order], source
     wanted = {o.customer.platform_id: o.customer for o in orders if o.customer is not None}
     if not wanted:
         return {}, 0
-    rows = [{**_customer_row(shop_id, c), "platform_updated_at": None} for c in wanted.values()]
+    ids = _customer_ids(session, shop_id, list(wanted))
+    missing = [c for platform_id, c in wanted.items() if platform_id not in ids]
+    if not missing:  # the usual case: the customers' own sync (or an earlier order) brought them
+        return ids, 0
+    rows = [{**_customer_row(shop_id, c), "platform_updated_at": None} for c in missing]
     created = insert_ignore(session, Customer.__table__, rows, ["shop_id", "platform_id"],
                             returning=[Customer.__table__.c.platform_id])
     new_events = events.record(session, shop_id, [
         (events.CUSTOMER_CREATED, pid, {"customer_platform_id": pid, "source": source}) for (pid,) in created])
-    ids = dict(session.execute(select(Customer.platform_id, Customer.id).where(
-        Customer.shop_id == shop_id, Customer.platform_id.in_(list(wanted)))).all())
+    ids.update(_customer_ids(session, shop_id, [c.platform_id for c in missing]))
     return ids, new_events
+
+
+def _customer_ids(session, shop_id: int, platform_ids: list[str]) -> dict[str, int]:
+    return dict(session.execute(select(Customer.platform_id, Customer.id).where(
+        Customer.shop_id == shop_id, Customer.platform_id.in_(platform_ids))).all())
 
 
 def _customers_by_email(session, shop_id: int, orders: Sequence[dto.Order]) -> dict[str, int]:
