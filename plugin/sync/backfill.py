@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 RESOURCES = ("customers", "orders")
 PAGE_SIZE = 250
 PREFETCH = 1  # pages read ahead while one is written
+ANALYZE_EVERY = 20  # pages between refreshes of PostgreSQL's statistics of the tables a backfill fills
+WRITTEN_TABLES = {"customers": ("customers", "domain_events"),
+                  "orders": ("orders", "line_items", "refunds", "customers", "domain_events")}
 PAGES_IN_FLIGHT = 4  # WooCommerce: pages requested at once (bench/backfill_woocommerce.py)
 BULK_PREFIX = "bulk:"
 BULK_BATCH = 250
@@ -86,7 +89,7 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callab
         return _run_bulk_orders(db, shop_id, adapter, sleep)
     with db.uow() as session:
         cursor = _state(session, shop_id, resource).cursor
-    processed, pages = 0, _prefetched(_pages(adapter, resource, cursor, page_size, sleep))
+    processed, pages_done, pages = 0, 0, _prefetched(_pages(adapter, resource, cursor, page_size, sleep))
     try:
         while True:
             try:
@@ -114,11 +117,26 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callab
                 if last:
                     state.status, state.finished_at = "done", utcnow()
                 session.commit()
+                pages_done += 1
+                if last or pages_done % ANALYZE_EVERY == 0:
+                    refresh_statistics(session, WRITTEN_TABLES[resource])
                 if last:
                     log.info("backfill of %s for shop %s done: %s rows", resource, shop_id, state.processed)
                     return processed
     finally:
         pages.close()  # stops the reader thread after the page in hand
+
+
+def refresh_statistics(session, tables: tuple[str, ...]) -> None:
+    """ANALYZE the tables a backfill is filling (PostgreSQL). Autovacuum gets to a table a minute or more
+    after it grew, so a backfill into new tables is planned on the statistics of empty ones: looking up
+    a page's 250 customers by platform id became a scan of every customer of the shop (1 ms at 4,000
+    customers, 58 ms at 20,000), and the backfill slowed as it went."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite plans on the indexes it has
+    for table in tables:
+        session.execute(text(f"ANALYZE {table}"))  # names from WRITTEN_TABLES, never from input
+    session.commit()
 
 
 _END = object()
@@ -269,6 +287,8 @@ def _commit_bulk_batch(db, shop_id: int, operation: str, done: int, batch: list,
         if last:  # nothing left to resume: the export is spent
             state.status, state.finished_at, state.cursor = "done", utcnow(), None
         session.commit()
+        if last or done % (PAGE_SIZE * ANALYZE_EVERY) < len(batch):  # crossed another 5,000 orders
+            refresh_statistics(session, WRITTEN_TABLES["orders"])
     return done
 
 
