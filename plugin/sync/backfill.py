@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 
 from flask import current_app
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
@@ -134,9 +135,14 @@ def refresh_statistics(session, tables: tuple[str, ...]) -> None:
     customers, 58 ms at 20,000), and the backfill slowed as it went."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite plans on the indexes it has
-    for table in tables:
-        session.execute(text(f"ANALYZE {table}"))  # names from WRITTEN_TABLES, never from input
-    session.commit()
+    for table in tables:  # one short transaction each; a table busy with another ANALYZE is left to it
+        try:
+            session.execute(text("SET LOCAL lock_timeout = '1s'"))
+            session.execute(text(f"ANALYZE {table}"))  # names from WRITTEN_TABLES, never from input
+            session.commit()
+        except OperationalError as exc:
+            session.rollback()
+            log.info("statistics of %s not refreshed now (%s)", table, exc.orig)
 
 
 _END = object()
