@@ -127,7 +127,7 @@ def _ingress() -> tuple[ShopKeys, InboxWriter]:
     extensions = current_app.extensions
     found = extensions.get("storecare.ingress")
     if found is None:
-        real_db = extensions["storecare.db"]  # the object itself: the writer thread has no app context
+        real_db = extensions["storecare.db"]  # the object itself, kept by the writer and the key cache for the life of the process
         writer = InboxWriter(real_db, extensions["storecare.queue"])
         found = extensions.setdefault("storecare.ingress", (ShopKeys(real_db, shops.webhook_secret_from), writer))
         if found[1] is writer:
