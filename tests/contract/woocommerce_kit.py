@@ -334,6 +334,19 @@ def adapter_for(store: WooStore, key: str | None = None) -> WooCommerceAdapter:
     return WooCommerceAdapter(Connection(shop_domain=urlsplit(store.base_url).netloc, credentials=credentials))
 
 
+def install_shop(db, store: WooStore, domain: str = "ceramika.example") -> int:
+    """A connected WooCommerce shop in our database for ``store``: its keys and our webhook secret."""
+    from plugin.shops.service import store_credentials
+    from tests.factories import make_shop
+
+    with db.uow() as s:
+        shop = make_shop(s, domain=domain, platform="woocommerce", currency="USD")
+        store_credentials(shop, {"store_url": store.base_url, "consumer_key": store.consumer_key,
+                                 "consumer_secret": store.consumer_secret, "webhook_secret": "our-secret"})
+        s.commit()
+        return shop.id
+
+
 @pytest.fixture
 def woo_simulator() -> Iterator[WooSimulator]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

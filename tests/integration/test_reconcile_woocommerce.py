@@ -8,12 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from plugin.shops.service import store_credentials
 from plugin.sync.models import Order
 from plugin.sync.reconcile import request_reconcile
 from plugin.sync.reconcile_models import ReconcileReport
-from tests.contract.woocommerce_kit import NOW, build_store, make_order
-from tests.factories import make_shop
+from tests.contract.woocommerce_kit import NOW, build_store, make_order, install_shop, woo_simulator  # noqa: F401 (fixture)
 
 BASE_URL = "https://ceramika.example"
 ADDRESS = "http://localhost:5000/webhooks/woocommerce"  # settings.app_url + /webhooks/woocommerce
@@ -24,22 +22,8 @@ TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created",
 @pytest.fixture
 def woo(woo_simulator, db):
     store = woo_simulator.add(build_store(BASE_URL, seed=5, orders=40, customers=10))
-    with db.uow() as s:
-        shop = make_shop(s, domain="ceramika.example", platform="woocommerce", currency="USD")
-        store_credentials(shop, {"store_url": BASE_URL, "consumer_key": store.consumer_key,
-                                 "consumer_secret": store.consumer_secret, "webhook_secret": "our-secret"})
-        s.commit()
-        return store, shop.id
+    return store, install_shop(db, store)
 
-
-@pytest.fixture
-def woo_simulator():
-    import responses
-
-    from tests.contract.woocommerce_kit import WooSimulator
-
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield WooSimulator(mock)
 
 
 def reconcile(db, queue, shop_id: int) -> ReconcileReport:

@@ -8,35 +8,19 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from plugin.shops.service import store_credentials
 from plugin.sync import backfill
 from plugin.sync.models import Customer, Order, Refund, SyncState
-from tests.contract.woocommerce_kit import build_store, make_order
-from tests.factories import make_shop
+from tests.contract.woocommerce_kit import build_store, make_order, install_shop, woo_simulator  # noqa: F401 (fixture)
 
 BASE_URL = "https://ceramika.example"
 ORDERS = 250  # three pages of 100
 
 
-@pytest.fixture
-def woo_simulator():
-    import responses
-
-    from tests.contract.woocommerce_kit import WooSimulator
-
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield WooSimulator(mock)
-
 
 @pytest.fixture
 def woo(woo_simulator, db):
     store = woo_simulator.add(build_store(BASE_URL, seed=8, orders=ORDERS, customers=30))
-    with db.uow() as s:
-        shop = make_shop(s, domain="ceramika.example", platform="woocommerce", currency="USD")
-        store_credentials(shop, {"store_url": BASE_URL, "consumer_key": store.consumer_key,
-                                 "consumer_secret": store.consumer_secret, "webhook_secret": "our-secret"})
-        s.commit()
-        return store, shop.id
+    return store, install_shop(db, store)
 
 
 def order_list_requests(store) -> int:
