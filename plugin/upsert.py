@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 
-def insert_for(session: Session | Connection, table):
+def insert_for(session: Session, table):
     """A dialect-specific insert() that offers on_conflict_do_nothing / on_conflict_do_update."""
-    name = (session.dialect if isinstance(session, Connection) else session.get_bind().dialect).name
+    name = session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":
