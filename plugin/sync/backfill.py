@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 RESOURCES = ("customers", "orders")
 PAGE_SIZE = 250
 PREFETCH = 1  # pages read ahead while one is written
-ANALYZE_EVERY = 20  # pages between refreshes of PostgreSQL's statistics of the tables a backfill fills
+STATISTICS_EVERY = 5_000  # rows between refreshes of PostgreSQL's statistics of the tables a backfill fills
 WRITTEN_TABLES = {"customers": ("customers", "domain_events"),
                   "orders": ("orders", "line_items", "refunds", "customers", "domain_events")}
 PAGES_IN_FLIGHT = 4  # WooCommerce: pages requested at once (bench/backfill_woocommerce.py)
@@ -90,7 +90,7 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callab
         return _run_bulk_orders(db, shop_id, adapter, sleep)
     with db.uow() as session:
         cursor = _state(session, shop_id, resource).cursor
-    processed, pages_done, pages = 0, 0, _prefetched(_pages(adapter, resource, cursor, page_size, sleep))
+    processed, pages = 0, _prefetched(_pages(adapter, resource, cursor, page_size, sleep))
     try:
         while True:
             try:
@@ -111,6 +111,7 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callab
                         _record_error(db, shop_id, resource, exc)
                         raise
                     state.cursor = page.next_cursor
+                    before = state.processed
                     state.processed += len(page.items)
                     state.last_error = None
                     processed += len(page.items)
@@ -118,8 +119,7 @@ def _run_resource(db, shop_id: int, resource: str, page_size: int, sleep: Callab
                 if last:
                     state.status, state.finished_at = "done", utcnow()
                 session.commit()
-                pages_done += 1
-                if last or pages_done % ANALYZE_EVERY == 0:
+                if last or _crossed(before, state.processed, STATISTICS_EVERY):
                     refresh_statistics(session, WRITTEN_TABLES[resource])
                 if last:
                     log.info("backfill of %s for shop %s done: %s rows", resource, shop_id, state.processed)
@@ -143,6 +143,11 @@ def refresh_statistics(session, tables: tuple[str, ...]) -> None:
         except OperationalError as exc:
             session.rollback()
             log.info("statistics of %s not refreshed now (%s)", table, exc.orig)
+
+
+def _crossed(before: int, after: int, every: int) -> bool:
+    """Whether a count went past a multiple of ``every`` on its way from ``before`` to ``after``."""
+    return before // every != after // every
 
 
 _END = object()
@@ -293,7 +298,7 @@ def _commit_bulk_batch(db, shop_id: int, operation: str, done: int, batch: list,
         if last:  # nothing left to resume: the export is spent
             state.status, state.finished_at, state.cursor = "done", utcnow(), None
         session.commit()
-        if last or done % (PAGE_SIZE * ANALYZE_EVERY) < len(batch):  # crossed another 5,000 orders
+        if last or _crossed(done - len(batch), done, STATISTICS_EVERY):
             refresh_statistics(session, WRITTEN_TABLES["orders"])
     return done
 

@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, select
 
-from plugin.shops.models import Shop
 from plugin.db import utcnow
+from plugin.shops.models import Shop
 
 log = logging.getLogger(__name__)
 
