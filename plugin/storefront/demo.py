@@ -40,7 +40,8 @@ PAGE_TEXT = {
            "no_products": "No products yet: sync some orders to fill the shelves.",
            "no_secret": "This shop has no storefront secret, so the widget is not embedded.",
            "footer": "Demo store powered by the Storecare sandbox.", "shipping": "Shipping",
-           "returns": "Returns", "contact": "Contact", "nav": ("New in", "Women", "Men", "Sale")},
+           "returns": "Returns", "contact": "Contact", "nav": ("New in", "Women", "Men", "Sale"),
+           "unknown_customer": "This shop has no customer with that id, so you are shopping as a guest."},
     "pl": {"demo": "Sklep demonstracyjny", "acting_as": "Kupujesz jako", "guest": "Gość (niezalogowany)",
            "switch": "Zmień", "orders": ("{n} zamówienie", "{n} zamówienia", "{n} zamówień"),
            "hero": "Nowy sezon, ta sama troska.",
@@ -49,7 +50,8 @@ PAGE_TEXT = {
            "no_products": "Brak produktów: zsynchronizuj zamówienia, aby zapełnić półki.",
            "no_secret": "Ten sklep nie ma sekretu witryny, więc widżet nie jest osadzony.",
            "footer": "Sklep demonstracyjny działa na piaskownicy Storecare.", "shipping": "Dostawa",
-           "returns": "Zwroty", "contact": "Kontakt", "nav": ("Nowości", "Damskie", "Męskie", "Wyprzedaż")},
+           "returns": "Zwroty", "contact": "Kontakt", "nav": ("Nowości", "Damskie", "Męskie", "Wyprzedaż"),
+           "unknown_customer": "W tym sklepie nie ma klienta o takim identyfikatorze, więc kupujesz jako gość."},
 }
 
 
@@ -170,11 +172,13 @@ def store(shop_domain: str):
             customer = session.scalar(select(Customer).where(Customer.shop_id == shop.id,
                                                              Customer.platform_id == chosen,
                                                              Customer.deleted_at.is_(None)))
-            if customer is None:
-                raise Problem(404, "Not Found", "This shop has no customer with that id.")
-            acting_as = DemoCustomer(customer.platform_id, customer.name or customer.platform_id, 0)
-            if all(c.platform_id != chosen for c in customers):
-                customers.append(acting_as)
+            if customer is None:  # a 404, but a browser gets the store as a guest, told why
+                chosen = None
+            else:
+                acting_as = DemoCustomer(customer.platform_id, customer.name or customer.platform_id, 0)
+                if all(c.platform_id != chosen for c in customers):
+                    customers.append(acting_as)
+        unknown_customer = request.args.get("customer") is not None and chosen is None
         products_source, products = shop_products(session, shop, locale)
         try:
             token = issue_shopper_token(shop, chosen)
@@ -183,10 +187,10 @@ def store(shop_domain: str):
         return render_template(
             "storefront/demo_store.html", shop=shop, customers=customers, acting_as=acting_as, token=token,
             products=products, products_source=products_source, locale=locale, text=PAGE_TEXT[locale],
-            count_label=count_label,
+            count_label=count_label, unknown_customer=unknown_customer,
             # the API's base URL as this page's visitor reaches us (the demo page is served by the app)
             api_base=url_for("storefront.api.me", _external=True).rsplit("/", 1)[0],
-        )
+        ), 404 if unknown_customer else 200
 
 
 @bp.get("/admin/<shop_domain>")

@@ -98,6 +98,14 @@ def test_without_a_customer_the_page_embeds_a_guest_token(client, shop_with_cust
     assert read_shopper_token(attribute(tag, "data-storecare-token")).is_guest
 
 
+def test_an_unknown_customer_id_is_a_404_page_showing_the_store_to_a_guest_and_saying_why(client, shop_with_customers):
+    response = client.get("/demo/store/demo.sandbox.test?customer=no-such-customer&lang=pl")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "nie ma klienta o takim identyfikatorze" in html
+    assert read_shopper_token(attribute(loader_tag(html), "data-storecare-token")).is_guest
+
+
 def test_products_come_from_the_synced_line_items_with_their_latest_price(client, shop_with_customers):
     html = client.get("/demo/store/demo.sandbox.test?lang=en").get_data(as_text=True)
     assert 'data-products-source="line-items"' in html
