@@ -1,5 +1,6 @@
 """Every error is application/problem+json; a 500 says nothing of our internals; logs carry the request id."""
 import logging
+import os
 
 PROBLEM = "application/problem+json"
 
@@ -41,3 +42,16 @@ def test_healthz_reports_an_unreachable_database(settings_with, tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"].startswith("error") and response.get_json()["checks"]["queue"] == "ok"
+
+
+def test_forked_workers_do_not_repeat_each_others_request_ids():
+    from plugin.problems import new_request_id
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a gunicorn worker is a fork of the master: its generator must not replay the parent's
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert len(child) == 32 and child != new_request_id()
