@@ -6,10 +6,13 @@ everything here is platform-neutral. Money is always ``Decimal``; times are time
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Generic, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
+
+from adapters.errors import InvalidPayload
 
 T = TypeVar("T")
 
@@ -170,6 +173,18 @@ class WebhookHeaders:
     triggered_at: datetime | None = None
 
 
+def webhook_envelope(platform: Platform, read: WebhookHeaders, body: bytes, label: str) -> WebhookEnvelope:
+    """A webhook's envelope from its headers as read and its body, which must be a JSON object."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidPayload(f"{label} webhook body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidPayload(f"{label} webhook body must be a JSON object")
+    return WebhookEnvelope(platform=platform, shop_domain=read.shop_domain, topic=read.topic,
+                           delivery_id=read.delivery_id, triggered_at=read.triggered_at, payload=payload)
+
+
 @runtime_checkable
 class PlatformAdapter(Protocol):
     """One shop on one platform. Instances are cheap and bound to a single ``Connection``.
@@ -185,8 +200,9 @@ class PlatformAdapter(Protocol):
         """Raise InvalidPayload when a header we need is missing or malformed."""
 
     @classmethod
-    def read_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
-        """Headers + JSON body as an envelope (neutral topic); InvalidPayload when unreadable."""
+    def read_webhook(cls, headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+        """Headers + JSON body as an envelope (neutral topic); InvalidPayload when unreadable. ``read`` is
+        what read_webhook_headers returned for these headers, when the caller has it already."""
 
     @classmethod
     def order_from_payload(cls, payload: Mapping) -> Order: ...

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from adapters.base import Platform, WebhookEnvelope, WebhookHeaders
+from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, webhook_envelope
 from adapters.errors import InvalidPayload
 from adapters.sandbox.records import DeliveryRecord, SubscriptionRecord
 from adapters.sandbox.store import SandboxStore
@@ -79,16 +79,8 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     )
 
 
-def read_envelope(headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
-    read = read_headers(headers)
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidPayload("sandbox webhook body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidPayload("sandbox webhook body must be a JSON object")
-    return WebhookEnvelope(platform=Platform.SANDBOX, shop_domain=read.shop_domain, topic=read.topic,
-                           delivery_id=read.delivery_id, triggered_at=read.triggered_at, payload=payload)
+def read_envelope(headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+    return webhook_envelope(Platform.SANDBOX, read or read_headers(headers), body, "sandbox")
 
 
 def _triggered_at(value: str | None) -> datetime | None:

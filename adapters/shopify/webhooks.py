@@ -10,10 +10,9 @@ checked the HMAC over the raw body.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
-from adapters.base import Platform, WebhookEnvelope, WebhookHeaders
+from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, webhook_envelope
 from adapters.errors import InvalidPayload
 from adapters.shopify.readers import parse_time
 
@@ -50,16 +49,8 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     )
 
 
-def read_envelope(headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
-    read = read_headers(headers)
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidPayload("Shopify webhook body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidPayload("Shopify webhook body must be a JSON object")
-    return WebhookEnvelope(platform=Platform.SHOPIFY, shop_domain=read.shop_domain, topic=read.topic,
-                           delivery_id=read.delivery_id, triggered_at=read.triggered_at, payload=payload)
+def read_envelope(headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+    return webhook_envelope(Platform.SHOPIFY, read or read_headers(headers), body, "Shopify")
 
 
 def topic_enum(topic: str) -> str:

@@ -18,10 +18,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 
-from adapters.base import Platform, WebhookEnvelope, WebhookHeaders
+from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, webhook_envelope
 from adapters.errors import InvalidPayload, WebhookPing
 from adapters.woocommerce.auth import domain_of
 
@@ -75,16 +74,8 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     )
 
 
-def read_envelope(headers: Mapping[str, str], body: bytes) -> WebhookEnvelope:
-    read = read_headers(headers)
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidPayload("WooCommerce webhook body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidPayload("WooCommerce webhook body must be a JSON object")
-    return WebhookEnvelope(platform=Platform.WOOCOMMERCE, shop_domain=read.shop_domain, topic=read.topic,
-                           delivery_id=read.delivery_id, triggered_at=None, payload=payload)
+def read_envelope(headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+    return webhook_envelope(Platform.WOOCOMMERCE, read or read_headers(headers), body, "WooCommerce")
 
 
 def _is_ping(lowered: Mapping[str, str]) -> bool:

@@ -80,7 +80,7 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
     if key.shop_id is None:  # signed by the app's own secret (Shopify), for a shop we hold nothing of
         return Receipt(None, note="unknown shop")
     try:
-        envelope = adapter_cls.read_webhook(headers, body)
+        envelope = adapter_cls.read_webhook(headers, body, meta)
     except InvalidPayload as exc:
         raise Malformed(f"the webhook body cannot be read: {exc.message}") from None
     row = {"platform": platform, "shop_id": key.shop_id, "topic": envelope.topic,
