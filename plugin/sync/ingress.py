@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 JOB = "sync.process_deliveries"
 MAX_BATCH = 64
 IDLE_CLOSE = 30.0  # a connection unused this long is closed before the next batch, which takes a fresh one
+LINGER = 0.002  # how long a short batch may wait for the rest of a wave (see InboxWriter._lead)
 STORE_TIMEOUT = 4.0  # a platform gives up at 5 s: better a 503 it retries than an answer it never reads
 
 _FIND_SHOP = select(Shop.id, Shop.credentials_encrypted).where(
@@ -106,13 +107,23 @@ class InboxWriter:
     """Group commit without a thread of its own: the request that finds no batch being written writes
     one (the leader) with every delivery waiting at that moment; the others wait for it. When the leader
     is done, the first request that came meanwhile leads the next batch. A request so waits at most for
-    one batch before its own, and no thread hand-over sits between a quiet webhook and its commit."""
+    one batch before its own, and no thread hand-over sits between a quiet webhook and its commit.
 
-    def __init__(self, db, queue, max_batch: int = MAX_BATCH, idle_close: float = IDLE_CLOSE):
+    Under load the requests of a batch come back together with their connections' next webhooks, and one
+    that was a little late would lead a batch of its own in between: measured, half of all commits held
+    one delivery. So a leader that finds fewer waiting than the last batch held waits up to ``LINGER``
+    for that many (the last one to come wakes it). After a batch of one, nothing waits."""
+
+    def __init__(self, db, queue, max_batch: int = MAX_BATCH, idle_close: float = IDLE_CLOSE,
+                 linger: float = LINGER):
         self._db, self._queue, self._max_batch, self._idle_close = db, queue, max_batch, idle_close
+        self._linger = linger
         self._lock = threading.Lock()
         self._waiting: list[_Item] = []
         self._leading = False
+        self._last = 1  # deliveries in the last batch
+        self._want = 0  # a lingering leader's count to wait for, and the lock it waits on
+        self._filled = None
         self._pid = os.getpid()
         self._conn = None  # the leaders' connection (one leader at a time): no pool checkout per batch
         self._dialect = None
@@ -127,9 +138,13 @@ class InboxWriter:
         with self._lock:
             if self._pid != os.getpid():  # forked: the parent's batch and connection are not ours
                 self._pid, self._waiting, self._leading, self._conn = os.getpid(), [], False, None
+                self._filled, self._last = None, 1
             self._waiting.append(item)
             item.lead = not self._leading
             self._leading = True
+            if self._filled is not None and len(self._waiting) >= self._want:
+                self._filled.release()
+                self._filled = None
         if not item.lead and not item.done.acquire(timeout=timeout):
             with self._lock:
                 if not item.lead:  # not chosen to lead meanwhile: give up (and stay out of the next batch)
@@ -143,8 +158,19 @@ class InboxWriter:
         return item.result
 
     def _lead(self) -> None:
+        filled = None
         with self._lock:
+            want = min(self._last, self._max_batch)
+            if len(self._waiting) < want and self._linger > 0:
+                filled = self._filled = _thread.allocate_lock()
+                filled.acquire()
+                self._want = want
+        if filled is not None:
+            filled.acquire(timeout=self._linger)
+        with self._lock:
+            self._filled = None
             batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+            self._last = len(batch)
         try:
             self._write(batch)
         finally:

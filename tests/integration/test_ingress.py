@@ -147,6 +147,53 @@ def test_requests_that_come_while_a_batch_is_written_are_written_together_next(a
     writer.stop()
 
 
+def test_a_short_batch_after_a_full_one_waits_for_the_rest_of_the_wave(app, db, queue, sandbox):
+    # Under load the requests of one batch come back together, and one that was late would otherwise be
+    # written alone in between: half of all commits, for one delivery each. The wait here is far longer
+    # than the test, so only the wave coming in can end it.
+    writer = HeldWriter(app.extensions["storecare.db"], queue, linger=60)
+    results: dict[str, int | None] = {}
+
+    def store(delivery_id):
+        results[delivery_id] = writer.store(row(sandbox.shop_id, delivery_id))
+
+    def start(*delivery_ids):
+        threads = [threading.Thread(target=store, args=(d,)) for d in delivery_ids]
+        for t in threads:
+            t.start()
+        return threads
+
+    threads = start("first")
+    wait_until(lambda: writer.sizes == [1])
+    threads += start("wave-1", "wave-2", "wave-3")
+    wait_until(lambda: len(writer._waiting) == 3)
+    writer.release.set()  # the three are written as one batch: the last batch had three deliveries
+    wait_until(lambda: writer.sizes == [1, 3])
+    threads += start("late")  # leads alone, and waits for as many as the last batch had
+    wait_until(lambda: writer._filled is not None)
+    threads += start("again-1", "again-2")
+    for t in threads:
+        t.join(10)
+
+    assert writer.sizes == [1, 3, 3]
+    assert all(results.values()) and len(results) == 7
+    writer.stop()
+
+
+def test_a_lingering_batch_is_written_when_no_more_come(app, db, queue, sandbox):
+    writer = HeldWriter(app.extensions["storecare.db"], queue, linger=0.01)
+    writer.release.set()
+    threads = [threading.Thread(target=writer.store, args=(row(sandbox.shop_id, f"pair-{n}"),)) for n in range(2)]
+    threads[0].start()
+    wait_until(lambda: writer.sizes)
+    threads[1].start()
+    for t in threads:
+        t.join(10)
+    assert writer.store(row(sandbox.shop_id, "alone")) is not None  # the last batch may have had two
+    writer.stop()
+    assert count(db, WebhookDelivery, WebhookDelivery.delivery_id.like("pair-%")) == 2
+
+
 def test_a_request_that_waits_too_long_gets_a_timeout_and_its_delivery_is_not_stored_later(app, db, queue, sandbox):
     writer = HeldWriter(app.extensions["storecare.db"], queue)
     leader = threading.Thread(target=writer.store, args=(row(sandbox.shop_id, "slow-leader"),))
