@@ -85,7 +85,8 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
         raise Malformed(f"the webhook body cannot be read: {exc.message}") from None
     row = {"platform": platform, "shop_id": key.shop_id, "topic": envelope.topic,
            "delivery_id": envelope.delivery_id, "received_at": utcnow(), "triggered_at": envelope.triggered_at,
-           "payload": _as_stored(body, envelope.payload), "status": "received", "attempts": 0}
+           "payload": body.decode("utf-8"),  # as it came: read above as a JSON object in UTF-8
+           "status": "received", "attempts": 0}
     try:
         delivery_id = writer.store(row)
     except Exception:
@@ -101,15 +102,6 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
                 "orders/partially_fulfilled", "refunds/create"}
 CUSTOMER_TOPICS = {"customers/create", "customers/update"}
-
-
-def _as_stored(body: bytes, payload) -> str | dict:
-    """What the inbox keeps: the body's JSON text as it came (the adapter has read it as a JSON object),
-    or the payload itself when the body is not UTF-8 (JSON may come in UTF-16 or UTF-32)."""
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return dict(payload)
 
 
 def _signed(key: ShopKey, body: bytes, signature: str) -> bool:

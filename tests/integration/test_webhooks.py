@@ -69,7 +69,8 @@ def test_an_unknown_shop_gets_401(sandbox, db, client):
     assert _count(db, WebhookDelivery) == 0
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"", b'{"id": '])
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"", b'{"id": ', '{"id": 1}'.encode("utf-16"),
+                                  b'{"name": "\xff"}'])
 def test_a_malformed_body_gets_400_and_nothing_is_stored(sandbox, db, client, body):
     secret = webhook_secret("sandbox", sandbox_support.shop(db, sandbox.shop_id))
     headers = sandbox_webhooks.webhook_request(sandbox.domain, "orders/create", body, secret, "wh-bad",
