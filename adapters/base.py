@@ -174,6 +174,18 @@ class WebhookHeaders:
     triggered_at: datetime | None = None
 
 
+class LoweredHeaders(dict):
+    """Request headers with names in lower case and values stripped, as ``lowered_headers`` makes them.
+    The web layer builds one per webhook, and each reader takes it as it is."""
+
+
+def lowered_headers(headers: Mapping[str, str]) -> LoweredHeaders:
+    """Headers to look up case-insensitively: names in lower case, values stripped."""
+    if isinstance(headers, LoweredHeaders):
+        return headers
+    return LoweredHeaders((str(name).lower(), str(value).strip()) for name, value in headers.items())
+
+
 def webhook_envelope(platform: Platform, read: WebhookHeaders, body: bytes, label: str) -> WebhookEnvelope:
     """A webhook's envelope from its headers as read and its body, which must be a JSON object in UTF-8
     (as RFC 8259 requires between systems; every platform sends UTF-8). orjson reads it: an order

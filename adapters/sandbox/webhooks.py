@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, webhook_envelope
+from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, lowered_headers, webhook_envelope
 from adapters.errors import InvalidPayload
 from adapters.sandbox.records import DeliveryRecord, SubscriptionRecord
 from adapters.sandbox.store import SandboxStore
@@ -66,7 +66,7 @@ def webhook_request(domain: str, topic: str, body: bytes, secret: str, webhook_i
 
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     """The sandbox headers of an incoming webhook, looked up case-insensitively; nothing is trusted yet."""
-    lowered = {str(name).lower(): str(value).strip() for name, value in headers.items()}
+    lowered = lowered_headers(headers)
     missing = [name for name in REQUIRED_HEADERS if not lowered.get(name.lower())]
     if missing:
         raise InvalidPayload(f"sandbox webhook is missing the header(s) {', '.join(missing)}")

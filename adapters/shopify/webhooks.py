@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, webhook_envelope
+from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, lowered_headers, webhook_envelope
 from adapters.errors import InvalidPayload
 from adapters.shopify.readers import parse_time
 
@@ -30,7 +30,7 @@ def _header(lowered: Mapping[str, str], name: str) -> str | None:
 
 
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
-    lowered = {str(key).lower(): str(value).strip() for key, value in headers.items()}
+    lowered = lowered_headers(headers)
     names = (TOPIC, SHOP, WEBHOOK_ID, EVENT_ID, TRIGGERED_AT, HMAC)
     values = {name: _header(lowered, name) for name in names}
     delivery_id = values[WEBHOOK_ID] or values[EVENT_ID]

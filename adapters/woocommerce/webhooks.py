@@ -20,7 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, webhook_envelope
+from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, lowered_headers, webhook_envelope
 from adapters.errors import InvalidPayload, WebhookPing
 from adapters.woocommerce.auth import domain_of
 
@@ -55,7 +55,7 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
-    lowered = {str(name).lower(): str(value).strip() for name, value in headers.items()}
+    lowered = lowered_headers(headers)
     if _is_ping(lowered):
         raise WebhookPing("WooCommerce webhook ping")
     missing = [name for name in REQUIRED_HEADERS if not lowered.get(name.lower())]

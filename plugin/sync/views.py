@@ -5,6 +5,7 @@ import json
 
 from flask import Blueprint, Response, request
 
+from adapters.base import LoweredHeaders
 from plugin.problems import problem_response
 from plugin.sync import inbox
 
@@ -35,11 +36,13 @@ def _answer(status: str) -> bytes:
 _ANSWERS = {status: _answer(status) for status in ("accepted", "duplicate", "ping", "unknown shop")}
 
 
-def _headers(environ: dict) -> dict[str, str]:
-    """The request's headers as a plain dict with lower-case names, read straight from the WSGI environ
-    (werkzeug's header view rebuilds every name on each pass, and the adapters read them all)."""
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+def _headers(environ: dict) -> LoweredHeaders:
+    """The request's headers with lower-case names and stripped values, read straight from the WSGI
+    environ (werkzeug's header view rebuilds every name on each pass), in the form the adapters read
+    without copying."""
+    headers = LoweredHeaders((key[5:].replace("_", "-").lower(), value.strip())
+                             for key, value in environ.items() if key.startswith("HTTP_"))
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
-            headers[key.replace("_", "-").lower()] = environ[key]
+            headers[key.replace("_", "-").lower()] = environ[key].strip()
     return headers

@@ -10,7 +10,7 @@ import requests
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from adapters.base import Connection
+from adapters.base import Connection, lowered_headers
 from adapters.errors import InvalidPayload
 from adapters.sandbox import Delivery, SandboxAdapter, SandboxError, SandboxStore, operations, seed_shop
 from adapters.sandbox.webhooks import (
@@ -87,6 +87,13 @@ def test_headers_are_read_whatever_their_case():
         read = SandboxAdapter.read_webhook_headers(variant)
         assert (read.shop_domain, read.topic, read.signature) == (SHOP, "orders/create", sent[HMAC_HEADER])
         assert read.delivery_id == sent[WEBHOOK_ID_HEADER] and read.triggered_at == NOW
+
+
+def test_headers_lowered_once_are_read_without_another_copy():
+    lowered = lowered_headers({name: f"  {value} " for name, value in headers_for().items()})
+    assert lowered_headers(lowered) is lowered  # the web layer lowers them; each reader takes them as they are
+    read = SandboxAdapter.read_webhook_headers(lowered)
+    assert (read.shop_domain, read.topic, read.triggered_at) == (SHOP, "orders/create", NOW)
 
 
 @pytest.mark.parametrize("missing", REQUIRED_HEADERS)
