@@ -216,7 +216,8 @@ class PlatformAdapter(Protocol):
         """Raise InvalidPayload when a header we need is missing or malformed."""
 
     @classmethod
-    def read_webhook(cls, headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+    def read_webhook(cls, headers: Mapping[str, str], body: bytes,
+                     read: WebhookHeaders | None = None) -> WebhookEnvelope:
         """Headers + JSON body as an envelope (neutral topic); InvalidPayload when unreadable. ``read`` is
         what read_webhook_headers returned for these headers, when the caller has it already."""
 

@@ -49,7 +49,8 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     )
 
 
-def read_envelope(headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+def read_envelope(headers: Mapping[str, str], body: bytes,
+                  read: WebhookHeaders | None = None) -> WebhookEnvelope:
     return webhook_envelope(Platform.SHOPIFY, read or read_headers(headers), body, "Shopify")
 
 

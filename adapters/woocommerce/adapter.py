@@ -87,7 +87,8 @@ class WooCommerceAdapter:
         return webhooks.read_headers(headers)
 
     @classmethod
-    def read_webhook(cls, headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+    def read_webhook(cls, headers: Mapping[str, str], body: bytes,
+                     read: WebhookHeaders | None = None) -> WebhookEnvelope:
         return webhooks.read_envelope(headers, body, read)
 
     @classmethod

@@ -74,7 +74,8 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     )
 
 
-def read_envelope(headers: Mapping[str, str], body: bytes, read: WebhookHeaders | None = None) -> WebhookEnvelope:
+def read_envelope(headers: Mapping[str, str], body: bytes,
+                  read: WebhookHeaders | None = None) -> WebhookEnvelope:
     return webhook_envelope(Platform.WOOCOMMERCE, read or read_headers(headers), body, "WooCommerce")
 
 

@@ -91,7 +91,7 @@ def test_headers_are_read_whatever_their_case():
 
 def test_headers_lowered_once_are_read_without_another_copy():
     lowered = lowered_headers({name: f"  {value} " for name, value in headers_for().items()})
-    assert lowered_headers(lowered) is lowered  # the web layer lowers them; each reader takes them as they are
+    assert lowered_headers(lowered) is lowered  # lowered by the web layer, read as they are by each reader
     read = SandboxAdapter.read_webhook_headers(lowered)
     assert (read.shop_domain, read.topic, read.triggered_at) == (SHOP, "orders/create", NOW)
 
