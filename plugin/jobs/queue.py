@@ -103,12 +103,8 @@ class JobQueue:
         ``args`` are the job function's keyword arguments (ids, never objects); ``shop_id`` tags the run
         so the shop's merchant sees it.
         """
-        if name not in self._jobs:
-            raise JobError(f"unknown job {name!r}")
-        spec = self._jobs[name]
-        run = JobRun(name=name, shop_id=shop_id, args=dict(args),
-                     max_attempts=spec.max_attempts or self.settings.job_max_attempts, status="queued",
-                     enqueued_at=utcnow())
+        run = JobRun(name=name, shop_id=shop_id, args=dict(args), max_attempts=self.max_attempts(name),
+                     status="queued", enqueued_at=utcnow())
         session.add(run)
         session.flush()
         pending = session.info.setdefault("storecare.pending_jobs", [])
