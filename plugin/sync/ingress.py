@@ -121,9 +121,8 @@ class InboxWriter:
         self._lock = threading.Lock()
         self._waiting: list[_Item] = []
         self._leading = False
-        self._last = 1  # deliveries in the last batch
-        self._want = 0  # a lingering leader's count to wait for, and the lock it waits on
-        self._filled = None
+        self._last = 1  # deliveries in the last batch: as many as a lingering leader waits for
+        self._filled = None  # the lock a lingering leader waits on
         self._pid = os.getpid()
         self._conn = None  # the leaders' connection (one leader at a time): no pool checkout per batch
         self._dialect = None
@@ -142,7 +141,7 @@ class InboxWriter:
             self._waiting.append(item)
             item.lead = not self._leading
             self._leading = True
-            if self._filled is not None and len(self._waiting) >= self._want:
+            if self._filled is not None and len(self._waiting) >= self._wanted():
                 self._filled.release()
                 self._filled = None
         if not item.lead and not item.done.acquire(timeout=timeout):
@@ -157,14 +156,15 @@ class InboxWriter:
             raise item.error
         return item.result
 
+    def _wanted(self) -> int:
+        return min(self._last, self._max_batch)
+
     def _lead(self) -> None:
         filled = None
         with self._lock:
-            want = min(self._last, self._max_batch)
-            if len(self._waiting) < want and self._linger > 0:
+            if len(self._waiting) < self._wanted() and self._linger > 0:
                 filled = self._filled = _thread.allocate_lock()
                 filled.acquire()
-                self._want = want
         if filled is not None:
             filled.acquire(timeout=self._linger)
         with self._lock:
