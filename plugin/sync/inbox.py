@@ -85,8 +85,7 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
         raise Malformed(f"the webhook body cannot be read: {exc.message}") from None
     row = {"platform": platform, "shop_id": key.shop_id, "topic": envelope.topic,
            "delivery_id": envelope.delivery_id, "received_at": utcnow(), "triggered_at": envelope.triggered_at,
-           "payload": body.decode("utf-8"),  # as it came: read above as a JSON object in UTF-8
-           "status": "received", "attempts": 0}
+           "payload": body.decode("utf-8")}  # as it came: read above as a JSON object in UTF-8
     try:
         delivery_id = writer.store(row)
     except Exception:

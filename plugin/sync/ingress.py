@@ -130,7 +130,8 @@ class InboxWriter:
         self.batches = 0  # batches committed (for tests and the benchmark's report)
 
     def store(self, row: dict, timeout: float = STORE_TIMEOUT) -> int | None:
-        """Store one verified delivery with its job; its id, or None when it is a duplicate. Raises what
+        """Store one verified delivery (``_COLUMNS``; the payload is the body's JSON text, as it came)
+        with its job; its id, or None when it is a duplicate. Raises what
         the database raised, and then nothing of it is stored; TimeoutError when it waited too long (it
         may still be stored: the platform's retry is then a harmless duplicate)."""
         item = _Item(row)
@@ -275,8 +276,7 @@ SELECT id, NULL, NULL, NULL FROM jobs
 
 
 def _insert_postgresql(conn, rows: list[dict], max_attempts: int) -> tuple[dict, list[int]]:
-    columns = [[row[name] for row in rows] for name in _COLUMNS[:-1]]
-    columns.append([_payload_text(row["payload"]) for row in rows])
+    columns = [[row[name] for row in rows] for name in _COLUMNS]
     with conn.cursor() as cur:
         # %b: the arrays go in binary, as they are; in text format every quote of every payload is escaped
         cur.execute(_POSTGRESQL, (*columns, JOB, max_attempts), prepare=True)
@@ -291,7 +291,7 @@ def _insert_sqlite(conn, rows: list[dict], max_attempts: int) -> tuple[dict, lis
     params = []
     for row in rows:
         params += (row["platform"], row["shop_id"], row["topic"], row["delivery_id"], _sqlite_time(row["received_at"]),
-                   _sqlite_time(row["triggered_at"]), _payload_text(row["payload"]))
+                   _sqlite_time(row["triggered_at"]), row["payload"])
     try:
         conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade from a read lock to fail later
         found = conn.execute(
@@ -320,8 +320,3 @@ def _sqlite_time(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _payload_text(payload: dict | str) -> str:
-    """The payload as JSON text: the body as it came (it was read as a JSON object already), or encoded."""
-    return payload if isinstance(payload, str) else json.dumps(payload)

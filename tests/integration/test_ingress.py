@@ -4,6 +4,7 @@ once, a bad row fails alone, a delivery that fails in its batch's job gets a job
 of shop keys never turns a valid webhook away."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -34,8 +35,7 @@ def count(db, model, *where) -> int:
 
 def row(shop_id: int, delivery_id: str, payload: dict | None = None) -> dict:
     return {"platform": "sandbox", "shop_id": shop_id, "topic": "orders/updated", "delivery_id": delivery_id,
-            "received_at": utcnow(), "triggered_at": utcnow(), "payload": payload or {"id": 1},
-            "status": "received", "attempts": 0}
+            "received_at": utcnow(), "triggered_at": utcnow(), "payload": json.dumps(payload or {"id": 1})}
 
 
 def signed(db, sandbox, webhook_id: str, secret: str | None = None):
