@@ -47,6 +47,11 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def prefers_html() -> bool:
+    """Whether this request comes from a browser page (HTML first) rather than an API client."""
+    return request.accept_mimetypes.best_match([PROBLEM, "application/json", "text/html"]) == "text/html"
+
+
 def configure_logging(app: Flask, level: str) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())

@@ -25,7 +25,7 @@ from plugin.admin.nav import NavItem, nav_items, register_nav
 from plugin.admin.schemas import OverviewSchema
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
-from plugin.problems import PROBLEM, Problem, problem_response
+from plugin.problems import Problem, prefers_html, problem_response
 from plugin.shops import privacy
 from plugin.shops.shopify_views import embedded as shopify_embedded
 from plugin.shops.shopify_views import frame_ancestors
@@ -139,13 +139,9 @@ def _page() -> int:
 
 # -- errors
 
-def _prefers_html() -> bool:
-    return request.accept_mimetypes.best_match([PROBLEM, "application/json", "text/html"]) == "text/html"
-
-
 def _error(status: int, title: str, detail: str | None, headers: dict | None = None):
     is_api = request.path.startswith(url_for("admin.overview") + "api/")  # absolute: nested blueprints too
-    if is_api or not (status == 401 or _prefers_html()):
+    if is_api or not (status == 401 or prefers_html()):
         return problem_response(status, title, detail, headers=headers)
     template = "admin/signed_out.html" if status == 401 else "admin/error.html"
     return render_template(template, status=status, detail=detail), status, headers or {}
@@ -162,7 +158,7 @@ def _unknown_page(exc: NotFound):
     runs) gets a page to find its way back from; everything else keeps the problem document."""
     admin_root = url_for("admin.overview")
     if (request.path.startswith(admin_root) and not request.path.startswith(admin_root + "api/")
-            and _prefers_html()):
+            and prefers_html()):
         return render_template("admin/unknown_page.html"), 404
     return problem_response(404, exc.name, exc.description)
 

@@ -25,7 +25,7 @@ from markupsafe import escape
 from adapters.shopify.oauth import GrantRefused
 from plugin.admin.auth import SESSION_SHOP, sign_in
 from plugin.extensions import db
-from plugin.problems import PROBLEM, Problem, problem_response
+from plugin.problems import Problem, prefers_html, problem_response
 from plugin.security import (InvalidSessionToken, InvalidShopDomain, SecurityError, shopify_shop_domain,
                              verify_session_token)
 from plugin.shops import shopify
@@ -45,10 +45,6 @@ RELOAD_PARAM = "shopify-reload"
 def frame_ancestors(shop_domain: str | None) -> str:
     """CSP frame-ancestors sources: the shop's admin for an embedded Shopify shop, else none."""
     return f"https://{shop_domain} {SHOPIFY_ADMIN}" if shop_domain else "'none'"
-
-
-def _prefers_html() -> bool:
-    return request.accept_mimetypes.best_match([PROBLEM, "application/json", "text/html"]) == "text/html"
 
 
 # -- the authorization-code grant ----------------------------------------------------------------
@@ -72,7 +68,7 @@ def _refused(exc: Exception):
     detail = str(exc) if isinstance(exc, shopify.ShopifyAuthError) else \
         "This request did not come from Shopify or has expired. Start again from your Shopify admin."
     log.info("shopify install step refused (%s): %s", status, exc)
-    if _prefers_html():
+    if prefers_html():
         response = current_app.make_response(
             (render_template("admin/signed_out.html", detail=detail), status))
     else:
@@ -140,7 +136,7 @@ def _invalid_session(from_header: bool, detail: str):
     """
     session.clear()
     headers = {RETRY_HEADER: "1"}
-    if from_header or not _prefers_html():
+    if from_header or not prefers_html():
         return problem_response(401, "Unauthorized", detail, headers=headers)
     g.embedded_shop_domain = _query_shop()  # lets that shop's admin show the page; it holds no data
     raise Problem(401, "Unauthorized", detail, headers=headers)
@@ -155,7 +151,7 @@ def entry():
     token, from_header = _session_token()
     if token is None:  # a document load without its id_token: App Bridge fetches one and reloads
         shop = _query_shop()
-        if shop is not None and _prefers_html():
+        if shop is not None and prefers_html():
             query = [(k, v) for k, v in request.args.items(multi=True) if k != "id_token"]
             target = request.path + ("?" + urlencode(query) if query else "")
             return redirect(url_for(".session_token", shop=shop, **{RELOAD_PARAM: target}))
