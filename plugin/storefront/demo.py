@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from plugin.extensions import db
 from plugin.i18n import SUPPORTED
-from plugin.problems import Problem
+from plugin.problems import Problem, prefers_html, problem_response
 from plugin.shops.models import Shop
 from plugin.storefront.identity import StorefrontNotConfigured, issue_shopper_token
 from plugin.storefront.schemas import money_display
@@ -41,7 +41,8 @@ PAGE_TEXT = {
            "no_secret": "This shop has no storefront secret, so the widget is not embedded.",
            "footer": "Demo store powered by the Storecare sandbox.", "shipping": "Shipping",
            "returns": "Returns", "contact": "Contact", "nav": ("New in", "Women", "Men", "Sale"),
-           "unknown_customer": "This shop has no customer with that id, so you are shopping as a guest."},
+           "unknown_customer": "This shop has no customer with that id, so you are shopping as a guest.",
+           "not_found": "Not found", "unknown_shop": "No installed shop has that domain."},
     "pl": {"demo": "Sklep demonstracyjny", "acting_as": "Kupujesz jako", "guest": "Gość (niezalogowany)",
            "switch": "Zmień", "orders": ("{n} zamówienie", "{n} zamówienia", "{n} zamówień"),
            "hero": "Nowy sezon, ta sama troska.",
@@ -51,7 +52,8 @@ PAGE_TEXT = {
            "no_secret": "Ten sklep nie ma sekretu witryny, więc widżet nie jest osadzony.",
            "footer": "Sklep demonstracyjny działa na piaskownicy Storecare.", "shipping": "Dostawa",
            "returns": "Zwroty", "contact": "Kontakt", "nav": ("Nowości", "Damskie", "Męskie", "Wyprzedaż"),
-           "unknown_customer": "W tym sklepie nie ma klienta o takim identyfikatorze, więc kupujesz jako gość."},
+           "unknown_customer": "W tym sklepie nie ma klienta o takim identyfikatorze, więc kupujesz jako gość.",
+           "not_found": "Nie znaleziono", "unknown_shop": "Żaden zainstalowany sklep nie ma tej domeny."},
 }
 
 
@@ -80,6 +82,16 @@ class DemoProduct:
     hue: int  # a stable colour for the placeholder picture
 
 
+@bp.errorhandler(Problem)
+def _problem(exc: Problem):
+    """The demo's pages are opened in a browser: an error there is a page, not a JSON document."""
+    if not prefers_html():
+        return problem_response(exc.status, exc.title, exc.detail, exc.type, exc.errors, exc.headers)
+    heading = PAGE_TEXT[_page_locale(None)]["not_found"] if exc.status == 404 else exc.title
+    page = render_template("storefront/demo_error.html", heading=heading, detail=exc.detail, status=exc.status)
+    return page, exc.status, exc.headers
+
+
 @bp.before_request
 def _only_in_demo():
     if current_app.config["STORECARE_SETTINGS"].env not in DEMO_ENVIRONMENTS:
@@ -90,7 +102,7 @@ def _shop(session: Session, domain: str) -> Shop:
     shop = session.scalar(select(Shop).where(Shop.domain == domain, Shop.status == "installed")
                           .order_by(Shop.id).limit(1))
     if shop is None:
-        raise Problem(404, "Not Found", "No installed shop has that domain.")
+        raise Problem(404, "Not Found", PAGE_TEXT[_page_locale(None)]["unknown_shop"])
     return shop
 
 
@@ -114,10 +126,13 @@ def _hue(title: str) -> int:
     return zlib.crc32(title.encode("utf-8")) % 360
 
 
-def _page_locale(shop: Shop) -> str:
+def _page_locale(shop: Shop | None) -> str:
+    """``?lang=``, else the shop's locale, else (no shop) the browser's languages."""
     chosen = request.args.get("lang")
     if chosen in SUPPORTED:
         return chosen
+    if shop is None:
+        return request.accept_languages.best_match(SUPPORTED) or "en"
     return shop.locale[:2] if (shop.locale or "")[:2] in SUPPORTED else "en"
 
 

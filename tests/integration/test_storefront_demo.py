@@ -142,3 +142,12 @@ def test_a_shop_without_a_storefront_secret_shows_the_page_without_the_widget(ap
     response = client.get("/demo/store/plain.sandbox.test")
     assert response.status_code == 200
     assert "loader.js" not in response.get_data(as_text=True)
+
+
+def test_a_browser_asking_for_an_unknown_shop_gets_a_page_saying_so(client, shop_with_customers):
+    page = client.get("/demo/store/nowhere.sandbox.test", headers={"Accept": "text/html", "Accept-Language": "pl"})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "Nie znaleziono" in html and "Żaden zainstalowany sklep nie ma tej domeny." in html
+    api = client.get("/demo/store/nowhere.sandbox.test?lang=en", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.get_json()["detail"] == "No installed shop has that domain."
