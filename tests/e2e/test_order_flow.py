@@ -77,12 +77,15 @@ def test_a_worker_killed_mid_backfill_is_replaced_and_the_backfill_resumes(app, 
     assert _count(db) == partial  # each page and its cursor commit together: nothing half-written
 
     wait_for(lambda: queue.recover_stalled(), "the lease to pass and the run to be re-queued", interval=0.2)
-    second = start_worker(settings)
+    second = start_worker(settings, STORECARE_LOG_LEVEL="INFO")
     try:
         wait_for(lambda: _backfill_done(db, sandbox.shop_id) and _backfill_run(db).status == "succeeded",
                  "the resumed backfill and its job to finish")
-    finally:
-        stop_worker(second)
+    except AssertionError:
+        stop_worker(second, show=True)  # what the worker did instead
+        _show_sync_state(db)
+        raise
+    stop_worker(second)
     assert _count(db) == 6000 == sandbox.store.count_orders(sandbox.domain)
     with db.uow() as s:
         run = s.scalars(select(JobRun).where(JobRun.name == "sync.backfill")).one()
@@ -90,3 +93,12 @@ def test_a_worker_killed_mid_backfill_is_replaced_and_the_backfill_resumes(app, 
         orders_state = s.scalars(select(SyncState).where(SyncState.resource == "orders")).one()
         # the resumed run started from the saved cursor: at most one page was read twice
         assert 6000 <= orders_state.processed <= 6000 + 250
+
+
+def _show_sync_state(db) -> None:
+    with db.uow() as s:
+        for row in s.scalars(select(SyncState)):
+            print(f"sync state {row.resource}: {row.status}, {row.processed} processed, error {row.last_error!r}")
+        for run in s.scalars(select(JobRun)):
+            print(f"job {run.id} {run.name}: {run.status}, attempt {run.attempts}, lease {run.lease_until}, "
+                  f"error {run.last_error!r}")

@@ -26,12 +26,12 @@ def start_worker(settings, **extra) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def stop_worker(proc: subprocess.Popen, sig=signal.SIGTERM) -> int:
-    """Signal the worker's process group and reap it; its stderr is shown if it failed."""
+def stop_worker(proc: subprocess.Popen, sig=signal.SIGTERM, show: bool = False) -> int:
+    """Signal the worker's process group and reap it; its stderr is shown if it failed (or ``show``)."""
     if proc.poll() is None:
         os.killpg(proc.pid, sig)
     _, err = proc.communicate(timeout=20)
-    if proc.returncode not in (0, -sig):
+    if show or proc.returncode not in (0, -sig):
         sys.stderr.write(err.decode(errors="replace"))
     return proc.returncode
 
