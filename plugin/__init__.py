@@ -53,6 +53,9 @@ def create_app(settings=None) -> Flask:
 
     _register_jobs(queue)
     _register_blueprints(app)
+    from plugin.sync.views import WebhookLane
+
+    app.wsgi_app = WebhookLane(app, app.wsgi_app)  # webhooks skip Flask's request machinery (see there)
 
     from plugin.cli import register_cli
 

@@ -5,7 +5,7 @@ import logging
 import random
 import re
 
-from flask import Flask, g, has_request_context, jsonify, request
+from flask import Flask, g, has_app_context, has_request_context, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -31,7 +31,7 @@ def problem_response(status: int, title: str, detail: str | None = None, type_: 
         body["detail"] = detail
     if errors:
         body["errors"] = errors
-    if has_request_context():
+    if has_request_context() or (has_app_context() and "request_id" in g):  # g: also the webhook lane's
         body["request_id"] = g.get("request_id")
     response = jsonify(body)
     response.status_code = status
@@ -43,7 +43,7 @@ def problem_response(status: int, title: str, detail: str | None = None, type_: 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = g.get("request_id", "-") if has_app_context() else "-"
         return True
 
 
@@ -77,11 +77,23 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
+def request_id_for(environ: dict) -> str:
+    """The id a request goes by: the caller's X-Request-Id if it is a sane one, else a new one."""
+    given = environ.get("HTTP_X_REQUEST_ID", "")
+    return given if _REQUEST_ID.match(given) else new_request_id()
+
+
+def unexpected_error_response():
+    """A 500 that says nothing of our internals; the error itself goes to the log, with the request id."""
+    log.exception("unhandled error")
+    return problem_response(500, "Internal Server Error",
+                            "Something went wrong on our side; quote the request id if you contact us.")
+
+
 def init_problems(app: Flask) -> None:
     @app.before_request
     def _assign_request_id():
-        given = request.environ.get("HTTP_X_REQUEST_ID", "")
-        g.request_id = given if _REQUEST_ID.match(given) else new_request_id()
+        g.request_id = request_id_for(request.environ)
 
     @app.after_request
     def _echo_request_id(response):
@@ -109,6 +121,4 @@ def init_problems(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error")
-        return problem_response(500, "Internal Server Error",
-                                "Something went wrong on our side; quote the request id if you contact us.")
+        return unexpected_error_response()

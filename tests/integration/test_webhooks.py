@@ -1,8 +1,11 @@
 """POST /webhooks/<platform>: verify -> store -> commit -> enqueue -> 200; the worker applies it."""
+import io
 import json
+import logging
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from adapters.sandbox import operations
 from adapters.sandbox import webhooks as sandbox_webhooks
@@ -159,3 +162,60 @@ def test_a_worker_killed_mid_job_reruns_it_to_the_same_result(sandbox, db, queue
         ids = s.scalars(select(WebhookDelivery.id)).all()
     assert all(process_delivery(db, i) == "processed" for i in ids)
     assert _count(db, Order) == orders_once
+
+
+def test_a_chunked_webhook_is_answered_like_one_with_a_length(sandbox, db, client):
+    """The webhook lane serves bodies of a stated length; a chunked body goes through the Flask view, to
+    the same answer."""
+    order = sandbox.store.recent_orders(sandbox.domain, 1)[0]
+    from adapters.sandbox import mapping
+
+    payload = mapping.order_payload(order)
+    headers, body = _signed(sandbox, db, payload, webhook_id="wh-length")
+    with_length = client.post("/webhooks/sandbox", data=body, headers=headers)
+    headers, body = _signed(sandbox, db, payload, webhook_id="wh-chunked")
+    chunked = client.post("/webhooks/sandbox", input_stream=io.BytesIO(body),
+                          headers={**headers, "Transfer-Encoding": "chunked"},
+                          environ_overrides={"wsgi.input_terminated": True})  # as gunicorn sets it
+    for response in (with_length, chunked):
+        assert (response.status_code, response.get_json()) == (200, {"status": "accepted"})
+        assert response.mimetype == "application/json" and len(response.headers["X-Request-Id"]) == 32
+    with db.uow() as s:
+        assert sorted(s.scalars(select(WebhookDelivery.delivery_id))) == ["wh-chunked", "wh-length"]
+
+
+def test_a_webhook_answer_and_its_problem_carry_the_request_id(sandbox, db, client):
+    headers, body = _signed(sandbox, db, {"id": 1}, secret="not-the-secret")
+    refused = client.post("/webhooks/sandbox", data=body, headers={**headers, "X-Request-Id": "req-abcdef12"})
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    assert refused.headers["X-Request-Id"] == "req-abcdef12" and refused.get_json()["request_id"] == "req-abcdef12"
+    headers, body = _signed(sandbox, db, {"id": 1})
+    given = client.post("/webhooks/sandbox", data=body, headers={**headers, "X-Request-Id": "<script>"})
+    assert given.status_code == 200 and len(given.headers["X-Request-Id"]) == 32
+
+
+def test_a_webhook_that_cannot_be_stored_is_a_500_without_internals_logged_with_the_request_id(
+        sandbox, db, client, caplog):
+    headers, body = _signed(sandbox, db, {"id": 1})
+    with db.engine.begin() as conn:  # the inbox's table is gone: every INSERT fails
+        conn.execute(text("ALTER TABLE webhook_deliveries RENAME TO webhook_deliveries_away"))
+    try:
+        with caplog.at_level(logging.ERROR, logger="storecare"):
+            response = client.post("/webhooks/sandbox", data=body, headers={**headers, "X-Request-Id": "req-12345678"})
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE webhook_deliveries_away RENAME TO webhook_deliveries"))
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    assert response.get_json()["request_id"] == "req-12345678" and "webhook_deliveries" not in response.text
+    record = next(r for r in caplog.records if r.name == "storecare")
+    assert record.request_id == "req-12345678" and "webhook_deliveries" in record.exc_text
+    assert client.post("/webhooks/sandbox", data=body, headers=headers).status_code == 200  # and it recovers
+
+
+def test_a_webhook_body_that_ends_early_gets_400_and_nothing_is_stored(sandbox, db, app):
+    headers, body = _signed(sandbox, db, {"id": 1})
+    environ = EnvironBuilder(path="/webhooks/sandbox", method="POST", data=body, headers=headers).get_environ()
+    environ["CONTENT_LENGTH"] = str(len(body) + 100)  # the client said more than it sent, then went away
+    _, status, _ = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+    assert status.startswith("400")
+    assert _count(db, WebhookDelivery) == 0
