@@ -30,6 +30,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import orjson
+import psycopg
+from psycopg import pq
 from sqlalchemy import bindparam, select
 
 from plugin.db import utcnow
@@ -126,6 +129,7 @@ class InboxWriter:
         self._pid = os.getpid()
         self._conn = None  # the leaders' connection (one leader at a time): no pool checkout per batch
         self._dialect = None
+        self._prepared = False  # the batch statement is prepared on the leaders' connection (PostgreSQL)
         self._used_at = 0.0
         self.batches = 0  # batches committed (for tests and the benchmark's report)
 
@@ -138,6 +142,7 @@ class InboxWriter:
         with self._lock:
             if self._pid != os.getpid():  # forked: the parent's batch and connection are not ours
                 self._pid, self._waiting, self._leading, self._conn = os.getpid(), [], False, None
+                self._prepared = False
                 self._filled, self._last = None, 1
             self._waiting.append(item)
             item.lead = not self._leading
@@ -207,7 +212,7 @@ class InboxWriter:
             item.settle(result)
 
     def _close(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._prepared = self._conn, None, False
         if conn is not None:
             try:
                 if self._dialect == "postgresql":
@@ -237,7 +242,8 @@ class InboxWriter:
         conn = self._connection()
         max_attempts = self._queue.max_attempts(JOB)
         if self._dialect == "postgresql":
-            stored, job_ids = _insert_postgresql(conn, rows, max_attempts)
+            stored, job_ids = _insert_postgresql(conn.pgconn, rows, max_attempts, prepare=not self._prepared)
+            self._prepared = True
         else:
             stored, job_ids = _insert_sqlite(conn, rows, max_attempts)
         results: list[int | None] = []
@@ -248,24 +254,27 @@ class InboxWriter:
 
 _COLUMNS = ("platform", "shop_id", "topic", "delivery_id", "received_at", "triggered_at", "payload")
 
-# One statement, so one round trip in autocommit: it is its own transaction. The deliveries go in in
-# arrival order; one job per shop lists the shop's new deliveries.
+# One statement, so one round trip in autocommit: it is its own transaction. The batch comes as one JSON
+# array of deliveries, each payload spliced in as the text it came as; they go in in arrival order, and
+# one job per shop lists the shop's new deliveries.
+_POSTGRESQL_NAME = b"storecare_inbox_batch"
 _POSTGRESQL = """
 WITH incoming AS (
-    SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], %b::timestamptz[],
-                         %b::timestamptz[], %b::text[]) WITH ORDINALITY
+    SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
+        platform text, shop_id bigint, topic text, delivery_id text, received_at timestamptz,
+        triggered_at timestamptz, payload json)) WITH ORDINALITY
         AS i(platform, shop_id, topic, delivery_id, received_at, triggered_at, payload, n)
 ), stored AS (
     INSERT INTO webhook_deliveries (platform, shop_id, topic, delivery_id, received_at, triggered_at, payload,
                                     status, attempts)
-    SELECT platform, shop_id, topic, delivery_id, received_at, triggered_at, payload::json, 'received', 0
+    SELECT platform, shop_id, topic, delivery_id, received_at, triggered_at, payload, 'received', 0
     FROM incoming ORDER BY n
     ON CONFLICT (platform, shop_id, delivery_id) DO NOTHING
     RETURNING id, platform, shop_id, delivery_id
 ), jobs AS (
     INSERT INTO job_runs (name, shop_id, args, status, attempts, max_attempts, enqueued_at)
-    SELECT %s, shop_id, json_build_object('shop_id', shop_id, 'delivery_ids', json_agg(id ORDER BY id)),
-           'queued', 0, %s, now()
+    SELECT $2, shop_id, json_build_object('shop_id', shop_id, 'delivery_ids', json_agg(id ORDER BY id)),
+           'queued', 0, $3::integer, now()
     FROM stored GROUP BY shop_id
     RETURNING id
 )
@@ -275,15 +284,33 @@ SELECT id, NULL, NULL, NULL FROM jobs
 """
 
 
-def _insert_postgresql(conn, rows: list[dict], max_attempts: int) -> tuple[dict, list[int]]:
-    columns = [[row[name] for row in rows] for name in _COLUMNS]
-    with conn.cursor() as cur:
-        # %b: the arrays go in binary, as they are; in text format every quote of every payload is escaped
-        cur.execute(_POSTGRESQL, (*columns, JOB, max_attempts), prepare=True)
-        result = cur.fetchall()
-    stored = {(platform, shop_id, delivery_id): id_ for id_, platform, shop_id, delivery_id in result
-              if platform is not None}
-    return stored, [id_ for id_, platform, _, _ in result if platform is None]
+def _insert_postgresql(pgconn, rows: list[dict], max_attempts: int, prepare: bool) -> tuple[dict, list[int]]:
+    """The batch through libpq itself (psycopg's ``pq`` layer, which lets go of the GIL while it waits):
+    a batch of six costs the web process about half the CPU it took through a psycopg cursor (95 against
+    174 µs, measured; the cursor adapts, prepares and makes rows in Python), and this statement is the one
+    every webhook waits for. ``prepare``: the connection has not
+    prepared the statement yet."""
+    if prepare:  # a connection the pool had lent the writer before may have it already (42P05)
+        _pq_check(pgconn, pgconn.prepare(_POSTGRESQL_NAME, _POSTGRESQL.encode()), pq.ExecStatus.COMMAND_OK,
+                  unless=b"42P05")
+    batch = orjson.dumps([{**row, "payload": orjson.Fragment(row["payload"])} for row in rows],
+                         option=orjson.OPT_NAIVE_UTC)  # our times are UTC; a naive one is too
+    result = _pq_check(pgconn, pgconn.exec_prepared(_POSTGRESQL_NAME, [batch, JOB.encode(), b"%d" % max_attempts]),
+                       pq.ExecStatus.TUPLES_OK)
+    stored, job_ids = {}, []
+    for n in range(result.ntuples):
+        id_, platform = int(result.get_value(n, 0)), result.get_value(n, 1)
+        if platform is None:
+            job_ids.append(id_)
+        else:
+            stored[(platform.decode(), int(result.get_value(n, 2)), result.get_value(n, 3).decode())] = id_
+    return stored, job_ids
+
+
+def _pq_check(pgconn, result, wanted, unless: bytes | None = None):
+    if result.status != wanted and not (unless and result.error_field(pq.DiagnosticField.SQLSTATE) == unless):
+        raise psycopg.errors.error_from_result(result, encoding=pgconn.parameter_status(b"client_encoding").decode())
+    return result
 
 
 def _insert_sqlite(conn, rows: list[dict], max_attempts: int) -> tuple[dict, list[int]]:

@@ -8,7 +8,7 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from adapters.sandbox import mapping
 from adapters.sandbox import webhooks as sandbox_webhooks
@@ -16,7 +16,7 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.shops.models import Shop
 from plugin.shops.service import credentials, store_credentials, webhook_secret
-from plugin.sync.ingress import JOB, InboxWriter, _Item
+from plugin.sync.ingress import JOB, InboxWriter, _insert_postgresql, _Item
 from plugin.sync.models import WebhookDelivery
 from tests import sandbox_support
 
@@ -292,3 +292,32 @@ def test_a_shop_deleted_while_cached_is_looked_up_again_not_answered_500(app, db
     response = client.post("/webhooks/sandbox", data=body, headers=headers)
 
     assert response.status_code == 401 and "unknown shop" in response.get_json()["detail"]
+
+
+def test_a_payload_is_stored_as_the_text_it_came_as(app, db, queue, sandbox):
+    writer = InboxWriter(app.extensions["storecare.db"], queue)
+    body = '{ "id" : 1.10,\n  "name": "Stępień \\u0119 \\"x\\"",  "tags": [ ],"n": 1e3 }'
+    [item] = write_batch(writer, [{**row(sandbox.shop_id, "as-it-came"), "payload": body}])
+    writer.stop()
+    cast = "payload::text" if db.engine.dialect.name == "postgresql" else "payload"
+    with db.engine.connect() as conn:
+        stored = conn.execute(text(f"SELECT {cast} FROM webhook_deliveries WHERE id = :id"), {"id": item.result})
+        assert stored.scalar_one() == body
+
+
+def test_the_batch_statement_prepared_on_a_connection_before_is_used_as_it_is(app, db, queue, sandbox):
+    """A connection the pool lent the inbox writer before comes back with the statement prepared."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        pgconn, attempts = raw.driver_connection.pgconn, queue.max_attempts(JOB)
+        first, _ = _insert_postgresql(pgconn, [row(sandbox.shop_id, "lent-1")], attempts, prepare=True)
+        again, _ = _insert_postgresql(pgconn, [row(sandbox.shop_id, "lent-2")], attempts, prepare=True)
+        assert list(first) == [("sandbox", sandbox.shop_id, "lent-1")]
+        assert list(again) == [("sandbox", sandbox.shop_id, "lent-2")]
+    finally:
+        raw.driver_connection.autocommit = False
+        raw.close()
+    assert count(db, WebhookDelivery) == 2
