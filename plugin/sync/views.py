@@ -83,9 +83,10 @@ class WebhookLane:
 
     def __call__(self, environ: dict, start_response):
         path, length = environ.get("PATH_INFO", ""), environ.get("CONTENT_LENGTH", "")
+        limit = self.app.config["MAX_CONTENT_LENGTH"]
         if (environ.get("REQUEST_METHOD") != "POST" or not path.startswith(PREFIX)
                 or not _PLATFORM.fullmatch(path, len(PREFIX)) or not length.isdigit()
-                or int(length) > self.app.config["MAX_CONTENT_LENGTH"] or "HTTP_TRANSFER_ENCODING" in environ):
+                or (limit is not None and int(length) > limit) or "HTTP_TRANSFER_ENCODING" in environ):
             return self.wsgi_app(environ, start_response)
         body = _read(environ["wsgi.input"], int(length))
         if len(body) < int(length):  # the client went away mid-body: Flask's view says so (400)
