@@ -133,12 +133,15 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
 
 
 def main() -> None:
+    from plugin import gunicorn_conf
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=12)  # 3 x 12 >= 32 clients: none waits for a thread
+    # both apps are served as Storecare is in production: plugin/gunicorn_conf.py's workers and threads
+    parser.add_argument("--workers", type=int, default=gunicorn_conf.workers)
+    parser.add_argument("--threads", type=int, default=gunicorn_conf.threads)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--anatomy", action="store_true", help="also measure Storecare without some stages")
     args = parser.parse_args()
