@@ -134,9 +134,9 @@ class InboxWriter:
         self.batches = 0  # batches committed (for tests and the benchmark's report)
 
     def store(self, row: dict, timeout: float = STORE_TIMEOUT) -> int | None:
-        """Store one verified delivery (``_COLUMNS``; the payload is the body's JSON text, as it came)
-        with its job; its id, or None when it is a duplicate. Raises what
-        the database raised, and then nothing of it is stored; TimeoutError when it waited too long (it
+        """Store one verified delivery (platform, shop_id, topic, delivery_id, received_at, triggered_at
+        and payload: the body's JSON text, as it came) with its job; its id, or None when it is a
+        duplicate. Raises what the database raised, and then nothing of it is stored; TimeoutError when it waited too long (it
         may still be stored: the platform's retry is then a harmless duplicate)."""
         item = _Item(row)
         with self._lock:
@@ -252,8 +252,6 @@ class InboxWriter:
         return results, job_ids
 
 
-_COLUMNS = ("platform", "shop_id", "topic", "delivery_id", "received_at", "triggered_at", "payload")
-
 # One statement, so one round trip in autocommit: it is its own transaction. The batch comes as one JSON
 # array of deliveries, each payload spliced in as the text it came as; they go in in arrival order, and
 # one job per shop lists the shop's new deliveries.
@@ -288,15 +286,14 @@ def _insert_postgresql(pgconn, rows: list[dict], max_attempts: int, prepare: boo
     """The batch through libpq itself (psycopg's ``pq`` layer, which lets go of the GIL while it waits):
     a batch of six costs the web process about half the CPU it took through a psycopg cursor (95 against
     174 µs, measured; the cursor adapts, prepares and makes rows in Python), and this statement is the one
-    every webhook waits for. ``prepare``: the connection has not
-    prepared the statement yet."""
+    every webhook waits for. ``prepare``: the connection has not prepared the statement yet."""
     if prepare:  # a connection the pool had lent the writer before may have it already (42P05)
         _pq_check(pgconn, pgconn.prepare(_POSTGRESQL_NAME, _POSTGRESQL.encode()), pq.ExecStatus.COMMAND_OK,
                   unless=b"42P05")
     batch = orjson.dumps([{**row, "payload": orjson.Fragment(row["payload"])} for row in rows],
                          option=orjson.OPT_NAIVE_UTC)  # our times are UTC; a naive one is too
-    result = _pq_check(pgconn, pgconn.exec_prepared(_POSTGRESQL_NAME, [batch, JOB.encode(), b"%d" % max_attempts]),
-                       pq.ExecStatus.TUPLES_OK)
+    params = [batch, JOB.encode(), b"%d" % max_attempts]
+    result = _pq_check(pgconn, pgconn.exec_prepared(_POSTGRESQL_NAME, params), pq.ExecStatus.TUPLES_OK)
     stored, job_ids = {}, []
     for n in range(result.ntuples):
         id_, platform = int(result.get_value(n, 0)), result.get_value(n, 1)
@@ -309,7 +306,8 @@ def _insert_postgresql(pgconn, rows: list[dict], max_attempts: int, prepare: boo
 
 def _pq_check(pgconn, result, wanted, unless: bytes | None = None):
     if result.status != wanted and not (unless and result.error_field(pq.DiagnosticField.SQLSTATE) == unless):
-        raise psycopg.errors.error_from_result(result, encoding=pgconn.parameter_status(b"client_encoding").decode())
+        encoding = pgconn.parameter_status(b"client_encoding").decode()
+        raise psycopg.errors.error_from_result(result, encoding=encoding)
     return result
 
 

@@ -85,8 +85,9 @@ class WebhookLane:
         path, length = environ.get("PATH_INFO", ""), environ.get("CONTENT_LENGTH", "")
         limit = self.app.config["MAX_CONTENT_LENGTH"]
         if (environ.get("REQUEST_METHOD") != "POST" or not path.startswith(PREFIX)
-                or not _PLATFORM.fullmatch(path, len(PREFIX)) or not length.isdigit()
-                or (limit is not None and int(length) > limit) or "HTTP_TRANSFER_ENCODING" in environ):
+                or not _PLATFORM.fullmatch(path, len(PREFIX))
+                or not (length.isascii() and length.isdigit()) or (limit is not None and int(length) > limit)
+                or "HTTP_TRANSFER_ENCODING" in environ):
             return self.wsgi_app(environ, start_response)
         body = _read(environ["wsgi.input"], int(length))
         if len(body) < int(length):  # the client went away mid-body: Flask's view says so (400)
@@ -100,8 +101,8 @@ class WebhookLane:
             except Exception:  # noqa: BLE001 - as Flask's handler: a 500 without internals, logged
                 answer = unexpected_error_response()
             if isinstance(answer, bytes):
-                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer))),
-                                          ("X-Request-Id", request_id)])
+                start_response("200 OK", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(answer))), ("X-Request-Id", request_id)])
                 return [answer]
             answer.headers["X-Request-Id"] = request_id
             return answer(environ, start_response)
