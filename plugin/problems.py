@@ -5,7 +5,7 @@ import logging
 import random
 import re
 
-from flask import Flask, g, has_app_context, has_request_context, jsonify, request
+from flask import Flask, g, has_app_context, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -31,8 +31,8 @@ def problem_response(status: int, title: str, detail: str | None = None, type_: 
         body["detail"] = detail
     if errors:
         body["errors"] = errors
-    if has_request_context() or (has_app_context() and "request_id" in g):  # g: also the webhook lane's
-        body["request_id"] = g.get("request_id")
+    if has_app_context() and "request_id" in g:  # set by the request hook, or by the webhook lane
+        body["request_id"] = g.request_id
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM

@@ -129,7 +129,6 @@ class InboxWriter:
         self._pid = os.getpid()
         self._conn = None  # the leaders' connection (one leader at a time): no pool checkout per batch
         self._dialect = None
-        self._prepared = False  # the batch statement is prepared on the leaders' connection (PostgreSQL)
         self._used_at = 0.0
         self.batches = 0  # batches committed (for tests and the benchmark's report)
 
@@ -142,7 +141,6 @@ class InboxWriter:
         with self._lock:
             if self._pid != os.getpid():  # forked: the parent's batch and connection are not ours
                 self._pid, self._waiting, self._leading, self._conn = os.getpid(), [], False, None
-                self._prepared = False
                 self._filled, self._last = None, 1
             self._waiting.append(item)
             item.lead = not self._leading
@@ -212,7 +210,7 @@ class InboxWriter:
             item.settle(result)
 
     def _close(self) -> None:
-        conn, self._conn, self._prepared = self._conn, None, False
+        conn, self._conn = self._conn, None
         if conn is not None:
             try:
                 if self._dialect == "postgresql":
@@ -229,9 +227,10 @@ class InboxWriter:
         if self._conn is None:
             conn = self._db.engine.raw_connection()
             self._dialect = self._db.engine.dialect.name
+            self._conn = conn  # before preparing: a failure there closes it like any other
             if self._dialect == "postgresql":
                 conn.driver_connection.autocommit = True  # the batch is one statement: its own transaction
-            self._conn = conn
+                _prepare_postgresql(conn.driver_connection.pgconn)
         self._used_at = now
         return self._conn.driver_connection
 
@@ -242,8 +241,7 @@ class InboxWriter:
         conn = self._connection()
         max_attempts = self._queue.max_attempts(JOB)
         if self._dialect == "postgresql":
-            stored, job_ids = _insert_postgresql(conn.pgconn, rows, max_attempts, prepare=not self._prepared)
-            self._prepared = True
+            stored, job_ids = _insert_postgresql(conn.pgconn, rows, max_attempts)
         else:
             stored, job_ids = _insert_sqlite(conn, rows, max_attempts)
         results: list[int | None] = []
@@ -282,14 +280,18 @@ SELECT id, NULL, NULL, NULL FROM jobs
 """
 
 
-def _insert_postgresql(pgconn, rows: list[dict], max_attempts: int, prepare: bool) -> tuple[dict, list[int]]:
+def _prepare_postgresql(pgconn) -> None:
+    """Prepare the batch statement on a connection the writer has just taken. One the pool had lent the
+    writer before has it already (42P05), and uses it as it is."""
+    _pq_check(pgconn, pgconn.prepare(_POSTGRESQL_NAME, _POSTGRESQL.encode()), pq.ExecStatus.COMMAND_OK,
+              unless=b"42P05")
+
+
+def _insert_postgresql(pgconn, rows: list[dict], max_attempts: int) -> tuple[dict, list[int]]:
     """The batch through libpq itself (psycopg's ``pq`` layer, which lets go of the GIL while it waits):
     a batch of six costs the web process about half the CPU it took through a psycopg cursor (95 against
     174 µs, measured; the cursor adapts, prepares and makes rows in Python), and this statement is the one
-    every webhook waits for. ``prepare``: the connection has not prepared the statement yet."""
-    if prepare:  # a connection the pool had lent the writer before may have it already (42P05)
-        _pq_check(pgconn, pgconn.prepare(_POSTGRESQL_NAME, _POSTGRESQL.encode()), pq.ExecStatus.COMMAND_OK,
-                  unless=b"42P05")
+    every webhook waits for. The connection has prepared it (``_prepare_postgresql``)."""
     batch = orjson.dumps([{**row, "payload": orjson.Fragment(row["payload"])} for row in rows],
                          option=orjson.OPT_NAIVE_UTC)  # our times are UTC; a naive one is too
     params = [batch, JOB.encode(), b"%d" % max_attempts]

@@ -16,7 +16,8 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.shops.models import Shop
 from plugin.shops.service import credentials, store_credentials, webhook_secret
-from plugin.sync.ingress import JOB, InboxWriter, _insert_postgresql, _Item
+from plugin.sync.ingress import JOB, InboxWriter, _insert_postgresql, _Item, _prepare_postgresql
+from tests.conftest import BACKENDS
 from plugin.sync.models import WebhookDelivery
 from tests import sandbox_support
 
@@ -305,16 +306,18 @@ def test_a_payload_is_stored_as_the_text_it_came_as(app, db, queue, sandbox):
         assert stored.scalar_one() == body
 
 
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 def test_the_batch_statement_prepared_on_a_connection_before_is_used_as_it_is(app, db, queue, sandbox):
-    """A connection the pool lent the inbox writer before comes back with the statement prepared."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
+    """A connection the pool lent the inbox writer before comes back with the statement prepared.
+    PostgreSQL only: SQLite has no prepared statements to meet again."""
     raw = db.engine.raw_connection()
     try:
         raw.driver_connection.autocommit = True
         pgconn, attempts = raw.driver_connection.pgconn, queue.max_attempts(JOB)
-        first, _ = _insert_postgresql(pgconn, [row(sandbox.shop_id, "lent-1")], attempts, prepare=True)
-        again, _ = _insert_postgresql(pgconn, [row(sandbox.shop_id, "lent-2")], attempts, prepare=True)
+        _prepare_postgresql(pgconn)
+        first, _ = _insert_postgresql(pgconn, [row(sandbox.shop_id, "lent-1")], attempts)
+        _prepare_postgresql(pgconn)  # lent again: prepared already
+        again, _ = _insert_postgresql(pgconn, [row(sandbox.shop_id, "lent-2")], attempts)
         assert list(first) == [("sandbox", sandbox.shop_id, "lent-1")]
         assert list(again) == [("sandbox", sandbox.shop_id, "lent-2")]
     finally:
