@@ -76,6 +76,9 @@ class Order(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     platform_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Deleted (or trashed) on the platform: the row stays, so what other features hold about the order
+    # keeps its reference, but a deleted order counts nowhere (lists, figures, aggregates, reconcile).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     line_items: Mapped[list["LineItem"]] = relationship(order_by="LineItem.id",
