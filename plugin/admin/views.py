@@ -26,6 +26,7 @@ from plugin.admin.formatting import LANGUAGES, day, money, status_label, status_
 from plugin.admin.nav import NavItem, nav_items, register_nav
 from plugin.admin.schemas import OverviewSchema
 from plugin.admin.sessions import LinkAlreadyUsed, SignInLink
+from plugin.admin.shopper_text import person_name, plain_text, shopper_text
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
 from plugin.problems import Problem, prefers_html, problem_response
@@ -104,6 +105,7 @@ def _layout() -> dict:
         "status_label": status_label, "status_tone": status_tone, "asset": _asset,
         "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
         "shop": g.get("shop"), "nav": _navigation() if g.get("shop") is not None else [],
+        "bdi": shopper_text, "person": person_name, "plain_text": plain_text,
     }
 
 

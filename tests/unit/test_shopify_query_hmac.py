@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request
 from plugin.security import InvalidSignature, shopify_query_message, sign_shopify_query, verify_shopify_query
 
 SECRET = "hush"
-NOW = datetime.fromtimestamp(1337178173 + 5, timezone.utc)
+NOW = datetime.fromtimestamp(1337178173 + 5, UTC)
 PADDED_HOST = "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYW5uYQ=="  # base64("admin.shopify.com/store/anna")
 
 VECTORS = {
@@ -38,8 +38,8 @@ VECTORS = {
     "callback with + / = in the state": (
         [("code", "0907a61c0c8d55e99db179b68161bc00"), ("host", PADDED_HOST), ("shop", "some-shop.myshopify.com"),
          ("state", "a+b/c=d=="), ("timestamp", "1337178173")],
-        "code=0907a61c0c8d55e99db179b68161bc00&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYW5uYQ==&"
-        "shop=some-shop.myshopify.com&state=a+b/c=d==&timestamp=1337178173",
+        ("code=0907a61c0c8d55e99db179b68161bc00&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYW5uYQ==&"
+         "shop=some-shop.myshopify.com&state=a+b/c=d==&timestamp=1337178173"),
         "f1fdb43b24217b2bfde61cb2b79a44d9b046f5030f7c2279c456bf59eb38acb0",
     ),
     "& % = in keys and values": (
