@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(settings=None) -> Flask:
+    from plugin.admin.sessions import ABSOLUTE_LIFETIME
     from plugin.db import Database
     from plugin.extensions import babel
     from plugin.http import make_session
@@ -37,6 +38,9 @@ def create_app(settings=None) -> Flask:
         # third-party cookies still keep it (per top-level site).
         SESSION_COOKIE_PARTITIONED=settings.is_production,
         SESSION_COOKIE_HTTPONLY=True,
+        # The admin's sessions live on the server (plugin/admin/sessions.py); no cookie is accepted for
+        # longer than their absolute cap (Flask's default would be 31 days).
+        PERMANENT_SESSION_LIFETIME=ABSOLUTE_LIFETIME,
     )
     app.session_interface = CookieSessionInterface()
     configure_logging(app, settings.log_level)

@@ -147,7 +147,13 @@ def shopify_query_message(params: Iterable[tuple[str, str]]) -> bytes:
     """The string Shopify signs in OAuth and admin-load query strings: every parameter but ``hmac``,
     ``key=value`` with ``%``/``=`` escaped in keys, ``%`` in values and ``&`` in the pair, sorted and
     joined with ``&``. ``foo[]`` parameters become ``foo=["1", "2"]``. A repeated plain key is refused:
-    Shopify never sends one, and which value was signed would be ambiguous."""
+    Shopify never sends one, and which value was signed would be ambiguous.
+
+    ``params`` are the values as decoded from the query string (``request.args``: ``%3D`` is ``=``,
+    ``%2B`` is ``+``, a raw ``+`` is a space), as ShopifyAPI's ``calculate_hmac`` takes them; a padded
+    base64 ``host`` is signed with its ``==``. (Shopify's JavaScript and Ruby libraries re-encode the
+    values before signing instead; that differs only for values with reserved characters, and is not
+    the documented algorithm: tests/unit/test_shopify_query_hmac.py.)"""
     grouped: dict[str, list[str]] = {}
     for key, value in params:
         if key != "hmac":

@@ -1,4 +1,4 @@
-"""``flask admin login-link SHOP``: print a ten-minute sign-in link for a shop (by id or domain)."""
+"""``flask admin login-link SHOP``: print a single-use, ten-minute sign-in link for a shop (by id or domain)."""
 from __future__ import annotations
 
 import click
@@ -15,7 +15,7 @@ admin_cli = AppGroup("admin", help="The merchant admin.")
 @admin_cli.command("login-link")
 @click.argument("shop")
 def login_link(shop: str) -> None:
-    """Print a sign-in link to SHOP's admin (an id or a domain), valid for ten minutes."""
+    """Print a sign-in link to SHOP's admin (an id or a domain): it works once, within ten minutes."""
     db = current_app.extensions["storecare.db"]
     with db.uow() as session:
         match = or_(Shop.domain == shop, Shop.id == int(shop)) if shop.isdigit() else Shop.domain == shop

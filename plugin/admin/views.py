@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
@@ -18,11 +19,14 @@ from werkzeug.exceptions import NotFound
 from plugin.admin import connection as connection_page
 from plugin.admin import service
 from plugin.admin.auth import (LoginError, LoginExpired, close_request_session, installed_shop,
-                               read_login_token, request_session, require_shop, sign_in, signed_out)
+                               read_login_token, request_session, require_shop, sign_in, sign_out,
+                               signed_in_shop_id, signed_out)
 from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.admin.formatting import LANGUAGES, day, money, status_label, status_tone, when
 from plugin.admin.nav import NavItem, nav_items, register_nav
 from plugin.admin.schemas import OverviewSchema
+from plugin.admin.sessions import LinkAlreadyUsed, SignInLink
+from plugin.admin.shopper_text import person_name, plain_text, shopper_text
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
 from plugin.problems import Problem, prefers_html, problem_response
@@ -84,9 +88,14 @@ def _embedding_shop() -> str | None:
 
 @bp.teardown_request
 def _finish(_exc) -> None:
-    close_request_session()
     g.pop("shop", None)
     refresh()
+
+
+@bp.teardown_app_request
+def _close_database(_exc) -> None:
+    """Every request's database session closes, also outside the admin (install callbacks sign in)."""
+    close_request_session()
 
 
 @bp.context_processor
@@ -96,6 +105,7 @@ def _layout() -> dict:
         "status_label": status_label, "status_tone": status_tone, "asset": _asset,
         "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
         "shop": g.get("shop"), "nav": _navigation() if g.get("shop") is not None else [],
+        "bdi": shopper_text, "person": person_name, "plain_text": plain_text,
     }
 
 
@@ -174,45 +184,79 @@ def _not_found(exc: service.RecordNotFound):
     return _error(404, "Not Found", details.get(exc.kind, gettext("We could not find that.")))
 
 
-# -- signing in
+# -- signing in and out
+
+def _sign_in_once(shop, link: SignInLink, used_detail: str):
+    """Sign in with a single-use link. A link that was used before signs nobody in: the browser that
+    used it and is still signed in to that shop goes on to the admin (a reload, the back button),
+    any other gets ``used_detail``."""
+    try:
+        sign_in(shop, link=link)
+    except LinkAlreadyUsed:
+        if signed_in_shop_id() == shop.id:
+            return redirect(url_for(".overview"))
+        sign_out()
+        log.info("admin sign-in link for shop %s used again", shop.id)
+        raise Problem(401, "Unauthorized", used_detail) from None
+    return redirect(url_for(".overview"))
+
 
 @bp.get("/auth")
 def login():
     try:
-        shop_id = read_login_token(request.args.get("token", ""))
+        link = read_login_token(request.args.get("token", ""))
     except LoginError as exc:
-        session.clear()
+        sign_out()
         log.info("admin login refused: %s", exc)
         if isinstance(exc, LoginExpired):
             detail = gettext("This sign-in link has expired.")
         else:
             detail = gettext("This sign-in link is not valid.")
         raise Problem(401, "Unauthorized", detail) from exc
-    shop = installed_shop(request_session(), shop_id)
+    shop = installed_shop(request_session(), link.shop_id)
     if shop is None:
-        session.clear()
+        sign_out()
         raise signed_out()
-    sign_in(shop)
-    return redirect(url_for(".overview"))
+    return _sign_in_once(shop, link.single_use, gettext(
+        "This sign-in link was already used. A sign-in link works once: open Storecare from your "
+        "store's admin, or ask for a new link."))
 
 
 @bp.get("/auth/woocommerce")
 def login_woocommerce():
-    """The WordPress plugin's "Open Storecare" link: signed with the shop's storefront secret, 2 minutes."""
-    from plugin.security import ExpiredSignature, SecurityError
+    """The WordPress plugin's "Open Storecare" link: signed with the shop's storefront secret, 2 minutes,
+    once (the plugin signs a new link on every click)."""
+    from plugin.security import WORDPRESS_SIGN_IN_MAX_AGE, ExpiredSignature, SecurityError
     from plugin.shops.woocommerce import shop_from_wordpress_link
 
+    timestamp = request.args.get("ts")
     try:
-        shop = shop_from_wordpress_link(request_session(), request.args.get("shop", ""),
-                                        request.args.get("ts"), request.args.get("sig"))
+        shop = shop_from_wordpress_link(request_session(), request.args.get("shop", ""), timestamp,
+                                        request.args.get("sig"))
     except SecurityError as exc:
-        session.clear()
+        sign_out()
         log.info("woocommerce admin link refused: %s", exc)
         expired = isinstance(exc, ExpiredSignature)
         raise Problem(401, "Unauthorized", gettext("This sign-in link has expired.") if expired
                       else gettext("This sign-in link is not valid.")) from exc
-    sign_in(shop)
-    return redirect(url_for(".overview"))
+    signed_at = datetime.fromtimestamp(int(timestamp), timezone.utc)  # verified: digits, within the window
+    link = SignInLink("wordpress", f"{shop.id}|{int(timestamp)}",
+                      signed_at + timedelta(seconds=WORDPRESS_SIGN_IN_MAX_AGE))
+    return _sign_in_once(shop, link, gettext(
+        "This sign-in link was already used. Click Open Storecare in WordPress again."))
+
+
+@bp.post("/sign-out")
+def sign_out_view():
+    """The header's Sign out button (a form with the CSRF token): ends the session on the server."""
+    sign_out()
+    flash(gettext("You have signed out of Storecare."), "info")
+    return redirect(url_for(".signed_out_page"))
+
+
+@bp.get("/signed-out")
+def signed_out_page():
+    return render_template("admin/signed_out.html", status=200)
 
 
 @bp.get("/woocommerce/storecare.zip")

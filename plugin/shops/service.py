@@ -10,6 +10,7 @@ from sqlalchemy.orm import object_session
 
 from adapters import get_adapter
 from adapters.base import Connection, Platform, PlatformAdapter
+from plugin.admin.sessions import end_shop_sessions
 from plugin.db import utcnow
 from plugin.security import random_secret
 from plugin.shops.models import Shop
@@ -85,6 +86,7 @@ def webhook_secret_from(platform: str, credentials_encrypted: str | None, known:
 def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PLN", locale: str = "en",
                          timezone: str = "Europe/Warsaw", webhook_address: str | None = None) -> Shop:
     """Install (or re-install) a sandbox shop: credentials, webhook subscriptions, then a backfill.
+    Every admin session of the shop ends.
 
     Idempotent: a second call keeps the shop and its secrets and re-creates missing subscriptions
     only; the backfill is queued on a first install and on a re-install. The caller commits.
@@ -106,6 +108,7 @@ def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PL
         shop.status, shop.installed_at, shop.uninstalled_at = "installed", utcnow(), None
     shop.scopes = ["read_orders", "read_customers", "write_discounts"]
     session.flush()
+    end_shop_sessions(session, shop.id)  # whoever was signed in signs in again
     manifest = current_app.config["STORECARE_MANIFEST"]
     address = (webhook_address or _settings().app_url) + "/webhooks/sandbox"
     adapter_for(shop).subscribe_webhooks(address, manifest["sandbox"]["webhooks"], secret=creds["webhook_secret"])
@@ -115,7 +118,8 @@ def install_sandbox_shop(session, domain: str, *, name: str, currency: str = "PL
 
 
 def mark_uninstalled(session, shop: Shop, at: datetime | None = None) -> bool:
-    """Stop API calls, drop tokens; keep data until the platform asks us to redact it.
+    """Stop API calls, drop tokens, end the admin sessions; keep data until the platform asks us to
+    redact it.
 
     ``adapter_for`` refuses an uninstalled shop, so every job that would call the platform fails at
     once, permanently, with a clear error. Only the webhook secret is kept (WooCommerce and the
@@ -129,6 +133,7 @@ def mark_uninstalled(session, shop: Shop, at: datetime | None = None) -> bool:
     if shop.status == "uninstalled" and shop.uninstalled_at is not None:
         return False
     shop.status, shop.uninstalled_at = "uninstalled", utcnow()
+    end_shop_sessions(session, shop.id)
     kept = {k: v for k, v in credentials(shop).items() if k in ("webhook_secret",)}
     store_credentials(shop, kept)
     return True

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from adapters.base import Platform, PlatformAdapter
 from adapters.errors import AuthRevoked, InvalidPayload, Transient
 from adapters.shopify.oauth import GrantRefused, OAuthClient, OfflineToken, authorize_url, without_token
+from plugin.admin.sessions import end_shop_sessions
 from plugin.db import utcnow
 from plugin.security import SessionToken, random_secret, verify_shopify_query
 from plugin.shops import service
@@ -165,7 +166,7 @@ def install_shop(session: Session, shop_domain: str, token: OfflineToken,
 
     A first install or a re-install (the shop was uninstalled) reactivates the shop, queues the webhook
     subscriptions and a backfill; a repeated install (a fresh token for an installed shop) only stores
-    the token.
+    the token. Every admin session of the shop ends either way (the caller signs the merchant in).
     """
     from plugin.sync.backfill import request_backfill
 
@@ -183,6 +184,7 @@ def install_shop(session: Session, shop_domain: str, token: OfflineToken,
     if fresh:
         shop.status, shop.installed_at, shop.uninstalled_at = "installed", now, None
     session.flush()
+    end_shop_sessions(session, shop.id)  # a new grant: whoever was signed in before signs in again
     if fresh:
         queue = current_app.extensions["storecare.queue"]
         queue.enqueue(session, SUBSCRIBE_JOB, {"shop_id": shop.id}, shop_id=shop.id)

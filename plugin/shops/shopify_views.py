@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import escape
 
 from adapters.shopify.oauth import GrantRefused
-from plugin.admin.auth import SESSION_SHOP, sign_in
+from plugin.admin.auth import sign_in, sign_out, signed_in_shop_id
 from plugin.extensions import db
 from plugin.problems import Problem, prefers_html, problem_response
 from plugin.security import (InvalidSessionToken, InvalidShopDomain, SecurityError, shopify_shop_domain,
@@ -134,7 +134,7 @@ def _invalid_session(from_header: bool, detail: str):
     Fetches get the problem document returned; document loads raise, so that the admin blueprint's
     error handler renders its signed-out page (with the same header) inside Shopify's iframe.
     """
-    session.clear()
+    sign_out()
     headers = {RETRY_HEADER: "1"}
     if from_header or not prefers_html():
         return problem_response(401, "Unauthorized", detail, headers=headers)
@@ -169,7 +169,7 @@ def entry():
     except shopify.InstallUnavailable as exc:
         raise Problem(503, "Service Unavailable", str(exc), headers={"Retry-After": "5"}) from None
     g.embedded_shop_domain = shop.domain
-    if session.get(SESSION_SHOP) != shop.id:  # a new identity rotates the session; the same one keeps it
+    if signed_in_shop_id() != shop.id:  # a new identity, or an ended session, signs in; a live one stays
         sign_in(shop)
     if from_header:
         return jsonify({"shop": shop.domain, "signed_in": True})

@@ -44,6 +44,7 @@ from adapters.woocommerce.auth import (
     parse_store_url,
     read_key_handover,
 )
+from plugin.admin.sessions import end_shop_sessions
 from plugin.db import utcnow
 from plugin.security import random_secret
 from plugin.shops.models import PendingConnection, Shop
@@ -241,6 +242,7 @@ def _install(session, store: StoreAddress, handover: KeyHandover, currency: str 
         shop.currency = currency.upper()
     shop.scopes = [SCOPE]
     session.flush()
+    end_shop_sessions(session, shop.id)  # new keys: whoever was signed in signs in again
     return shop, fresh
 
 
