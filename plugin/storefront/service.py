@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from plugin.extensions import db
 from plugin.shops.models import Shop
 from plugin.storefront.identity import Shopper, ShopperTokenError, StorefrontError
+from plugin.sync import revenue
 from plugin.sync.models import Customer, LineItem, Order
 
 RECENT_ORDERS = 10
@@ -79,7 +80,8 @@ def list_recent_orders(shopper: Shopper, limit: int = RECENT_ORDERS) -> OrderHis
             return OrderHistory(shop, ())
         orders = session.scalars(
             select(Order)
-            .where(Order.shop_id == shopper.shop_id, Order.customer_id == shopper.customer_id)
+            .where(Order.shop_id == shopper.shop_id, Order.customer_id == shopper.customer_id,
+                   revenue.live_order())  # an order deleted in the store is gone for the shopper too
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(limit)
         ).all()
