@@ -11,15 +11,11 @@ from sqlalchemy.orm import Session
 
 from plugin.extensions import db
 from plugin.shops.models import Shop
-from plugin.storefront.identity import Shopper, ShopperTokenError, StorefrontError
+from plugin.storefront.identity import Shopper, ShopperTokenError, SignInRequired
 from plugin.sync import revenue
 from plugin.sync.models import Customer, LineItem, Order
 
 RECENT_ORDERS = 10
-
-
-class SignInRequired(StorefrontError):
-    """A guest asked for something that belongs to a customer account."""
 
 
 @dataclass(frozen=True)
