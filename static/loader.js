@@ -1,5 +1,5 @@
-/*! Storecare loader: waits for idle, draws a launcher, loads a widget only on click.
-  data-storecare-shop, -api, -locale, and -token (or, on WooCommerce, -token-url and -nonce-url) */
+/*! Storecare loader: on idle a launcher, on click a widget. data-storecare-: shop api locale login-url
+  token | signed-in="false" | (WooCommerce) token-url nonce-url */
 (function (w, d) {
   "use strict";
   var s = d.currentScript || d.querySelector("script[data-storecare-shop]");
@@ -8,21 +8,26 @@
   var ds = s.dataset,
     src = s.src.split("#")[0],
     i = src.indexOf("?"),
-    q = i < 0 ? "" : src.slice(i), // e.g. ?v=3 travels to the widget files
+    q = i < 0 ? "" : src.slice(i), // e.g. ?v=3 goes to the widgets too
     base = (i < 0 ? src : src.slice(0, i)).replace(/[^/]*$/, ""),
     pl = /^pl/i.test(ds.storecareLocale || d.documentElement.lang || ""),
-    cfg = { shop: ds.storecareShop, api: ds.storecareApi, token: ds.storecareToken, locale: pl ? "pl" : "en" },
+    cfg = { api: ds.storecareApi, token: ds.storecareToken, locale: pl ? "pl" : "en", login: ds.storecareLoginUrl,
+      guest: ds.storecareSignedIn == "false" },
     idle = w.requestIdleCallback || function (f) { return setTimeout(f, 200); },
-    tokenUrl = ds.storecareTokenUrl, nonceUrl = ds.storecareNonceUrl;
+    tokenUrl = ds.storecareTokenUrl, nonceUrl = ds.storecareNonceUrl, so = "same-origin";
 
-  // WooCommerce: the shopper is fetched on click, never baked into cacheable HTML
+  // WooCommerce: who shops is asked on click, never put in cacheable HTML; an empty nonce: a guest
   function identify(done) {
-    if (!tokenUrl || !nonceUrl || cfg.token) return done();
-    fetch(nonceUrl, { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : ""; })
-      .then(function (n) { return n ? fetch(tokenUrl, { credentials: "same-origin", headers: { "X-WP-Nonce": n.trim() } }) : 0; })
-      .then(function (r) { return r && r.ok ? r.json() : 0; })
-      .then(function (j) { if (j && j.token) cfg.token = j.token; })
+    if (!tokenUrl || !nonceUrl || cfg.token || cfg.guest) return done();
+    fetch(nonceUrl, { credentials: so })
+      .then(function (r) { return r.ok && r.text(); })
+      .then(function (n) {
+        n = n && n.trim();
+        cfg.guest = n === "";
+        return n && fetch(tokenUrl, { credentials: so, headers: { "X-WP-Nonce": n } });
+      })
+      .then(function (r) { return r && r.ok && r.json(); })
+      .then(function (j) { cfg.token = j && j.token; })
       .catch(function () {}).then(done);
   }
 
@@ -66,7 +71,7 @@
       }
       css.rel = "stylesheet";
       css.href = base + "widgets/orders.css" + q;
-      css.onload = css.onerror = ready; // without its CSS the widget still works
+      css.onload = css.onerror = ready; // works without its CSS
       js.src = base + "widgets/orders.js" + q;
       js.onload = ready;
       js.onerror = failed;

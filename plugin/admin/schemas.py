@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+# What ``revenue`` means, said in the document itself: paid orders, net of refunds.
+REVENUE_BASIS = "paid_net_of_refunds"
+
 
 class SyncStateSchema(Schema):
     resource = fields.String()
@@ -14,11 +17,18 @@ class SyncStateSchema(Schema):
 
 
 class OverviewSchema(Schema):
+    """``orders``: orders synced (deleted ones left out). ``revenue``: paid net revenue in ``currency``
+    (paid orders, net of refunds: ``plugin.sync.revenue``), from ``paid_orders`` orders;
+    ``other_currency_orders`` paid orders in other currencies are not in it."""
+
     orders = fields.Integer()
+    paid_orders = fields.Integer()
     customers = fields.Integer()
     revenue = fields.Decimal(as_string=True)
+    revenue_basis = fields.Constant(REVENUE_BASIS)
     currency = fields.String()
-    recent_orders = fields.Integer()
+    other_currency_orders = fields.Integer()
+    recent_paid_orders = fields.Integer()
     recent_days = fields.Integer()
     failed_deliveries = fields.Integer()
     failed_jobs = fields.Integer(attribute="failed_jobs_total")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from plugin.db import utcnow
 from plugin.jobs.models import JOB_STATUSES, JobRun
 from plugin.shops.models import Shop
+from plugin.sync import revenue
 from plugin.sync.models import Customer, LineItem, Order, Refund, SyncState, WebhookDelivery
 
 PER_PAGE = 50
@@ -84,12 +85,16 @@ def paginate(session: Session, stmt: Select, number: int, per_page: int = PER_PA
 
 @dataclass(frozen=True)
 class Overview:
+    """The overview's figures. ``orders`` counts every order synced (deleted ones aside); ``revenue``,
+    ``paid_orders`` and ``recent_paid_orders`` are paid orders only (``plugin.sync.revenue``)."""
+
     orders: int
+    paid_orders: int
     customers: int
     revenue: Decimal
     currency: str
     other_currency_orders: int
-    recent_orders: int
+    recent_paid_orders: int
     sync_states: Sequence[SyncState]
     last_delivery: WebhookDelivery | None
     failed_deliveries: int
@@ -102,15 +107,16 @@ class Overview:
 def overview(session: Session, shop: Shop, now=None) -> Overview:
     now = now or utcnow()
     in_shop = Order.shop_id == shop.id
-    orders = session.scalar(select(func.count(Order.id)).where(in_shop)) or 0
+    orders = session.scalar(select(func.count(Order.id)).where(in_shop, revenue.live_order())) or 0
+    paid = and_(in_shop, revenue.paid_order())
     customers = session.scalar(select(func.count(Customer.id)).where(
         Customer.shop_id == shop.id, Customer.deleted_at.is_(None))) or 0
-    revenue = session.scalar(select(func.sum(Order.total - Order.total_refunded)).where(
-        in_shop, Order.currency == shop.currency))
+    paid_orders, shop_revenue = session.execute(select(func.count(Order.id), revenue.paid_net_revenue()).where(
+        paid, Order.currency == shop.currency)).one()
     other_currency = session.scalar(select(func.count(Order.id)).where(
-        in_shop, Order.currency != shop.currency)) or 0
+        paid, Order.currency != shop.currency)) or 0
     recent = session.scalar(select(func.count(Order.id)).where(
-        in_shop, Order.created_at >= now - timedelta(days=RECENT_DAYS))) or 0
+        paid, Order.created_at >= now - timedelta(days=RECENT_DAYS))) or 0
     sync_states = session.scalars(select(SyncState).where(SyncState.shop_id == shop.id,
                                                           SyncState.resource.in_(("customers", "orders")))
                                   .order_by(SyncState.resource)).all()  # reconcile: on the Connection page
@@ -127,25 +133,22 @@ def overview(session: Session, shop: Shop, now=None) -> Overview:
     failed_jobs = session.scalars(failed_jobs_stmt.limit(OVERVIEW_LIMIT)).all()
     failed_jobs_total = session.scalar(select(func.count()).select_from(
         failed_jobs_stmt.order_by(None).subquery())) or 0
-    return Overview(orders=orders, customers=customers, revenue=_money(revenue), currency=shop.currency,
-                    other_currency_orders=other_currency, recent_orders=recent, sync_states=sync_states,
+    return Overview(orders=orders, paid_orders=paid_orders or 0, customers=customers,
+                    revenue=revenue.as_money(shop_revenue), currency=shop.currency,
+                    other_currency_orders=other_currency, recent_paid_orders=recent, sync_states=sync_states,
                     last_delivery=last_delivery, failed_deliveries=failed_deliveries,
                     failed_delivery_samples=samples, failed_jobs=failed_jobs,
                     failed_jobs_total=failed_jobs_total)
 
 
-def _money(value) -> Decimal:
-    # SQLite sums NUMERIC as floating point: round back to cents.
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
 # -- orders
 
 def list_orders(session: Session, shop_id: int, page: int = 1) -> Page:
-    """Rows of (Order, Customer | None), newest first."""
+    """Rows of (Order, Customer | None), newest first. Orders deleted on the platform are left out;
+    ``order_detail`` still opens one (the page says it was deleted)."""
     stmt = (select(Order, Customer)
             .outerjoin(Customer, and_(Customer.id == Order.customer_id, Customer.shop_id == Order.shop_id))
-            .where(Order.shop_id == shop_id)
+            .where(Order.shop_id == shop_id, revenue.live_order())
             .order_by(Order.created_at.desc(), Order.id.desc()))
     return paginate(session, stmt, page, scalars=False)
 
@@ -210,11 +213,13 @@ class CustomerDetail:
 
 
 def customer_detail(session: Session, shop_id: int, customer_id: int, page: int = 1) -> CustomerDetail:
+    """The customer and their orders, every state but deleted ones (their figures: paid orders only)."""
     customer = session.scalar(select(Customer).where(Customer.id == customer_id, Customer.shop_id == shop_id,
                                                      Customer.deleted_at.is_(None)))
     if customer is None:
         raise RecordNotFound("customer")
-    orders = paginate(session, select(Order).where(Order.shop_id == shop_id, Order.customer_id == customer.id)
+    orders = paginate(session, select(Order).where(Order.shop_id == shop_id, Order.customer_id == customer.id,
+                                                   revenue.live_order())
                       .order_by(Order.created_at.desc(), Order.id.desc()), page)
     return CustomerDetail(customer=customer, orders=orders)
 

@@ -21,12 +21,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters.errors import InvalidPayload
-from plugin.db import utcnow
+from plugin.db import checkpoint_wal_after_commit, utcnow
 from plugin.jobs.models import JobRun
 from plugin.shops.models import Shop
 from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.shops.privacy_records import (Holdings, deliveries_mentioning, events_mentioning, find_holdings,
-                                          jsonable, row_dict)
+                                          jsonable, row_dict, scrub_error_texts)
 from plugin.shops.privacy_subject import PrivacyRequest, PrivacyRequestError
 from plugin.sync.models import Customer, LineItem, Order, Refund, WebhookDelivery
 from plugin.upsert import insert_ignore
@@ -120,15 +120,19 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
     """customers/redact: anonymise the customer and their orders; keep totals, counts and line items.
 
     Stored webhook payloads that mention them become a redaction marker (one not yet applied is then
-    ignored: it would bring the data back); domain events lose their email, phone and name values;
-    exports made for them are emptied. Running it again changes nothing more.
+    ignored: it would bring the data back) and lose their error; domain events lose their email, phone
+    and name values; exports made for them are emptied; the shop's error texts lose them too
+    (``scrub_error_texts``). On SQLite, once the caller commits, the write-ahead log is checkpointed
+    and truncated, and ``secure_delete`` has zeroed what the updates replaced: no copy stays in either
+    file. Running it again changes nothing more.
     """
     request = _request(delivery)
     held = find_holdings(session, shop.id, request)
     now = utcnow()
     customer_ids = [c.id for c in held.customers]
     order_ids = [o.id for o in held.orders]
-    counts = {"customers": 0, "orders": 0, "webhook_deliveries": 0, "domain_events": 0, "data_exports": 0}
+    counts = {"customers": 0, "orders": 0, "webhook_deliveries": 0, "domain_events": 0, "data_exports": 0,
+              "error_texts": 0}
     if customer_ids:
         counts["customers"] = session.execute(
             update(Customer).where(Customer.shop_id == shop.id, Customer.id.in_(customer_ids)).values(
@@ -143,11 +147,14 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
         session.execute(update(Refund).where(Refund.shop_id == shop.id, Refund.order_id.in_(order_ids))
                         .values(reason=None).execution_options(synchronize_session=False))
     marker = {"redacted": True, "by": CUSTOMER_REDACT, "at": now.isoformat()}
+    tied: set[int] = set()
     for stored in list(deliveries_mentioning(session, shop.id, held.subject)):
-        stored.payload = marker
+        stored.payload, stored.last_error = marker, None  # an error about a payload that is gone
         if stored.status in ("received", "failed") and stored.id != delivery.id:
             stored.status, stored.last_error = "ignored", "redacted before it was applied"
+        tied.add(stored.id)
         counts["webhook_deliveries"] += 1
+    counts["error_texts"] = scrub_error_texts(session, shop.id, held.subject, tied)
     for event in list(events_mentioning(session, shop.id, held.subject)):
         scrubbed = held.subject.scrubbed(event.payload)
         if scrubbed != event.payload:
@@ -161,6 +168,7 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
         .execution_options(synchronize_session=False)).rowcount
     _audit(session, shop.platform, shop.domain, shop.id, CUSTOMER_REDACT, f"delivery:{delivery.delivery_id}",
            _subject_ids(request), counts, _requested_at(delivery))
+    checkpoint_wal_after_commit(session)  # the caller commits: then SQLite's log loses the old pages too
     return counts
 
 
@@ -198,6 +206,7 @@ def redact_shop(db, shop_id: int, platform: str, shop_domain: str, request_key: 
         subject = {"shop_id": platform_shop_id} if platform_shop_id else {}
         _audit(session, platform, shop_domain, shop_id, SHOP_REDACT, request_key, subject, counts,
                datetime.fromisoformat(requested_at))
+        checkpoint_wal_after_commit(session)
         session.commit()
     return counts
 

@@ -14,8 +14,9 @@ from typing import Any, Iterator, Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from plugin.jobs.models import JobRun
 from plugin.shops.privacy_subject import PrivacyRequest, Subject, plain_id
-from plugin.sync.models import Customer, DomainEvent, Order, WebhookDelivery
+from plugin.sync.models import Customer, DomainEvent, Order, SyncState, WebhookDelivery
 
 SCAN_BATCH = 500
 
@@ -99,6 +100,49 @@ def events_mentioning(session: Session, shop_id: int, subject: Subject) -> Itera
             if subject.mentioned_in(event.payload):
                 yield event
         last_id = batch[-1].id
+
+
+DELIVERY_JOBS = ("sync.process_delivery", "sync.process_deliveries")
+
+
+def _delivery_ids_of(run: JobRun) -> set[int]:
+    args = run.args if isinstance(run.args, dict) else {}
+    ids = [args.get("delivery_id"), *(args.get("delivery_ids") or [])]
+    return {i for i in ids if isinstance(i, int)}
+
+
+def scrub_error_texts(session: Session, shop_id: int, subject: Subject, tied_deliveries: set[int]) -> int:
+    """The error texts of the shop's deliveries, jobs and sync states, without the subject; returns how
+    many rows changed.
+
+    An error message may quote whatever its job read, so after a redaction:
+    - the errors of jobs that processed a delivery about the customer (``tied_deliveries``, whose
+      payloads became redaction markers; the caller has cleared those deliveries' own errors) are
+      cleared whole: they are about a document that no longer exists;
+    - every other error text of the shop loses the customer's emails, phones and names
+      (``Subject.redacted_text``) and stays readable for the merchant, who may still need it.
+    Every row with an error is read (in batches): only failed or retrying work keeps one, so they are
+    few, and matching here rather than with SQL ``LIKE`` folds the case of any letter, not ASCII only.
+    """
+    def tied(row) -> bool:
+        return isinstance(row, JobRun) and row.name in DELIVERY_JOBS and bool(_delivery_ids_of(row) & tied_deliveries)
+
+    changed = 0
+    for model in (WebhookDelivery, JobRun, SyncState):
+        last_id = 0
+        while True:
+            batch = session.scalars(select(model).where(model.shop_id == shop_id, model.last_error.is_not(None),
+                                                        model.id > last_id)
+                                    .order_by(model.id).limit(SCAN_BATCH)).all()
+            if not batch:
+                break
+            for row in batch:
+                scrubbed = None if tied(row) else subject.redacted_text(row.last_error)
+                if scrubbed != row.last_error:
+                    row.last_error = scrubbed
+                    changed += 1
+            last_id = batch[-1].id
+    return changed
 
 
 def jsonable(value: Any) -> Any:

@@ -16,10 +16,12 @@ Ids compare by their last path segment, so ``gid://shopify/Customer/7`` and ``7`
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 REDACTED = "redacted"
+REDACTED_IN_TEXT = "[redacted]"
 _CUSTOMER_ID_KEYS = ("customer_id", "customer_platform_id", "customerid")
 _ORDER_ID_KEYS = ("order_id", "order_platform_id", "orderid")
 
@@ -119,3 +121,20 @@ class Subject:
                 if email in text.lower():
                     return REDACTED
         return value
+
+    def redacted_text(self, text: str) -> str:
+        """Free text (an error message) with every email, phone and name of the subject replaced by
+        ``[redacted]``, the rest kept readable. Emails and names compare case-insensitively; a name
+        only as a whole word, so that "Ann" leaves "Annex" alone. Ids stay: the mirror keeps them."""
+        for email in sorted(self.emails, key=len, reverse=True):
+            text = re.sub(re.escape(email), REDACTED_IN_TEXT, text, flags=re.IGNORECASE)
+        for phone in sorted(self.phones, key=len, reverse=True):
+            text = text.replace(phone, REDACTED_IN_TEXT)
+        for name in sorted(self.names, key=len, reverse=True):
+            text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", REDACTED_IN_TEXT, text, flags=re.IGNORECASE)
+        return text
+
+    @property
+    def text_terms(self) -> frozenset[str]:
+        """What ``redacted_text`` looks for, in lower case: to find candidate rows in SQL first."""
+        return frozenset(t.lower() for t in self.emails | self.phones | self.names if t)

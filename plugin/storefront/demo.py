@@ -23,6 +23,7 @@ from plugin.problems import Problem, prefers_html, problem_response
 from plugin.shops.models import Shop
 from plugin.storefront.identity import StorefrontNotConfigured, issue_shopper_token
 from plugin.storefront.schemas import money_display
+from plugin.sync import revenue
 from plugin.sync.models import Customer, LineItem, Order
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
@@ -107,9 +108,9 @@ def _shop(session: Session, domain: str) -> Shop:
 
 
 def top_customers(session: Session, shop: Shop, limit: int = CUSTOMERS_SHOWN) -> list[DemoCustomer]:
-    """The shop's customers with the most mirrored orders first."""
+    """The shop's customers with the most orders in the widget (mirrored, not deleted) first."""
     counts = (select(Order.customer_id, func.count(Order.id).label("n"))
-              .where(Order.shop_id == shop.id, Order.customer_id.is_not(None))
+              .where(Order.shop_id == shop.id, Order.customer_id.is_not(None), revenue.live_order())
               .group_by(Order.customer_id).subquery())
     n = func.coalesce(counts.c.n, 0)
     rows = session.execute(

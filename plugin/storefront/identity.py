@@ -55,6 +55,12 @@ class ShopperTokenExpired(ShopperTokenError):
     """Signed by the shop, but outside its short validity window."""
 
 
+class SignInRequired(StorefrontError):
+    """No shopper is signed in: the request names none (no token, an empty one, no proxy signature),
+    or names a guest, and asks for what belongs to a customer account. Not an error of the token: the
+    widget shows its sign-in prompt for it. A token present but not trusted is ``ShopperTokenError``."""
+
+
 class StorefrontNotConfigured(StorefrontError):
     """The shop has no storefront secret, so no shopper token can be issued or trusted."""
 
@@ -207,7 +213,9 @@ class ShopperTokenSource:
 
     def identify(self, headers, args, now=None):
         token = headers.get(TOKEN_HEADER)
-        return None if token is None else self._read(token, now)
+        if token is None or not token.strip():  # a store page of a guest sends none, or an empty one
+            return None
+        return self._read(token, now)
 
 
 class AppProxySource:
@@ -244,8 +252,10 @@ PROXY_SOURCES: tuple[IdentitySource, ...] = (AppProxySource(),)
 
 def identify_shopper(headers: Mapping[str, str], args: Mapping[str, str], now: datetime | None = None,
                      sources: tuple[IdentitySource, ...] = IDENTITY_SOURCES) -> Shopper:
+    """The shopper the first applicable source names; ``SignInRequired`` when no source applies (a
+    guest), ``ShopperTokenError`` when one applies but cannot be trusted."""
     for source in sources:
         shopper = source.identify(headers, args, now)
         if shopper is not None:
             return shopper
-    raise ShopperTokenError("The request does not say who the shopper is.")
+    raise SignInRequired("The request names no shopper: sign in to the store first.")

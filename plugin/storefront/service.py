@@ -11,14 +11,11 @@ from sqlalchemy.orm import Session
 
 from plugin.extensions import db
 from plugin.shops.models import Shop
-from plugin.storefront.identity import Shopper, ShopperTokenError, StorefrontError
+from plugin.storefront.identity import Shopper, ShopperTokenError, SignInRequired
+from plugin.sync import revenue
 from plugin.sync.models import Customer, LineItem, Order
 
 RECENT_ORDERS = 10
-
-
-class SignInRequired(StorefrontError):
-    """A guest asked for something that belongs to a customer account."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,8 @@ def list_recent_orders(shopper: Shopper, limit: int = RECENT_ORDERS) -> OrderHis
             return OrderHistory(shop, ())
         orders = session.scalars(
             select(Order)
-            .where(Order.shop_id == shopper.shop_id, Order.customer_id == shopper.customer_id)
+            .where(Order.shop_id == shopper.shop_id, Order.customer_id == shopper.customer_id,
+                   revenue.live_order())  # an order deleted in the store is gone for the shopper too
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(limit)
         ).all()

@@ -17,9 +17,9 @@ from plugin.problems import Problem
 from plugin.shops.models import Shop
 from plugin.storefront import demo
 from plugin.storefront.identity import (IDENTITY_SOURCES, PROXY_SOURCES, TOKEN_HEADER, Shopper,
-                                        ShopperTokenError, identify_shopper)
+                                        ShopperTokenError, SignInRequired, identify_shopper)
 from plugin.storefront.schemas import LocaleQuery, ProfileSchema, dump_orders
-from plugin.storefront.service import SignInRequired, list_recent_orders, load_profile
+from plugin.storefront.service import list_recent_orders, load_profile
 
 bp = Blueprint("storefront", __name__)
 api = Blueprint("api", __name__, url_prefix="/storefront/api/v1")
@@ -32,12 +32,22 @@ _PREFLIGHT_MAX_AGE = "600"
 
 
 def _current_shopper(sources=IDENTITY_SOURCES) -> Shopper:
+    """The request's shopper. Nobody named (a guest's page sends no token): 401 ``sign-in-required``,
+    which the widget answers with its sign-in prompt; a token or signature that cannot be trusted:
+    401 ``shopper-token-invalid``."""
     try:
         shopper = identify_shopper(request.headers, request.args, sources=sources)
+    except SignInRequired:
+        raise _sign_in_required() from None
     except ShopperTokenError as exc:
         raise Problem(401, "Unauthorized", str(exc), type_=TOKEN_PROBLEM, headers=_CHALLENGE) from None
     g.storefront_shop_id = shopper.shop_id
     return shopper
+
+
+def _sign_in_required() -> Problem:
+    return Problem(401, "Sign in to see your orders", "Guests have no order history here.",
+                   type_=SIGN_IN_PROBLEM, headers=_CHALLENGE)
 
 
 def _locale(shop_locale: str) -> str:
@@ -67,8 +77,7 @@ def _orders(sources):
     try:
         history = list_recent_orders(shopper)
     except SignInRequired:
-        raise Problem(401, "Sign in to see your orders", "Guests have no order history here.",
-                      type_=SIGN_IN_PROBLEM, headers=_CHALLENGE) from None
+        raise _sign_in_required() from None
     return jsonify(dump_orders(history, _locale(history.shop.locale)))
 
 

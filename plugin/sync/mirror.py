@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 
 from adapters import base as dto
 from plugin.db import utcnow
-from plugin.sync import events
+from plugin.sync import events, revenue
 from plugin.sync.models import Customer, LineItem, Order, Refund
 from plugin.upsert import insert_for, insert_ignore
 
@@ -184,18 +184,19 @@ def _replace_children(session, shop_id: int, orders: Sequence[dto.Order], ids: d
 
 
 def refresh_customer_aggregates(session, shop_id: int, customer_ids) -> None:
-    """orders_count, total_spent (net of refunds), first and last order, from the mirror itself."""
+    """orders_count, total_spent, first and last order of each customer, from the mirror itself and
+    from paid orders only (``plugin.sync.revenue``): what the customer actually bought, net of refunds.
+    Call it again after an order of theirs changes outside ``upsert_orders`` (deleted on the platform)."""
     ids = sorted(customer_ids)
-    o = Order.__table__
     # shop_id first: the subqueries then use ix_orders_shop_customer instead of scanning every order
-    live = (o.c.shop_id == shop_id) & (o.c.customer_id == Customer.__table__.c.id) & o.c.cancelled_at.is_(None)
+    paid = (Order.shop_id == shop_id) & (Order.customer_id == Customer.id) & revenue.paid_order()
     for chunk in _chunks(ids):
         session.execute(
             update(Customer).where(Customer.shop_id == shop_id, Customer.id.in_(chunk)).values(
-                orders_count=select(func.count()).where(live).scalar_subquery(),
-                total_spent=select(func.coalesce(func.sum(o.c.total - o.c.total_refunded), 0)).where(live).scalar_subquery(),
-                first_order_at=select(func.min(o.c.created_at)).where(live).scalar_subquery(),
-                last_order_at=select(func.max(o.c.created_at)).where(live).scalar_subquery(),
+                orders_count=select(func.count(Order.id)).where(paid).scalar_subquery(),
+                total_spent=select(revenue.paid_net_revenue()).where(paid).scalar_subquery(),
+                first_order_at=select(func.min(Order.created_at)).where(paid).scalar_subquery(),
+                last_order_at=select(func.max(Order.created_at)).where(paid).scalar_subquery(),
             ).execution_options(synchronize_session=False)
         )
 

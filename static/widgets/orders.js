@@ -9,6 +9,7 @@
       title: "Your orders", hi: "Hi, {name}", close: "Close", loading: "Loading your orders…",
       empty: "No orders yet", emptySub: "When you place an order, you'll find it here.",
       guest: "Sign in to see your orders", guestSub: "Your order history appears here once you're signed in.",
+      signIn: "Sign in",
       error: "We couldn't load your orders. Please try again.", retry: "Try again",
       order: "Order {number}", items: { one: "{n} item", other: "{n} items" },
       status: {
@@ -21,7 +22,7 @@
       title: "Twoje zamówienia", hi: "Cześć, {name}", close: "Zamknij", loading: "Wczytujemy Twoje zamówienia…",
       empty: "Nie masz jeszcze zamówień", emptySub: "Gdy złożysz zamówienie, znajdziesz je tutaj.",
       guest: "Zaloguj się, aby zobaczyć swoje zamówienia",
-      guestSub: "Historia zamówień pojawi się tutaj po zalogowaniu.",
+      guestSub: "Historia zamówień pojawi się tutaj po zalogowaniu.", signIn: "Zaloguj się",
       error: "Nie udało się wczytać zamówień. Spróbuj ponownie.", retry: "Spróbuj ponownie",
       order: "Zamówienie {number}",
       items: { one: "{n} produkt", few: "{n} produkty", many: "{n} produktów", other: "{n} produktu" },
@@ -124,6 +125,7 @@
     }
 
     function load() {
+      if (cfg.guest) return signIn(); // the store says nobody is signed in: nothing to ask the API
       state = "loading";
       message("sc-loading", t.loading);
       var me = call("/me").catch(function () { return { ok: false }; });
@@ -134,15 +136,32 @@
           greeting.hidden = false;
         }
         if (orders.ok) return render(orders.data.orders || []);
-        if (orders.status === 401 && orders.data.type === SIGN_IN) {
-          state = "done";
-          return message("sc-guest", t.guest, t.guestSub);
-        }
+        if (orders.status === 401 && orders.data.type === SIGN_IN) return signIn();
         throw new Error("HTTP " + orders.status);
       }).catch(function () {
         state = "failed";
         message("sc-error", t.error, null, true);
       });
+    }
+
+    function signIn() {
+      state = "done";
+      var box = message("sc-guest", t.guest, t.guestSub), href = safeUrl(cfg.login);
+      if (href) {
+        var link = el("a", "sc-signin", t.signIn);
+        link.href = href;
+        box.appendChild(link);
+      }
+    }
+
+    // The store's sign-in page: an http(s) address only (never javascript: or data:), else no link.
+    function safeUrl(value) {
+      try {
+        var url = new URL(value, w.location.href);
+        return /^https?:$/.test(url.protocol) ? url.href : "";
+      } catch (e) {
+        return "";
+      }
     }
 
     function message(kind, text, sub, retry) {
@@ -161,6 +180,7 @@
         for (var i = 0; i < 3; i++) box.appendChild(el("div", "sc-skeleton"));
       }
       body.replaceChildren(box);
+      return box;
     }
 
     function render(orders) {

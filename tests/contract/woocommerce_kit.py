@@ -98,12 +98,22 @@ def make_customer(customer_id: int, email: str, created: datetime, modified: dat
     return data
 
 
+# Every order status of WooCommerce core (wc_get_order_statuses(), without the wc- prefix), and the ones
+# it counts as paid (wc_get_is_paid_statuses()). checkout-draft is the block checkout's order in progress.
+WOO_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
+                "checkout-draft")
+WOO_PAID_STATUSES = ("processing", "completed")
+
+
 def make_order(order_id: int, *, status: str = "processing", customer: dict | None = None,
                email: str = "guest@example.com", created: datetime = NOW, modified: datetime | None = None,
-               refunds: tuple[tuple[int, str], ...] = (), currency: str = "USD") -> dict:
-    """An order from the official example, its totals and lines kept (total 29.35, lines 6.00 + 12.00)."""
+               refunds: tuple[tuple[int, str], ...] = (), currency: str = "USD", total: str | None = None) -> dict:
+    """An order from the official example, its totals and lines kept (total 29.35, lines 6.00 + 12.00)
+    unless ``total`` is given."""
     data = copy.deepcopy(fixture("order"))
     modified = modified or created
+    if total is not None:
+        data["total"] = total
     data.update(id=order_id, number=str(order_id), status=status, currency=currency,
                 customer_id=customer["id"] if customer else 0,
                 date_created_gmt=_gmt(created), date_created=_gmt(created),
@@ -148,6 +158,21 @@ def build_store(base_url: str, *, seed: int, orders: int, customers: int, first_
                                    refunds=refunds, email=f"guest{oid}@example.com"))
         store.refunds[oid] = [_refund_row(rid, amount, modified) for rid, amount in refunds]
     return store
+
+
+def refund_order(store: WooStore, order_id: int, amount: str, when: datetime) -> dict:
+    """A refund made in the WooCommerce admin, as WooCommerce records it: a row under the order (its
+    array, and /orders/{id}/refunds), the order modified, and an order refunded in full put in the
+    ``refunded`` status (wc_order_fully_refunded); a partial refund leaves the status as it was."""
+    order = store.orders[order_id]
+    refund_id = store.new_id()
+    order["refunds"].append({"id": refund_id, "reason": "damaged", "total": f"-{amount}"})
+    store.refunds.setdefault(order_id, []).append(_refund_row(refund_id, amount, when))
+    refunded = sum(-Decimal(r["total"]) for r in order["refunds"])
+    if refunded >= Decimal(order["total"]):
+        order["status"] = "refunded"
+    order["date_modified_gmt"] = order["date_modified"] = _gmt(when)
+    return order
 
 
 def _refund_row(refund_id: int, amount: str, when: datetime) -> dict:

@@ -98,10 +98,15 @@ def test_the_launcher_works_from_the_keyboard(page, live_server, store, dialogs)
 
 
 def test_a_guest_is_asked_to_sign_in(page, live_server, store, dialogs):
+    console_errors, requested = [], []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on("request", lambda request: requested.append(request.url))
     open_store(page, live_server, store)
     page.get_by_role("button", name="Your orders").click()
     expect(page.get_by_text("Sign in to see your orders")).to_be_visible()
     page.screenshot(path="/tmp/storefront-guest.png", animations="disabled")
+    assert not [url for url in requested if "/storefront/api/" in url]  # the page says: a guest
+    assert console_errors == []
 
 
 def test_a_malicious_customer_name_is_shown_as_text(page, live_server, store, dialogs):
@@ -136,35 +141,45 @@ def test_a_failed_request_shows_a_friendly_message_and_retries(page, live_server
     expect(page.get_by_text(f"Order {store['numbers'][0]}")).to_be_visible()
 
 
+def fake_wordpress(page, live_server, store, *, logged_in: bool, token: str | None = None, locale="en_US"):
+    """A WordPress shop in the browser (page.route): its page carries the loader tag our plugin's PHP
+    prints, admin-ajax answers the nonce request as the plugin's PHP does, the REST route hands the
+    token to a nonce-bearing request. Returns the shop's origin and the list of requests WordPress got."""
+    from tests.wordpress_support import NONCE, loader_tag, nonce_answer
+
+    origin = f"https://{store['domain']}"
+    wordpress = {"home": origin, "app_url": live_server, "domain": store["domain"], "locale": locale}
+    tag = loader_tag(f"{live_server}/static/loader.js", **wordpress)
+    nonce = nonce_answer(logged_in=logged_in, **wordpress)
+    calls = []
+
+    def serve(route, request):
+        calls.append(request.url)
+        if "/wp-admin/admin-ajax.php" in request.url:
+            return route.fulfill(status=200, body=nonce, content_type="text/plain")
+        if request.url.endswith("/wp-json/storecare/v1/shopper-token"):
+            ok = logged_in and request.headers.get("x-wp-nonce") == NONCE
+            return route.fulfill(status=200 if ok else 401, json={"token": token} if ok else {"code": "rest_forbidden"})
+        return route.fulfill(status=200, content_type="text/html", body=f"""<!doctype html>
+            <html lang="{locale[:2]}"><head><link rel="icon" href="data:,"></head>
+            <body><h1>A WordPress shop</h1>{tag}</body></html>""")
+
+    page.route(f"{origin}/**", serve)
+    return origin, calls
+
+
 def test_on_woocommerce_the_shopper_token_is_fetched_from_the_store_on_click(page, live_server, store, app, db,
                                                                             dialogs):
-    """A WordPress page carries no token (it may be cached for everyone): the loader asks the store's
-    REST route for one, with the REST nonce, when the shopper opens the widget. WordPress is faked
-    in the browser with page.route; our app is the live server."""
+    """A WordPress page carries no token (it may be cached for everyone): the loader asks the store for
+    a REST nonce, then the store's REST route for a token, when the shopper opens the widget."""
     from plugin.shops.models import Shop
     from plugin.storefront.identity import issue_shopper_token
 
     with db.uow() as session:
         shop = session.query(Shop).filter_by(domain=store["domain"]).one()
         token = issue_shopper_token(shop, store["anna"])
-    origin = f"https://{store['domain']}"
-    calls = []
+    origin, calls = fake_wordpress(page, live_server, store, logged_in=True, token=token)
 
-    def wordpress(route, request):
-        calls.append(request.url)
-        if "admin-ajax.php" in request.url:
-            return route.fulfill(status=200, body="n0nce", content_type="text/plain")
-        if request.url.endswith("/wp-json/storecare/v1/shopper-token"):
-            ok = request.headers.get("x-wp-nonce") == "n0nce"
-            return route.fulfill(status=200 if ok else 403, json={"token": token} if ok else {"code": "rest_forbidden"})
-        return route.fulfill(status=200, content_type="text/html", body=f"""<!doctype html><html lang="en">
-            <body><h1>A WordPress shop</h1><script async src="{live_server}/static/loader.js"
-            data-storecare-shop="{store['domain']}" data-storecare-api="{live_server}/storefront/api/v1"
-            data-storecare-token-url="{origin}/wp-json/storecare/v1/shopper-token"
-            data-storecare-nonce-url="{origin}/wp-admin/admin-ajax.php?action=rest-nonce"
-            data-storecare-locale="en"></script></body></html>""")
-
-    page.route(f"{origin}/**", wordpress)
     page.goto(f"{origin}/shop/")
     launcher = page.get_by_role("button", name="Your orders")
     expect(launcher).to_be_visible()
@@ -173,5 +188,44 @@ def test_on_woocommerce_the_shopper_token_is_fetched_from_the_store_on_click(pag
     panel = page.get_by_role("dialog", name="Your orders")
     for number in store["numbers"]:
         expect(panel.get_by_text(f"Order {number}")).to_be_visible()
-    assert calls[1:] == [f"{origin}/wp-admin/admin-ajax.php?action=rest-nonce",
+    assert calls[1:] == [f"{origin}/wp-admin/admin-ajax.php?action=storecare_nonce",
                          f"{origin}/wp-json/storecare/v1/shopper-token"]
+
+
+@pytest.mark.parametrize(("locale", "launcher_name", "prompt", "sign_in"), [
+    ("en_US", "Your orders", "Sign in to see your orders", "Sign in"),
+    ("pl_PL", "Twoje zamówienia", "Zaloguj się, aby zobaczyć swoje zamówienia", "Zaloguj się"),
+])
+def test_a_woocommerce_guest_is_asked_to_sign_in_and_nothing_bound_to_fail_is_sent(
+        page, live_server, store, dialogs, locale, launcher_name, prompt, sign_in):
+    """A guest on a WooCommerce shop: the store answers the nonce request with nothing, so the widget
+    shows its sign-in prompt with the store's My account link, and never calls the orders API (which
+    could only answer 401). No error reaches the console."""
+    console_errors, requested = [], []
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.on("request", lambda request: requested.append(request.url))
+    origin, calls = fake_wordpress(page, live_server, store, logged_in=False, locale=locale)
+
+    page.goto(f"{origin}/shop/")
+    page.get_by_role("button", name=launcher_name).click()
+
+    panel = page.get_by_role("dialog", name=launcher_name)
+    expect(panel.get_by_text(prompt)).to_be_visible()
+    expect(panel.get_by_role("link", name=sign_in)).to_have_attribute("href", f"{origin}/my-account/")
+    page.screenshot(path=f"/tmp/storefront-woocommerce-guest-{locale[:2]}.png", animations="disabled")
+    assert not [url for url in requested if "/storefront/api/" in url], requested
+    assert calls == [f"{origin}/shop/", f"{origin}/wp-admin/admin-ajax.php?action=storecare_nonce"]
+    assert console_errors == []
+
+
+def test_an_api_answer_of_sign_in_required_shows_the_prompt_not_an_error(page, live_server, store, dialogs):
+    """Where the page cannot say the shopper is a guest (a store page cached before the plugin knew),
+    the API's sign-in-required answer shows the same prompt."""
+    page.route(f"{live_server}/storefront/api/v1/**", lambda route: route.fulfill(
+        status=401, content_type="application/problem+json",
+        json={"type": "urn:storecare:problem:sign-in-required", "title": "Sign in to see your orders"}))
+    open_store(page, live_server, store, customer=store["anna"])
+    page.get_by_role("button", name="Your orders").click()
+    expect(page.get_by_text("Sign in to see your orders")).to_be_visible()
+    expect(page.get_by_text("We couldn't load your orders. Please try again.")).to_be_hidden()

@@ -63,10 +63,11 @@ def test_overview_shows_the_synced_numbers(client, store):
 
     assert stat(html, "orders") == "3"
     assert stat(html, "customers") == "2"
-    assert stat(html, "revenue") == "PLN\xa0210.00"  # 150 - 20 + 50 + 30, the neighbour's 999 left out
-    assert stat(html, "recent") == "2"
+    assert stat(html, "revenue") == "PLN\xa0180.00"  # 150 - 20 + 50: Jan's pending 30 and the neighbour's 999 left out
+    assert stat(html, "recent") == "1"  # paid orders: Jan's pending one is not
     data = client.get("/admin/api/overview").json
-    assert (data["orders"], data["customers"], data["revenue"], data["recent_orders"]) == (3, 2, "210.00", 2)
+    assert (data["orders"], data["paid_orders"], data["customers"], data["revenue"], data["recent_paid_orders"]) == \
+        (3, 2, 2, "180.00", 1)
 
 
 def test_overview_shows_sync_state_webhooks_and_failed_jobs(client, db, store):
@@ -294,7 +295,7 @@ def test_overview_speaks_polish_for_a_polish_shop_and_english_when_asked(client,
     polish = text(client.get("/admin/"))
     assert '<html lang="pl">' in polish
     assert "Podsumowanie" in polish and "Zsynchronizowane zamówienia" in polish
-    assert "Zamówienia z ostatnich 30 dni" in polish
+    assert "Opłacone zamówienia z ostatnich 30 dni" in polish
     assert stat(polish, "revenue") == "1\xa0234,50\xa0zł"
 
     client.post("/admin/language", data={"lang": "en", "csrf_token": token})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -21,7 +22,7 @@ from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.shops.service import webhook_secret
 from plugin.sync.models import Customer, DomainEvent, LineItem, Order, WebhookDelivery
 from tests import sandbox_support
-from tests.factories import make_order
+from tests.factories import make_delivery, make_failed_job, make_order
 
 OTHER_DOMAIN = "neighbour.sandbox.test"
 
@@ -192,6 +193,9 @@ def test_a_shop_redact_leaves_no_row_of_the_shop_and_an_audit(app, db, queue, cl
     post(client, db, ours, "customers/data_request",
          request_payload(ours, anna, "orders_requested", [], data_request={"id": 5}), "dr-1")
     queue.drain()
+    with db.uow() as s:  # an address only this shop holds, to look for in the files afterwards
+        s.get(Customer, anna["id"]).email = "only-in-this-shop@example.com"
+        s.commit()
     with db.uow() as s:
         orders_before = s.scalar(select(func.count(Order.id)).where(Order.shop_id == ours.shop_id))
         neighbour_rows = s.scalar(select(func.count(Order.id)).where(Order.shop_id == neighbour.shop_id))
@@ -214,6 +218,8 @@ def test_a_shop_redact_leaves_no_row_of_the_shop_and_an_audit(app, db, queue, cl
         job = s.scalars(select(JobRun).where(JobRun.name == "privacy.redact_shop")).one()
         assert (job.status, job.shop_id) == ("succeeded", None)
     assert anna["email"] not in dump(db, "privacy_audits")
+    assert every_table_mentioning(db, "only-in-this-shop@example.com") == []
+    assert database_file_copies(db, b"only-in-this-shop@example.com") == {}
 
 
 def test_every_table_of_a_shop_goes_with_it():
@@ -285,3 +291,107 @@ def test_operators_list_the_audit_without_personal_data(app, db, queue, client, 
     assert anna["email"] not in result.output
     assert "no privacy requests recorded" in app.test_cli_runner().invoke(
         args=["privacy", "audit", "--shop", OTHER_DOMAIN]).output
+
+
+def every_table_mentioning(db, needle: str) -> list[str]:
+    """The tables with a row whose text holds ``needle`` (any column, case-insensitively)."""
+    from plugin.models import metadata
+
+    found = []
+    with db.uow() as s:
+        for table in metadata.sorted_tables:
+            if s.get_bind().dialect.name == "postgresql":
+                hits = s.scalar(text(f'SELECT count(*) FROM "{table.name}" t WHERE t::text ILIKE :p'),
+                                {"p": f"%{needle}%"})
+            else:
+                hits = sum(needle.lower() in " ".join(map(str, row)).lower()
+                           for row in s.execute(select(table)).all())
+            if hits:
+                found.append(table.name)
+    return found
+
+
+def quote_her_in_error_texts(db, ours, anna: dict, other: dict) -> dict:
+    """Error texts of her shop that quote her (a failed job, a failed delivery), one tied to a delivery
+    about her, and one quoting another customer."""
+    with db.uow() as s:
+        shop = s.get(Shop, ours.shop_id)
+        their_delivery = s.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.shop_id == ours.shop_id, WebhookDelivery.topic == "orders/create")
+            .order_by(WebhookDelivery.id.desc())).first()
+        their_delivery.last_error = "Transient: the store timed out"
+        tied = make_failed_job(s, shop, error="Transient: the store timed out")
+        tied.args = {"delivery_id": their_delivery.id}
+        quoting = make_failed_job(s, shop, name="sync.backfill",
+                                  error=f"InvalidPayload: customer {anna['email'].upper()} (555-625-1199) is odd")
+        unrelated = make_failed_job(s, shop, name="sync.backfill",
+                                    error=f"InvalidPayload: customer {other['email']} is odd")
+        failed = make_delivery(s, shop, topic="orders/updated", status="failed", payload={"id": 1},
+                               last_error=f"InvalidPayload: order 1: email {anna['email']!r} is not valid")
+        s.commit()
+        return {"tied": tied.id, "quoting": quoting.id, "unrelated": unrelated.id, "delivery": failed.id,
+                "their_delivery": their_delivery.id}
+
+
+def test_a_customer_redact_clears_or_scrubs_the_error_texts_of_her_shop(db, queue, client, shops):
+    ours, neighbour = shops
+    anna, other = loyal_customers(db, ours.shop_id)
+    operations.create_order(ours.store, ours.domain, customer_email=anna["email"], delivery=ours.delivery)
+    queue.drain()
+    ids = quote_her_in_error_texts(db, ours, anna, other)
+    with db.uow() as s:  # another shop's customer with her email is someone else: left alone
+        ids["neighbours"] = make_failed_job(s, s.get(Shop, neighbour.shop_id),
+                                            error=f"InvalidPayload: customer {anna['email']} is odd").id
+        s.commit()
+
+    assert post(client, db, ours, "customers/redact",
+                request_payload(ours, anna, "orders_to_redact", anna["orders"]), "redact-1").status_code == 200
+    queue.drain()
+
+    with db.uow() as s:
+        assert s.get(JobRun, ids["tied"]).last_error is None  # the job of a delivery about her: cleared
+        assert s.get(WebhookDelivery, ids["their_delivery"]).last_error is None
+        assert s.get(JobRun, ids["quoting"]).last_error == \
+            "InvalidPayload: customer [redacted] ([redacted]) is odd"  # the rest stays readable
+        assert s.get(WebhookDelivery, ids["delivery"]).last_error == \
+            "InvalidPayload: order 1: email '[redacted]' is not valid"
+        assert s.get(JobRun, ids["unrelated"]).last_error == f"InvalidPayload: customer {other['email']} is odd"
+        assert s.get(JobRun, ids["neighbours"]).last_error == f"InvalidPayload: customer {anna['email']} is odd"
+        audit = s.scalars(select(PrivacyAudit).where(PrivacyAudit.topic == "customers/redact")).one()
+        assert audit.counts["error_texts"] == 3  # the tied job, the quoting job, the failed delivery
+
+
+def test_a_customer_redact_leaves_no_copy_in_any_table_nor_in_the_database_files(db, queue, client, shops):
+    ours, _ = shops
+    anna, other = loyal_customers(db, ours.shop_id)
+    placed = operations.create_order(ours.store, ours.domain, customer_email=anna["email"], delivery=ours.delivery)
+    operations.create_refund(ours.store, ours.domain, int(placed.subject.number), amount=Decimal("1.00"),
+                             delivery=ours.delivery)  # her order rewritten once more: more old copies
+    queue.drain()
+    quote_her_in_error_texts(db, ours, anna, other)
+    assert every_table_mentioning(db, anna["email"])  # she is everywhere before
+
+    assert post(client, db, ours, "customers/redact",
+                request_payload(ours, anna, "orders_to_redact", anna["orders"]), "redact-1").status_code == 200
+    queue.drain()
+
+    assert every_table_mentioning(db, anna["email"]) == []
+    assert every_table_mentioning(db, "555-625-1199") == []
+    # nor any page of the database file or of its write-ahead log (SQLite; PostgreSQL: see the README)
+    assert database_file_copies(db, anna["email"].encode()) == {}
+    assert database_file_copies(db, b"555-625-1199") == {}
+
+
+def database_file_copies(db, needle: bytes) -> dict[str, int]:
+    """On SQLite, how many times the database file and its write-ahead log hold ``needle`` (any case),
+    read as raw bytes, by file; {} when neither does. On PostgreSQL there are no such files to read: {}."""
+    if db.engine.dialect.name != "sqlite":
+        return {}
+    path = Path(db.engine.url.database)
+    found = {}
+    for name in (path, Path(f"{path}-wal")):
+        count = name.read_bytes().lower().count(needle.lower()) if name.exists() else 0
+        if count:
+            found[name.name] = count
+    return found
+

@@ -144,9 +144,12 @@ def test_the_embed_loads_the_loader_async_through_the_app_proxy_with_what_the_lo
     assert re.search(r"\sasync\b", tag) and f'src="{base}/static/loader.js"' in tag
     assert f'data-storecare-api="{base}/api/v1"' in tag
     loader = (ROOT / "static" / "loader.js").read_text(encoding="utf-8")
-    read = set(re.findall(r"ds\.storecare([A-Z]\w*)", loader))
-    written = {name.title() for name in re.findall(r"data-storecare-([a-z]+)=", tag)}
-    assert {"Shop", "Api", "Locale"} <= written <= read | {"Token"}
+    read = set(re.findall(r"ds\.storecare([A-Z]\w*)", loader)) | {  # and what it finds its own tag by
+        "".join(part.title() for part in name.split("-")) for name in re.findall(r"\[data-storecare-([a-z-]+)\]", loader)}
+    written = {"".join(part.title() for part in name.split("-"))  # as dataset names them: login-url -> LoginUrl
+               for name in re.findall(r"data-storecare-([a-z-]+)=", tag)}
+    assert {"Shop", "Api", "Locale", "LoginUrl", "SignedIn"} <= written <= read | {"Token"}
+    assert 'data-storecare-signed-in="{{ storecare_signed_in }}"' in tag and "if customer" in block()
     assert "data-storecare-token" not in tag  # the proxy signs each call: no token in a cacheable page
     assert "script_tag" not in block().lower() and "scripttag" not in block().lower()
 

@@ -119,10 +119,36 @@ def test_a_token_naming_shop_b_but_signed_with_shop_as_secret_is_refused(client,
     assert response.get_json()["type"] == "urn:storecare:problem:shopper-token-invalid"
 
 
-@pytest.mark.parametrize("token", [None, "", "v1.e30.00", "garbage"])
-def test_requests_without_a_valid_token_are_refused(client, world, token):
-    response = get(client, ME, token)
+@pytest.mark.parametrize("path", [ME, ORDERS])
+@pytest.mark.parametrize("token", [None, "", "  "])
+def test_a_request_naming_no_shopper_is_a_guest_asked_to_sign_in(client, world, path, token):
+    """A WooCommerce guest's page has no token to send (or sends an empty one): not a bad token."""
+    response = get(client, path, token)
     assert response.status_code == 401 and response.mimetype == PROBLEM
+    assert response.get_json()["type"] == "urn:storecare:problem:sign-in-required"
+    assert response.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("path", [ME, ORDERS])
+@pytest.mark.parametrize("token", ["v1.e30.00", "garbage", "v1..", "x" * 2000])
+def test_a_token_present_but_not_valid_is_refused_as_invalid(client, world, path, token):
+    response = get(client, path, token)
+    assert response.status_code == 401 and response.mimetype == PROBLEM
+    assert response.get_json()["type"] == "urn:storecare:problem:shopper-token-invalid"
+
+
+def test_an_order_deleted_in_the_store_is_gone_from_the_shoppers_list(client, world, db):
+    from plugin.sync.models import Order
+
+    token = issue_shopper_token(world["a"], world["anna"].platform_id)
+    newest = world["anna_numbers"][0]
+    with db.uow() as session:
+        session.query(Order).filter_by(shop_id=world["a"].id, number=newest).one().deleted_at = utcnow()
+        session.commit()
+
+    numbers = [o["number"] for o in get(client, ORDERS, token).get_json()["orders"]]
+
+    assert newest not in numbers and numbers == world["anna_numbers"][1:11]
 
 
 def test_an_expired_token_is_refused(client, world):

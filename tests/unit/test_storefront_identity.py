@@ -8,8 +8,8 @@ import pytest
 
 from plugin.security import sign_hex
 from plugin.storefront.identity import (TOKEN_HEADER, TOKEN_TTL, Shopper, ShopperTokenError,
-                                        ShopperTokenExpired, TokenClaims, encode_token, identify_shopper,
-                                        parse_token, verify_token)
+                                        ShopperTokenExpired, ShopperTokenSource, SignInRequired, TokenClaims,
+                                        encode_token, identify_shopper, parse_token, verify_token)
 
 SECRET = "a-storefront-secret-of-shop-a-000"
 OTHER_SECRET = "a-storefront-secret-of-shop-b-000"
@@ -115,9 +115,17 @@ def test_the_first_source_that_applies_names_the_shopper():
     assert later.calls == 0
 
 
-def test_no_source_applying_is_refused():
-    with pytest.raises(ShopperTokenError):
+def test_no_source_applying_means_nobody_is_signed_in():
+    with pytest.raises(SignInRequired) as raised:
         identify_shopper({}, {}, sources=(FakeSource(None),))
+
+    assert not isinstance(raised.value, ShopperTokenError)  # a guest, not a bad token
+
+
+@pytest.mark.parametrize("token", ["", " ", "\t"])
+def test_an_empty_token_header_is_no_token(token):
+    assert ShopperTokenSource(reader=lambda *_: pytest.fail("an empty token was read")).identify(
+        {TOKEN_HEADER: token}, {}) is None
 
 
 def test_a_source_that_applies_but_cannot_be_trusted_stops_the_search():

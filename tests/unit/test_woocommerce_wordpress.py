@@ -5,6 +5,7 @@ These run php (Debian's php-cli). Without it they are skipped on a developer's m
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -97,3 +98,34 @@ def test_new_secrets_are_64_hex_characters_and_differ():
     first, second = run_php("echo Storecare_Signing::new_secret(), ' ', Storecare_Signing::new_secret();").split()
 
     assert first != second and len(first) == 64 and int(first, 16) >= 0
+
+
+# -- the storefront: what a guest's page and a signed-in shopper's get (tests/wordpress_support.py)
+
+def test_the_nonce_request_answers_a_guest_with_nothing_and_a_signed_in_shopper_with_the_rest_nonce():
+    from tests.wordpress_support import NONCE, nonce_answer
+
+    assert nonce_answer(home="https://shop.example") == ""  # 200, empty: the loader knows it is a guest
+    assert nonce_answer(home="https://shop.example", logged_in=True) == NONCE
+
+
+def test_the_nonce_action_is_registered_for_guests_as_well_as_for_signed_in_users():
+    """WordPress's own rest-nonce action exists only for signed-in users: a guest got 400 "0"."""
+    from tests.wordpress_support import run_storefront
+
+    hooks = json.loads(run_storefront("Storecare_Storefront::init(); echo json_encode($GLOBALS['hooks']);",
+                                      home="https://shop.example"))
+
+    assert {"wp_ajax_storecare_nonce", "wp_ajax_nopriv_storecare_nonce"} <= set(hooks)
+
+
+@pytest.mark.parametrize(("myaccount", "login"), [(True, "https://shop.example/my-account/"),
+                                                  (False, "https://shop.example/wp-login.php")])
+def test_the_loader_tag_says_where_to_sign_in_and_asks_our_nonce_action(myaccount, login):
+    from tests.wordpress_support import loader_tag
+
+    tag = loader_tag("https://app.test/static/loader.js", home="https://shop.example", myaccount=myaccount)
+
+    assert f'data-storecare-login-url="{login}"' in tag
+    assert 'data-storecare-nonce-url="https://shop.example/wp-admin/admin-ajax.php?action=storecare_nonce"' in tag
+    assert "data-storecare-token=" not in tag and "data-storecare-signed-in" not in tag  # the same for everyone

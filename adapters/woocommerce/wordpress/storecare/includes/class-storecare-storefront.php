@@ -2,11 +2,13 @@
 /**
  * The storefront: Storecare's loader on every page, and the two REST routes.
  *
- * The loader tag is the same for every visitor (shop, API, locale, and where to fetch a token), so
- * full-page caches may keep it. Who the shopper is travels only in the answer of
- * GET /wp-json/storecare/v1/shopper-token: WordPress's cookie authentication needs the X-WP-Nonce
- * header there (the loader fetches one from admin-ajax.php?action=rest-nonce, logged-in users only),
- * the answer is never cached, and the token lives nine minutes.
+ * The loader tag is the same for every visitor (shop, API, locale, where to fetch a token, where to
+ * sign in), so full-page caches may keep it. Who the shopper is travels only in answers fetched when
+ * the widget opens, never cached: admin-ajax.php?action=storecare_nonce gives a signed-in shopper
+ * WordPress's REST nonce and a guest an empty answer (the loader then shows the sign-in prompt and
+ * asks Storecare nothing; WordPress's own rest-nonce action answers a guest 400); with the nonce,
+ * GET /wp-json/storecare/v1/shopper-token (cookie authentication needs the X-WP-Nonce header) hands
+ * over a token that lives nine minutes.
  *
  * GET /wp-json/wc-storecare/v1/connection is for Storecare: the "wc-" namespace makes WooCommerce
  * authenticate it with the store's API keys, which Storecare holds once the merchant approved it;
@@ -24,6 +26,8 @@ final class Storecare_Storefront {
 
 	const HANDLE = 'storecare-loader';
 
+	const NONCE_ACTION = 'storecare_nonce';
+
 	/**
 	 * Hook in.
 	 */
@@ -31,6 +35,8 @@ final class Storecare_Storefront {
 		add_action( 'wp_enqueue_scripts', array( __CLASS__, 'enqueue' ) );
 		add_filter( 'script_loader_tag', array( __CLASS__, 'tag' ), 10, 2 );
 		add_action( 'rest_api_init', array( __CLASS__, 'routes' ) );
+		add_action( 'wp_ajax_' . self::NONCE_ACTION, array( __CLASS__, 'rest_nonce' ) );
+		add_action( 'wp_ajax_nopriv_' . self::NONCE_ACTION, array( __CLASS__, 'rest_nonce' ) );
 	}
 
 	/**
@@ -68,7 +74,8 @@ final class Storecare_Storefront {
 			'data-storecare-api'       => storecare_app_url() . '/storefront/api/v1',
 			'data-storecare-locale'    => determine_locale(),
 			'data-storecare-token-url' => rest_url( 'storecare/v1/shopper-token' ),
-			'data-storecare-nonce-url' => admin_url( 'admin-ajax.php?action=rest-nonce' ),
+			'data-storecare-nonce-url' => admin_url( 'admin-ajax.php?action=' . self::NONCE_ACTION ),
+			'data-storecare-login-url' => esc_url_raw( self::login_url() ),
 		);
 		$html = '';
 		foreach ( $attributes as $name => $value ) {
@@ -79,6 +86,29 @@ final class Storecare_Storefront {
 			return $tag;
 		}
 		return substr_replace( $tag, '<script' . $html, $position, strlen( '<script' ) );
+	}
+
+	/**
+	 * Where a shopper signs in: WooCommerce's My account page, else WordPress's login.
+	 *
+	 * @return string
+	 */
+	public static function login_url() {
+		if ( function_exists( 'wc_get_page_id' ) && wc_get_page_id( 'myaccount' ) > 0 ) {
+			return wc_get_page_permalink( 'myaccount' );
+		}
+		return wp_login_url();
+	}
+
+	/**
+	 * The REST nonce of the signed-in shopper; for a guest, an empty answer (200): nobody to ask a
+	 * token for. Never cached.
+	 */
+	public static function rest_nonce() {
+		nocache_headers();
+		header( 'Content-Type: text/plain; charset=utf-8' );
+		echo is_user_logged_in() ? esc_html( wp_create_nonce( 'wp_rest' ) ) : '';
+		wp_die( '', '', array( 'response' => 200 ) );
 	}
 
 	/**
