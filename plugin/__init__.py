@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings=None) -> Flask:
     from plugin.db import Database
     from plugin.extensions import babel
-    from plugin.http import make_session
+    from plugin.http import make_session, make_store_transport
     from plugin.i18n import select_locale
     from plugin.jobs.queue import JobQueue
     from plugin.sync.events import EventBus
@@ -49,6 +49,7 @@ def create_app(settings=None) -> Flask:
     app.extensions["storecare.queue"] = queue
     app.extensions["storecare.events"] = EventBus()
     app.extensions["storecare.http"] = make_session()
+    app.extensions["storecare.woocommerce_transport"] = make_store_transport(settings)
     babel.init_app(app, locale_selector=select_locale)
 
     _register_jobs(queue)

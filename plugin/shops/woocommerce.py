@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -88,16 +87,14 @@ def _settings():
     return current_app.config["STORECARE_SETTINGS"]
 
 
-def _resolve(host: str) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
-
-
 def check_store_url(text: str) -> StoreAddress:
-    """The merchant's store address, or StoreUrlError with a message for the form field. Outside
-    production (demo, tests) local addresses are allowed and nothing is resolved."""
-    production = _settings().is_production
+    """The merchant's store address, or StoreUrlError with a message for the form field. Checked by the
+    policy every later call to the store is checked by (plugin/http.py ``make_store_transport``):
+    outside production (demo, tests) any address and nothing resolved; in production public addresses
+    and the operator's private stores."""
+    policy = current_app.extensions["storecare.woocommerce_transport"].policy
     try:
-        return parse_store_url(text, allow_private=not production, resolve=_resolve if production else None)
+        return parse_store_url(text, policy=policy)
     except OSError:
         raise StoreUrlError(N_("We could not find this address. Check it for typos.")) from None
 
