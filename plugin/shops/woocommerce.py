@@ -11,6 +11,11 @@
    anything is written. Only then, in one transaction that claims the token (compare-and-set), the
    Shop is created or re-activated with the keys encrypted, our webhook secret and the storefront
    secret, webhooks are reconciled and a backfill is queued. WooCommerce needs a 200 to keep the key.
+   If that first call fails (a certificate we cannot verify, a redirect, no answer, no JSON, the keys
+   refused), the reason is recorded on the pending connection and WooCommerce still gets a 200:
+   anything else and WooCommerce deletes the key and shows the merchant its own generic error page,
+   and the browser never comes back to us. With the 200 it sends the browser to our return page,
+   which says what failed and which unused key the merchant may delete.
 3. ``land``: the browser returns; the browser bound in step 1 is signed in to that shop's admin, once.
 
 The storefront secret (which signs shopper tokens and the plugin's admin links) is not sent to us by
@@ -31,8 +36,9 @@ from sqlalchemy import delete, select, update
 
 from adapters import get_adapter
 from adapters.base import Connection, Platform
-from adapters.errors import AdapterError, InvalidPayload, NotFound
+from adapters.errors import AdapterError, AuthRevoked, InvalidPayload, NotFound, Transient
 from adapters.messages import N_
+from adapters.woocommerce.addresses import AddressRefused
 from adapters.woocommerce.auth import (
     SCOPE,
     KeyHandover,
@@ -42,6 +48,13 @@ from adapters.woocommerce.auth import (
     domain_of,
     parse_store_url,
     read_key_handover,
+)
+from adapters.woocommerce.client import (
+    StoreCertificateError,
+    StoreRedirected,
+    StoreRefused,
+    StoreTimeout,
+    StoreUnreachable,
 )
 from plugin.db import utcnow
 from plugin.security import random_secret
@@ -60,15 +73,29 @@ MIN_STOREFRONT_SECRET = 32
 
 
 class ConnectError(Exception):
-    """A connection step was refused; ``message`` is safe to show the merchant (or WooCommerce)."""
+    """A connection step was refused; ``message`` is safe to show the merchant (or WooCommerce), with
+    ``params`` filled in after translation (``gettext(message, **params)``)."""
 
     status = 400
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, params: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
+        self.params = dict(params or {})
         if status is not None:
             self.status = status
+
+    def english(self) -> str:
+        return self.message % self.params if self.params else self.message
+
+
+class KeysNotVerified(ConnectError):
+    """The keys arrived for a valid pending connection but the first call with them failed. Recorded on
+    the connection for the return page; WooCommerce is answered 200 (see the module doc)."""
+
+
+UNUSED_KEY = N_("WooCommerce kept the API key it created for Storecare (consumer key ending in %(key_end)s). "
+                "Storecare does not use it: you can delete it in WooCommerce › Settings › Advanced › REST API.")
 
 
 @dataclass(frozen=True)
@@ -164,7 +191,11 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
     if handover.permissions != SCOPE:
         raise ConnectError("Storecare needs read_write access to the store.", 400)
     adapter = _adapter(store, handover)
-    info = _verified_store(adapter, store)
+    try:
+        info = _verified_store(adapter, store)
+    except KeysNotVerified as exc:
+        _record_failure(db, handover, exc, now)
+        raise
     storefront_secret = _plugin_secret(adapter)
     with db.uow() as session:
         claimed = session.execute(update(PendingConnection).where(
@@ -196,11 +227,72 @@ def _verified_store(adapter, store: StoreAddress):
     try:
         info = adapter.store_info()
     except AdapterError as exc:
-        log.info("woocommerce keys for %s failed verification: %s", store.domain, exc.message)
-        raise ConnectError("These keys do not work with the store.", 401) from None
+        log.info("woocommerce keys for %s failed verification (%s): %s", store.domain, type(exc).__name__,
+                 exc.message)
+        message, params = _why_not_verified(exc)
+        raise KeysNotVerified(message, 200, params) from None
     if info.home_url and domain_of(info.home_url) != store.domain:
         raise ConnectError(f"The store reports its address as {info.home_url}: connect with that address.", 400)
     return info
+
+
+def _why_not_verified(exc: AdapterError) -> tuple[str, dict[str, str]]:
+    """What to tell the merchant when the first call with fresh keys failed: the cause, and what to do."""
+    if isinstance(exc, StoreCertificateError):
+        return N_("Your store's security certificate could not be verified (%(problem)s), so Storecare cannot "
+                  "connect to it safely. Fix the certificate (your hosting company can renew or replace it) or, "
+                  "if your store uses a certificate from a private authority, ask the Storecare operator to "
+                  "trust that authority. Then connect again."), {"problem": exc.problem}
+    if isinstance(exc, StoreRedirected) and exc.suggested_url:
+        return N_("Your store redirects Storecare's requests to %(location)s. Connect again with the address "
+                  "your store uses: %(suggested)s"), {"location": exc.location[:300],
+                                                      "suggested": exc.suggested_url[:300]}
+    if isinstance(exc, StoreRedirected):
+        return N_("Your store redirects Storecare's requests elsewhere (%(location)s). Check your store's "
+                  "address in WordPress › Settings › General and connect again with it."), {
+                      "location": exc.location[:300] or "-"}
+    if isinstance(exc, AddressRefused):
+        return N_("Your store's address leads into a private network, where Storecare does not connect. Use "
+                  "your store's public address, or ask the Storecare operator to allow this store."), {}
+    if isinstance(exc, StoreTimeout):
+        return N_("Your store did not answer in time. Check that it is online, then connect again."), {}
+    if isinstance(exc, StoreUnreachable):
+        return N_("Storecare could not reach your store. Check that it is online and reachable from the "
+                  "internet, then connect again."), {}
+    if isinstance(exc, InvalidPayload):
+        return N_("Your store did not answer with WooCommerce data. In WordPress, set Settings › Permalinks "
+                  "to any structure other than “Plain”, check that WooCommerce is active, then connect "
+                  "again."), {}
+    if isinstance(exc, NotFound):
+        return N_("Your store's WooCommerce REST API was not found. Check that WooCommerce is active and "
+                  "that Settings › Permalinks is not “Plain”, then connect again."), {}
+    if isinstance(exc, AuthRevoked):
+        return N_("Your store did not accept the keys WooCommerce had just created for Storecare. Connect "
+                  "again; if it happens again, your server may be removing the Authorization header from "
+                  "requests, which your hosting company can fix."), {}
+    if isinstance(exc, Transient):
+        return N_("Your store answered with an error. Try again in a few minutes; if it keeps happening, "
+                  "check your store's error log."), {}
+    if isinstance(exc, StoreRefused):
+        return N_("Your store refused Storecare's request (%(detail)s). Connect again; if it keeps "
+                  "happening, contact the Storecare operator."), {"detail": f"{exc.status} {exc.code}"}
+    return N_("Your store's answer could not be used. Connect again; if it keeps happening, contact the "
+              "Storecare operator."), {}
+
+
+def _record_failure(db, handover: KeyHandover, exc: KeysNotVerified, now: datetime) -> None:
+    """Close the pending connection with what failed, for the return page (``land``) to show. The key
+    WooCommerce made stays in the store, unused: the page names it (WooCommerce lists keys by their
+    last seven characters)."""
+    exc.params["key_end"] = handover.consumer_key[-7:]
+    with db.uow() as session:
+        claimed = session.execute(update(PendingConnection).where(
+            PendingConnection.token_hash == digest(handover.user_id), PendingConnection.status == "pending",
+            PendingConnection.expires_at > now).values(
+            status="failed", completed_at=now, error=exc.message, error_params=exc.params)).rowcount
+        session.commit()
+    if not claimed:
+        raise ConnectError("This connection request was already used or has expired.", 400)
 
 
 def _plugin_secret(adapter) -> str | None:
@@ -272,7 +364,7 @@ def land(session, token: str, browser_binder: str | None, success: bool, now: da
             status="failed", error=message))
         raise ConnectError(message)
     if row.status == "failed":
-        raise ConnectError(row.error or N_("The connection failed. Start again."))
+        raise ConnectError(row.error or N_("The connection failed. Start again."), params=row.error_params)
     if row.status != "connected" or row.shop_id is None:
         raise ConnectError(N_("Your store has not sent us its keys. Start again; if it keeps happening, "
                               "check that your store can reach Storecare over https."))
