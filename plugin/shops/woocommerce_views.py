@@ -24,6 +24,7 @@ from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.extensions import db
 from plugin.problems import problem_response
 from plugin.shops import woocommerce
+from plugin.shops.woocommerce_failures import UNUSED_KEY
 
 log = logging.getLogger(__name__)
 bp = Blueprint("woocommerce_connect", __name__, url_prefix="/connect/woocommerce")
@@ -64,7 +65,7 @@ def _outcome(message: str, status: int = 400, params: dict | None = None):
     params = dict(params or {})
     key_end = params.pop("key_end", None)
     text = gettext(message, **params) if params else gettext(message)
-    note = gettext(woocommerce.UNUSED_KEY, key_end=key_end) if key_end else None
+    note = gettext(UNUSED_KEY, key_end=key_end) if key_end else None
     return render_template("connect/woocommerce_outcome.html", message=text, note=note), status
 
 
