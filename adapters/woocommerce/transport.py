@@ -15,10 +15,11 @@ Every call to a store (WooClient) is sent here. Three rules hold for each of the
 
 No proxy from the environment, no .netrc, no cookies: a request carries only what WooClient put in it
 (requests.Session would add all three, and share cookies between shops). Written here rather than
-taken from a library: ``advocate`` (last release 2020) and ``requests-hardened`` (Saleor's, kept up)
-both guard connections the same way, but neither takes a resolver we can inject, an operator's
-allow-list of private hosts and networks, or judges IPv4-compatible and Teredo addresses by the IPv4
-address they carry; their guard is not reachable without patching their modules.
+taken from a library: ``advocate`` (last release 2020) requires urllib3 < 2; ``requests-hardened``
+(Saleor's, kept up) pins the first resolved address much as we do, but resolves with socket.getaddrinfo
+inside a module function (no resolver to inject without patching it), knows no allow-list beyond
+"loopback allowed", and passes IPv4-compatible ``::a.b.c.d`` and site-local addresses. Neither can be
+handed to ``woocommerce.API`` either, which sends with ``requests.request``.
 """
 from __future__ import annotations
 
