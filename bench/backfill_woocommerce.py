@@ -3,12 +3,13 @@
 The server (ThreadingHTTPServer on 127.0.0.1, loopback only) serves GET /wp-json/wc/v3/orders with
 per_page=100 pages of the official example order (ids and dates varied), X-WP-Total and
 X-WP-TotalPages, and sleeps ``--latency`` seconds per page, as a busy WordPress would. The client is
-the real WooCommerceAdapter.iter_orders (the official ``woocommerce`` package over http, so every
-request is OAuth 1.0a-signed) mapping every order to the neutral DTO.
+the real WooCommerceAdapter.iter_orders (over http, so every request is OAuth 1.0a-signed by the
+official ``woocommerce`` package) through the app's StoreTransport with private addresses allowed (as
+outside production), mapping every order to the neutral DTO.
 
 The floor is what the latency alone allows: pages x latency / pages in flight. The ratio to it is
-the overhead of HTTP (the official client opens a connection per request), signing, JSON parsing and
-mapping. That work is CPU under one GIL, shared here with the server in the same process: run with
+the overhead of HTTP (this server closes every connection, as HTTP/1.0), signing, the address check
+of each connection, JSON parsing and mapping. That work is CPU under one GIL, shared here with the server in the same process: run with
 ``--latency 0`` to see that ceiling (about 6,000 orders/s on the 2-core machine), which is why the
 ratio grows past 4 pages in flight.
 
@@ -30,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.base import Connection
 from adapters.woocommerce.adapter import WooCommerceAdapter
+from adapters.woocommerce.addresses import AddressPolicy
+from adapters.woocommerce.transport import StoreTransport
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "woocommerce" / "order.json"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -99,7 +102,8 @@ def handler_for(store: Store) -> type[BaseHTTPRequestHandler]:
 
 def run(base_url: str, in_flight: int) -> tuple[int, float]:
     adapter = WooCommerceAdapter(Connection(shop_domain=urlsplit(base_url).netloc, credentials={
-        "store_url": base_url, "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "b" * 40}))
+        "store_url": base_url, "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "b" * 40}),
+        transport=StoreTransport(AddressPolicy(allow_private=True)))
     started, count = time.perf_counter(), 0
     for page in adapter.iter_orders(pages_in_flight=in_flight, per_page=PER_PAGE):
         count += len(page.items)

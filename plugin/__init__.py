@@ -12,7 +12,7 @@ def create_app(settings=None) -> Flask:
     from plugin.admin.sessions import ABSOLUTE_LIFETIME
     from plugin.db import Database
     from plugin.extensions import babel
-    from plugin.http import make_session
+    from plugin.http import make_session, make_store_transport
     from plugin.i18n import select_locale
     from plugin.jobs.queue import JobQueue
     from plugin.sync.events import EventBus
@@ -53,6 +53,7 @@ def create_app(settings=None) -> Flask:
     app.extensions["storecare.queue"] = queue
     app.extensions["storecare.events"] = EventBus()
     app.extensions["storecare.http"] = make_session()
+    app.extensions["storecare.woocommerce_transport"] = make_store_transport(settings)
     babel.init_app(app, locale_selector=select_locale)
 
     _register_jobs(queue)

@@ -6,7 +6,9 @@ Every variable carries the STORECARE_ prefix. Development defaults exist only in
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -43,6 +45,13 @@ class Settings:
     shopify_api_secret: str = ""
     # WooCommerce: the app name shown on the store's /wc-auth/v1/authorize screen.
     woocommerce_app_name: str = "Storecare"
+    # Stores on private addresses that production may call anyway: host names and CIDR networks.
+    woocommerce_private_stores: tuple[str, ...] = ()
+    # A PEM file of CA certificates trusted for stores' certificates, besides the public ones.
+    woocommerce_ca_bundle: str = ""
+    # How store host names are resolved (host -> addresses); None is the system resolver. Not read from
+    # the environment: tests (and anyone embedding the app) pass their own.
+    woocommerce_resolver: Callable[[str], Iterable[str]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -79,11 +88,17 @@ class Settings:
             shopify_api_key=get("SHOPIFY_API_KEY"),
             shopify_api_secret=get("SHOPIFY_API_SECRET"),
             woocommerce_app_name=get("WOOCOMMERCE_APP_NAME", "Storecare"),
+            woocommerce_private_stores=tuple(e.strip() for e in get("WOOCOMMERCE_PRIVATE_STORES").split(",")
+                                             if e.strip()),
+            woocommerce_ca_bundle=get("WOOCOMMERCE_CA_BUNDLE"),
         )
         return settings.validated()
 
     def validated(self) -> "Settings":
         """Fill development defaults (demo/test only) and refuse unsafe production settings."""
+        problems = self._woocommerce_problems()
+        if problems:
+            raise SettingsError("refusing to start: " + "; ".join(problems))
         if self.env in ("demo", "test"):
             return replace(
                 self,
@@ -100,3 +115,24 @@ class Settings:
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    def _woocommerce_problems(self) -> list[str]:
+        """The WooCommerce transport's settings, checked in every environment: a typo here would
+        otherwise show up as every store failing (or a private store refused) much later."""
+        from adapters.woocommerce.addresses import read_private_stores
+
+        problems = []
+        try:
+            read_private_stores(self.woocommerce_private_stores)
+        except ValueError as exc:
+            problems.append(f"{PREFIX}WOOCOMMERCE_PRIVATE_STORES: {exc}")
+        bundle = self.woocommerce_ca_bundle
+        if bundle and not Path(bundle).is_file():
+            problems.append(f"{PREFIX}WOOCOMMERCE_CA_BUNDLE: {bundle} is not a file")
+        elif bundle:
+            try:
+                ssl.create_default_context().load_verify_locations(cafile=bundle)
+            except (ssl.SSLError, OSError, ValueError) as exc:
+                problems.append(f"{PREFIX}WOOCOMMERCE_CA_BUNDLE: {bundle} holds no PEM certificates we can "
+                                f"read ({exc})")
+        return problems

@@ -4,7 +4,8 @@ Credentials (``Connection.credentials``): ``consumer_key`` and ``consumer_secret
 /wc-auth key handover), ``store_url`` (the address the keys were verified at; default
 ``https://<shop_domain>``) and optionally ``query_string_auth`` ("1": keys in the query string, for
 https hosts that strip the Authorization header). Webhook and storefront secrets live beside them
-but are the app's business.
+but are the app's business. ``transport`` is the app's StoreTransport (which addresses may be called,
+which CAs are trusted); without one, a strict transport of our own: public addresses only.
 
 Listings are ordered by id and paged by number (see pages.py). WooCommerce's customers endpoint has
 no ``modified_after``, so ``list_customers(updated_since=...)`` filters the pages itself, reading on
@@ -43,6 +44,7 @@ from adapters.woocommerce.pages import (
     fetch_in_order,
     start_position,
 )
+from adapters.woocommerce.transport import StoreTransport
 
 _ORDERS, _CUSTOMERS = "orders", "customers"
 PLUGIN_NAMESPACE = "wc-storecare/v1"  # our WordPress plugin's routes; "wc-" lets WooCommerce's key auth in
@@ -69,14 +71,14 @@ class WooCommerceAdapter:
     platform = Platform.WOOCOMMERCE
 
     def __init__(self, connection: Connection, *, timeout: float | tuple[float, float] = TIMEOUT,
-                 query_string_auth: bool | None = None):
+                 query_string_auth: bool | None = None, transport: StoreTransport | None = None):
         self.connection = connection
         creds = connection.credentials
         store_url = creds.get("store_url") or f"https://{connection.shop_domain}"
         if query_string_auth is None:
             query_string_auth = creds.get("query_string_auth") == "1"
         self._client = WooClient(store_url, creds.get("consumer_key", ""), creds.get("consumer_secret", ""),
-                                 timeout=timeout, query_string_auth=query_string_auth)
+                                 timeout=timeout, query_string_auth=query_string_auth, transport=transport)
 
     def __repr__(self) -> str:
         return f"WooCommerceAdapter({self._client.store_url!r})"

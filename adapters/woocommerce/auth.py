@@ -2,31 +2,30 @@
 the merchant to, and the key handover WooCommerce posts back. Pure: no I/O except an optional resolver.
 
 The store address is what the merchant types, so it is checked like any URL a server will fetch:
-http or https only, no user info, query or fragment, and (unless ``allow_private``: demo and tests)
-no loopback, private, link-local or otherwise internal address, literally or once resolved. A path
+http or https only, no user info, query or fragment, and no address the ``AddressPolicy`` refuses
+(addresses.py: internal addresses, literally or once resolved, unless the operator allowed them; any
+address in demo and tests). The same policy checks every later connection (transport.py). A path
 is kept (WordPress in a sub-folder) but a pasted ``/wp-admin/...`` or ``/wp-json/...`` tail is cut.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from adapters.errors import InvalidPayload
 from adapters.messages import N_
+from adapters.woocommerce.addresses import AddressPolicy, AddressRefused
 
 AUTHORIZE_PATH = "/wc-auth/v1/authorize"
 SCOPE = "read_write"
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _ADMIN_TAIL = re.compile(r"/(wp-admin|wp-json|wp-login\.php)(/.*)?$", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 _KEY = re.compile(r"^(ck|cs)_[A-Za-z0-9]{10,120}$")
-
-Resolver = Callable[[str], Iterable[str]]
-"""host -> the IP addresses it resolves to (e.g. from socket.getaddrinfo)."""
+NOT_REACHABLE = N_("This address is not reachable from the internet. Use your store's public address.")
 
 
 class StoreUrlError(ValueError):
@@ -71,8 +70,10 @@ def domain_of(url: str) -> str:
     return f"{host.lower()}:{port}"
 
 
-def parse_store_url(text: str, *, allow_private: bool = False, resolve: Resolver | None = None) -> StoreAddress:
-    """The store address a merchant typed, checked and normalised; StoreUrlError when unusable."""
+def parse_store_url(text: str, *, policy: AddressPolicy | None = None) -> StoreAddress:
+    """The store address a merchant typed, checked and normalised; StoreUrlError when unusable, OSError
+    when its name does not resolve. Without a ``policy``: the production rule, but nothing resolved
+    (literal addresses and internal names are refused)."""
     text = (text or "").strip()
     if not text:
         raise StoreUrlError(N_("Enter your store's address, for example https://shop.example.com."))
@@ -93,7 +94,10 @@ def parse_store_url(text: str, *, allow_private: bool = False, resolve: Resolver
         port = parts.port
     except ValueError:
         raise StoreUrlError(N_("The port in this address is not valid.")) from None
-    _check_reachable_publicly(host, allow_private, resolve)
+    try:
+        (policy or AddressPolicy()).check(host, resolve=policy is not None)
+    except AddressRefused:
+        raise StoreUrlError(NOT_REACHABLE) from None
     path = _ADMIN_TAIL.sub("", parts.path).rstrip("/")
     if any(c in path for c in "\\ \t\n") or "/../" in path + "/" or "/./" in path + "/":
         raise StoreUrlError(N_("The address's path is not valid."))
@@ -118,27 +122,6 @@ def _host(raw: str) -> str:
     if len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
         raise StoreUrlError(N_("The host name in this address is not valid."))
     return host
-
-
-def _check_reachable_publicly(host: str, allow_private: bool, resolve: Resolver | None) -> None:
-    """Refuse addresses inside our own network: we are about to send requests there."""
-    if allow_private:
-        return
-    refused = StoreUrlError(N_("This address is not reachable from the internet. Use your store's public address."))
-    if host == "localhost" or host.endswith(_INTERNAL_SUFFIXES) or "." not in host and ":" not in host:
-        raise refused
-    addresses = [host] if _is_ip(host) else list(resolve(host) if resolve else [])
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise refused
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def authorize_url(store: StoreAddress, *, app_name: str, user_id: str, return_url: str, callback_url: str,

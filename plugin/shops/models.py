@@ -61,7 +61,7 @@ class PendingConnection(Base):
     /wc-auth/v1/authorize, kept as a SHA-256 (the token itself travels in URLs and the store's logs).
 
     ``status``: pending -> connected (keys verified and stored) | failed (``error`` is shown to the
-    merchant). Claiming is a compare-and-set (``UPDATE ... WHERE status = 'pending'``), so of two
+    merchant: a catalogue message, translated when shown, with ``error_params`` filled in). Claiming is a compare-and-set (``UPDATE ... WHERE status = 'pending'``), so of two
     callbacks with one token exactly one connects. ``browser_hash`` binds the return to the browser
     that started (our form) or first followed the WordPress plugin's link; ``landed_at`` makes the
     return's sign-in single-use too.
@@ -77,6 +77,7 @@ class PendingConnection(Base):
     domain: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_params: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -46,6 +46,8 @@ def adapter_options(platform: str) -> dict:
     if platform == Platform.SHOPIFY:  # the one outbound session; the API version pinned in app.yaml
         return {"http": current_app.extensions["storecare.http"],
                 "api_version": current_app.config["STORECARE_MANIFEST"]["shopify"]["api_version"]}
+    if platform == Platform.WOOCOMMERCE:  # which addresses may be called, which CAs trusted (plugin/http.py)
+        return {"transport": current_app.extensions["storecare.woocommerce_transport"]}
     return {"path": _settings().sandbox_path} if platform == Platform.SANDBOX else {}
 
 

@@ -11,6 +11,11 @@
    anything is written. Only then, in one transaction that claims the token (compare-and-set), the
    Shop is created or re-activated with the keys encrypted, our webhook secret and the storefront
    secret, webhooks are reconciled and a backfill is queued. WooCommerce needs a 200 to keep the key.
+   If that first call fails (a certificate we cannot verify, a redirect, no answer, no JSON, the keys
+   refused), the reason is recorded on the pending connection and WooCommerce still gets a 200:
+   anything else and WooCommerce deletes the key and shows the merchant its own generic error page,
+   and the browser never comes back to us. With the 200 it sends the browser to our return page,
+   which says what failed and which unused key the merchant may delete.
 3. ``land``: the browser returns; the browser bound in step 1 is signed in to that shop's admin, once.
 
 The storefront secret (which signs shopper tokens and the plugin's admin links) is not sent to us by
@@ -23,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,6 +53,7 @@ from plugin.db import utcnow
 from plugin.security import random_secret
 from plugin.shops.models import PendingConnection, Shop
 from plugin.shops.service import adapter_options, credentials, find_shop, store_credentials
+from plugin.shops.woocommerce_failures import why_not_verified
 
 log = logging.getLogger(__name__)
 TOKEN_TTL = timedelta(minutes=15)
@@ -62,15 +67,25 @@ MIN_STOREFRONT_SECRET = 32
 
 
 class ConnectError(Exception):
-    """A connection step was refused; ``message`` is safe to show the merchant (or WooCommerce)."""
+    """A connection step was refused; ``message`` is safe to show the merchant (or WooCommerce), with
+    ``params`` filled in after translation (``gettext(message, **params)``)."""
 
     status = 400
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, params: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
+        self.params = dict(params or {})
         if status is not None:
             self.status = status
+
+    def english(self) -> str:
+        return self.message % self.params if self.params else self.message
+
+
+class KeysNotVerified(ConnectError):
+    """The keys arrived for a valid pending connection but the first call with them failed. Recorded on
+    the connection for the return page; WooCommerce is answered 200 (see the module doc)."""
 
 
 @dataclass(frozen=True)
@@ -89,16 +104,14 @@ def _settings():
     return current_app.config["STORECARE_SETTINGS"]
 
 
-def _resolve(host: str) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
-
-
 def check_store_url(text: str) -> StoreAddress:
-    """The merchant's store address, or StoreUrlError with a message for the form field. Outside
-    production (demo, tests) local addresses are allowed and nothing is resolved."""
-    production = _settings().is_production
+    """The merchant's store address, or StoreUrlError with a message for the form field. Checked by the
+    policy every later call to the store is checked by (plugin/http.py ``make_store_transport``):
+    outside production (demo, tests) any address and nothing resolved; in production public addresses
+    and the operator's private stores."""
+    policy = current_app.extensions["storecare.woocommerce_transport"].policy
     try:
-        return parse_store_url(text, allow_private=not production, resolve=_resolve if production else None)
+        return parse_store_url(text, policy=policy)
     except OSError:
         raise StoreUrlError(N_("We could not find this address. Check it for typos.")) from None
 
@@ -168,7 +181,11 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
     if handover.permissions != SCOPE:
         raise ConnectError("Storecare needs read_write access to the store.", 400)
     adapter = _adapter(store, handover)
-    info = _verified_store(adapter, store)
+    try:
+        info = _verified_store(adapter, store)
+    except KeysNotVerified as exc:
+        _record_failure(db, handover, exc, now)
+        raise
     storefront_secret = _plugin_secret(adapter)
     with db.uow() as session:
         claimed = session.execute(update(PendingConnection).where(
@@ -200,11 +217,28 @@ def _verified_store(adapter, store: StoreAddress):
     try:
         info = adapter.store_info()
     except AdapterError as exc:
-        log.info("woocommerce keys for %s failed verification: %s", store.domain, exc.message)
-        raise ConnectError("These keys do not work with the store.", 401) from None
+        log.info("woocommerce keys for %s failed verification (%s): %s", store.domain, type(exc).__name__,
+                 exc.message)
+        message, params = why_not_verified(exc)
+        raise KeysNotVerified(message, 200, params) from None
     if info.home_url and domain_of(info.home_url) != store.domain:
         raise ConnectError(f"The store reports its address as {info.home_url}: connect with that address.", 400)
     return info
+
+
+def _record_failure(db, handover: KeyHandover, exc: KeysNotVerified, now: datetime) -> None:
+    """Close the pending connection with what failed, for the return page (``land``) to show. The key
+    WooCommerce made stays in the store, unused: the page names it (WooCommerce lists keys by their
+    last seven characters)."""
+    exc.params["key_end"] = handover.consumer_key[-7:]
+    with db.uow() as session:
+        claimed = session.execute(update(PendingConnection).where(
+            PendingConnection.token_hash == digest(handover.user_id), PendingConnection.status == "pending",
+            PendingConnection.expires_at > now).values(
+            status="failed", completed_at=now, error=exc.message, error_params=exc.params)).rowcount
+        session.commit()
+    if not claimed:
+        raise ConnectError("This connection request was already used or has expired.", 400)
 
 
 def _plugin_secret(adapter) -> str | None:
@@ -277,7 +311,7 @@ def land(session, token: str, browser_binder: str | None, success: bool, now: da
             status="failed", error=message))
         raise ConnectError(message)
     if row.status == "failed":
-        raise ConnectError(row.error or N_("The connection failed. Start again."))
+        raise ConnectError(row.error or N_("The connection failed. Start again."), params=row.error_params)
     if row.status != "connected" or row.shop_id is None:
         raise ConnectError(N_("Your store has not sent us its keys. Start again; if it keeps happening, "
                               "check that your store can reach Storecare over https."))

@@ -6,6 +6,8 @@
                                           ``redirect_url`` out (JSON), for the plugin to send the admin to
 - ``GET  /connect/woocommerce/go``        that link: binds this browser, then to the store's approval
 - ``POST /connect/woocommerce/callback``  WooCommerce's key handover (unsigned JSON); 200 keeps the key
+                                          and sends the merchant's browser to the return page, also
+                                          when the keys failed their first call (the page says why)
 - ``GET  /connect/woocommerce/return``    the merchant back: signed in to the admin, or told why not
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.extensions import db
 from plugin.problems import problem_response
 from plugin.shops import woocommerce
+from plugin.shops.woocommerce_failures import UNUSED_KEY
 
 log = logging.getLogger(__name__)
 bp = Blueprint("woocommerce_connect", __name__, url_prefix="/connect/woocommerce")
@@ -56,9 +59,14 @@ def _page(status: int = 200, **context):
     return render_template("connect/woocommerce.html", csrf_token=csrf_token, **context), status
 
 
-def _outcome(message: str, status: int = 400):
-    """The outcome page; ``message`` is translated when the catalogue has it (messages marked ``N_``)."""
-    return render_template("connect/woocommerce_outcome.html", message=gettext(message)), status
+def _outcome(message: str, status: int = 400, params: dict | None = None):
+    """The outcome page; ``message`` is translated when the catalogue has it (messages marked ``N_``),
+    then ``params`` filled in. A ``key_end`` among them names the key WooCommerce kept unused."""
+    params = dict(params or {})
+    key_end = params.pop("key_end", None)
+    text = gettext(message, **params) if params else gettext(message)
+    note = gettext(UNUSED_KEY, key_end=key_end) if key_end else None
+    return render_template("connect/woocommerce_outcome.html", message=text, note=note), status
 
 
 @bp.get("")
@@ -112,6 +120,11 @@ def go():
 def callback():
     try:
         shop = woocommerce.complete(db, request.get_json(silent=True, force=True))
+    except woocommerce.KeysNotVerified as exc:
+        # 200, or WooCommerce deletes the key and shows the merchant only its own generic error; with it,
+        # the browser comes back to /return, which shows what was recorded (WooCommerce ignores this body).
+        log.info("woocommerce keys received but not verified: %s", exc.english())
+        return jsonify({"status": "not_connected", "reason": exc.english()})
     except woocommerce.ConnectError as exc:
         log.info("woocommerce key handover refused (%s): %s", exc.status, exc.message)
         titles = {400: "Bad Request", 401: "Unauthorized", 503: "Service Unavailable"}
@@ -127,7 +140,7 @@ def landing():
                                     success=request.args.get("success") == "1")
         except woocommerce.ConnectError as exc:
             db_session.commit()
-            return _outcome(exc.message, exc.status)
+            return _outcome(exc.message, exc.status, exc.params)
         db_session.commit()
         sign_in(shop)
     flash(gettext("%(store)s is connected. Its orders and customers are being imported; the numbers "

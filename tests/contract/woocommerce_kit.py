@@ -6,6 +6,12 @@ paged by number with X-WP-Total / X-WP-TotalPages, ``modified_after`` strictly a
 WooCommerce's error codes, webhooks and coupons that can be created, and both authentications
 checked as the store checks them: Basic auth over https, and over http an OAuth 1.0a signature
 recomputed independently of the client (PHP's rawurlencode rules, 15-minute window, nonces used once).
+A store can be told to answer with a redirect (``WooStore.redirect``), as a web server in front of
+WordPress does for http -> https or www.
+
+``LocalWooServer`` serves the same stores over a real socket on 127.0.0.1, over http or over https with a
+certificate from a CA the test made (trustme): for what ``responses`` cannot show, namely where a
+connection really goes and what TLS verification does. ``Names`` is a resolver the test controls.
 
 Unit and integration tests use the simulator too (``WooSimulator``, ``build_store``); the contract
 suite uses the two kits: an https store and an http one, so OAuth signing is exercised end to end.
@@ -20,12 +26,17 @@ import hmac
 import json
 import random
 import re
+import socket
+import ssl
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import pytest
@@ -78,6 +89,13 @@ class WooStore:
     nonces: set[str] = field(default_factory=set)
     next_id: int = 5000
     before_serve: Callable[[str], None] | None = None  # called with "METHOD /path" (tests: barriers)
+    # (path after /wp-json/, query) -> a Location to redirect to, or None: a web server's redirect
+    redirect: Callable[[str, dict], str | None] | None = None
+    redirect_status: int = 301
+    # WordPress serves a theme page instead of the REST API: 404 with "Plain" permalinks (no rewrite
+    # rules for /wp-json/), 200 where a security or cache plugin hands out the home page
+    theme_page: int | None = None
+    fail_with: BaseException | None = None  # raised instead of answering: a network failure (responses only)
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -201,6 +219,14 @@ class WooSimulator:
         store.requests.append(f"{request.method} {parts.path}")
         if store.before_serve is not None:
             store.before_serve(f"{request.method} {parts.path}")
+        path = parts.path[len(urlsplit(store.base_url).path) + len("/wp-json/"):]
+        location = store.redirect(path, query) if store.redirect is not None else None
+        if location is not None:  # the web server answers before WordPress sees the request
+            return store.redirect_status, {"Location": location, "Content-Type": "text/html"}, "Moved"
+        if store.fail_with is not None:
+            raise store.fail_with
+        if store.theme_page is not None:
+            return store.theme_page, {"Content-Type": "text/html; charset=UTF-8"}, "<html><body>Shop</body></html>"
         if not self._authenticated(store, request, parts, query):
             return _error(401, "woocommerce_rest_authentication_error", "Invalid signature - provided signature does not match.")
         if store.throttle_next:
@@ -209,7 +235,6 @@ class WooSimulator:
         if store.fail_next:
             store.fail_next -= 1
             return _error(503, "unavailable", "Service Unavailable")
-        path = parts.path[len(urlsplit(store.base_url).path) + len("/wp-json/"):]
         body = json.loads(request.body) if request.body else {}
         return _route(store, request.method, path, query, body)
 
@@ -336,6 +361,120 @@ def _coupons(store: WooStore, method: str, query: dict, body: dict):
     coupon.pop("_links", None)
     store.coupons[coupon["id"]] = coupon
     return _ok(coupon, status=201)
+
+
+# -- a real server: where connections go, and TLS ---------------------------------------------------
+
+class Names:
+    """A resolver the test controls: host -> addresses, changeable between calls (DNS rebinding).
+    ``asked`` lists every name looked up, in order."""
+
+    def __init__(self, records: dict[str, Iterable[str]] | None = None):
+        self.records = {host: list(addresses) for host, addresses in (records or {}).items()}
+        self.asked: list[str] = []
+
+    def __call__(self, host: str) -> list[str]:
+        self.asked.append(host)
+        if host not in self.records:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} is not known")
+        return list(self.records[host])
+
+
+@dataclass
+class _Received:
+    method: str
+    url: str
+    headers: object
+    body: bytes
+
+
+class LocalWooServer:
+    """WooStores served over a real socket on 127.0.0.1 by the simulator's routes; the store is chosen
+    by the Host header. ``tls``: a trustme leaf certificate, for https (the handshake happens in the
+    connection's own thread, so a client that refuses the certificate only ends its own connection).
+    Use as a context manager; ``url(host)`` is the base URL of a store named ``host`` on this server."""
+
+    def __init__(self, tls=None):
+        self._simulator = WooSimulator(None)
+        self._tls = tls
+        self._stores: dict[str, WooStore] = {}
+        self._server = self._build()
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="local-woo",
+                                        daemon=True)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._tls is not None else "http"
+
+    def url(self, host: str) -> str:
+        return f"{self.scheme}://{host}:{self.port}"
+
+    def add(self, store: WooStore) -> WooStore:
+        self._stores[urlsplit(store.base_url).netloc] = store
+        return store
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def _build(self) -> ThreadingHTTPServer:
+        outer = self
+        context = None
+        if self._tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._tls.configure_cert(context)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                received = _Received(self.command, f"{outer.scheme}://{self.headers['Host']}{self.path}",
+                                     self.headers, self.rfile.read(length) if length else b"")
+                store = outer._stores.get(self.headers["Host"])
+                if store is None:
+                    status, headers, body = 404, {"Content-Type": "text/plain"}, "no such store"
+                else:
+                    status, headers, body = outer._simulator._serve(store, received)
+                data = body.encode() if isinstance(body, str) else body
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def finish_request(self, request, client_address) -> None:
+                if context is None:
+                    super().finish_request(request, client_address)
+                    return
+                try:
+                    secured = context.wrap_socket(request, server_side=True)
+                except (ssl.SSLError, OSError):  # the client refused our certificate
+                    return
+                try:
+                    super().finish_request(secured, client_address)
+                finally:
+                    secured.close()
+
+            def handle_error(self, request, client_address) -> None:
+                pass  # a client that hangs up is not the test's concern
+
+        return Server(("127.0.0.1", 0), Handler)
 
 
 # -- the contract kits ------------------------------------------------------------------------------

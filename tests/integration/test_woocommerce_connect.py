@@ -158,13 +158,18 @@ def test_forged_handovers_are_refused_and_change_nothing(client, db, store, make
         assert session.scalars(select(PendingConnection.status)).one() == "pending"
 
 
-def test_keys_that_do_not_work_are_not_stored(client, db, store):
+def test_keys_that_do_not_work_are_not_stored_and_the_merchant_is_told_why(client, db, store):
     token = token_of(start(client))
 
     response = client.post("/connect/woocommerce/callback", json=handover(token, consumer_secret="cs_" + "9" * 40))
 
-    assert response.status_code == 401 and count(db, Shop) == 0
+    # 200: WooCommerce then sends the browser back to us instead of its own generic error page
+    assert response.status_code == 200 and response.json["status"] == "not_connected" and count(db, Shop) == 0
     assert store.requests == ["GET /wp-json/wc/v3/system_status"]
+    landing = client.get(f"/connect/woocommerce/return?success=1&user_id={token}")
+    assert landing.status_code == 400 and "did not accept the keys" in landing.text
+    assert f"ending in {KEY[-7:]}" in landing.text  # the unused key WooCommerce kept, to delete
+    assert client.post("/connect/woocommerce/callback", json=handover(token)).status_code == 400  # closed
 
 
 def test_a_store_reporting_another_address_is_refused(client, db, store):

@@ -35,3 +35,39 @@ def test_unknown_environment_is_named():
     with pytest.raises(SettingsError, match="STORECARE_ENV must be one of"):
         Settings.from_env({"STORECARE_ENV": "staging"})
 
+
+
+PRODUCTION = {"STORECARE_SECRET_KEY": "s" * 40, "STORECARE_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+
+
+def test_the_woocommerce_private_stores_and_ca_bundle_are_read(tmp_path):
+    import trustme
+
+    bundle = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+
+    s = Settings.from_env({**PRODUCTION, "STORECARE_WOOCOMMERCE_PRIVATE_STORES": " shop.lan, 10.20.0.0/16 ,,fd00::/8",
+                           "STORECARE_WOOCOMMERCE_CA_BUNDLE": str(bundle)})
+
+    assert s.woocommerce_private_stores == ("shop.lan", "10.20.0.0/16", "fd00::/8")
+    assert s.woocommerce_ca_bundle == str(bundle)
+
+
+@pytest.mark.parametrize("env", ["production", "demo"])
+def test_a_malformed_private_store_stops_start_up_naming_it(env):
+    with pytest.raises(SettingsError, match=r"WOOCOMMERCE_PRIVATE_STORES: '10\.0\.0\.1/24' is not a CIDR network"):
+        Settings.from_env({**PRODUCTION, "STORECARE_ENV": env,
+                           "STORECARE_WOOCOMMERCE_PRIVATE_STORES": "shop.lan,10.0.0.1/24"})
+    with pytest.raises(SettingsError, match=r"'https://shop\.lan' is neither a host name nor a CIDR network"):
+        Settings.from_env({**PRODUCTION, "STORECARE_ENV": env, "STORECARE_WOOCOMMERCE_PRIVATE_STORES": "https://shop.lan"})
+
+
+def test_a_ca_bundle_that_is_missing_or_not_pem_stops_start_up(tmp_path):
+    missing = tmp_path / "nowhere.pem"
+    with pytest.raises(SettingsError, match=f"WOOCOMMERCE_CA_BUNDLE: {missing} is not a file"):
+        Settings.from_env({**PRODUCTION, "STORECARE_WOOCOMMERCE_CA_BUNDLE": str(missing)})
+
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(SettingsError, match=f"WOOCOMMERCE_CA_BUNDLE: {garbage} holds no PEM certificates"):
+        Settings.from_env({**PRODUCTION, "STORECARE_WOOCOMMERCE_CA_BUNDLE": str(garbage)})

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from adapters.errors import InvalidPayload
+from adapters.woocommerce.addresses import AddressPolicy
 from adapters.woocommerce.auth import (
     StoreUrlError,
     authorize_url,
@@ -52,14 +53,16 @@ def test_unusable_or_internal_addresses_are_refused_with_a_reason(typed, says):
 
 def test_a_name_that_resolves_inside_our_network_is_refused():
     with pytest.raises(StoreUrlError, match="not reachable"):
-        parse_store_url("https://sneaky.example.com", resolve=lambda host: ["93.184.216.34", "192.168.0.10"])
-    assert parse_store_url("https://fine.example.com", resolve=lambda host: ["93.184.216.34"]).domain == \
-        "fine.example.com"
+        parse_store_url("https://sneaky.example.com",
+                        policy=AddressPolicy(resolve=lambda host: ["93.184.216.34", "192.168.0.10"]))
+    assert parse_store_url("https://fine.example.com",
+                           policy=AddressPolicy(resolve=lambda host: ["93.184.216.34"])).domain == "fine.example.com"
 
 
 def test_local_addresses_are_allowed_for_demos_and_tests():
-    assert parse_store_url("http://127.0.0.1:8080", allow_private=True).domain == "127.0.0.1:8080"
-    assert parse_store_url("http://localhost:8000", allow_private=True).url == "http://localhost:8000"
+    anything = AddressPolicy(allow_private=True, resolve=lambda host: pytest.fail("nothing is resolved"))
+    assert parse_store_url("http://127.0.0.1:8080", policy=anything).domain == "127.0.0.1:8080"
+    assert parse_store_url("http://localhost:8000", policy=anything).url == "http://localhost:8000"
 
 
 def test_the_authorize_url_carries_all_five_parameters():

@@ -10,7 +10,7 @@ import requests
 import responses
 
 from adapters.errors import AuthRevoked, InvalidPayload, NotFound, RateLimited, Transient
-from adapters.woocommerce.client import StoreRefused, WooClient, retry_after
+from adapters.woocommerce.client import StoreRedirected, StoreRefused, WooClient, retry_after
 from tests.contract.woocommerce_kit import KEY, SECRET, WooSimulator, build_store
 
 HTTPS, HTTP = "https://shop.woo.test", "http://plain.woo.test"
@@ -89,6 +89,24 @@ def test_network_errors_and_timeouts_are_transient(mocked):
         client.get("orders")
     with pytest.raises(Transient):
         client.get("customers")
+
+
+@pytest.mark.parametrize(("store", "location", "suggested"), [
+    ("http://shop.woo.test", "https://shop.woo.test/wp-json/wc/v3/orders", "https://shop.woo.test"),
+    (HTTPS, "https://www.shop.woo.test/wp-json/wc/v3/orders?per_page=1", "https://www.shop.woo.test"),
+    (HTTPS, "/shop/wp-json/wc/v3/orders", "https://shop.woo.test/shop"),
+    (HTTPS, "http://169.254.169.254/latest/meta-data/", ""),
+])
+def test_a_redirect_is_not_followed_and_names_the_address_to_connect_with(mocked, store, location, suggested):
+    mocked.get(f"{store}/wp-json/wc/v3/orders", status=301, headers={"Location": location})
+    target = mocked.get("http://169.254.169.254/latest/meta-data/", body="secrets")
+
+    with pytest.raises(StoreRedirected) as raised:
+        WooClient(store, KEY, SECRET).get("orders", {"per_page": 1})
+
+    assert (raised.value.location, raised.value.suggested_url) == (location, suggested)
+    assert raised.value.transient is False and location in raised.value.message
+    assert target.call_count == 0 and len(mocked.calls) == 1
 
 
 def test_a_page_that_is_not_json_says_why(mocked):
