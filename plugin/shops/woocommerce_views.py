@@ -7,6 +7,9 @@
 - ``GET  /connect/woocommerce/go``        that link: binds this browser, then to the store's approval
 - ``POST /connect/woocommerce/callback``  WooCommerce's key handover (unsigned JSON); 200 keeps the key
 - ``GET  /connect/woocommerce/return``    the merchant back: signed in to the admin, or told why not
+
+A browser signed in to a WooCommerce shop's admin that starts (or follows the plugin's link to) a
+connection records that shop on it: a reconnect from our admin proves it is the same store.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext
 
 from adapters.woocommerce.auth import StoreUrlError
-from plugin.admin.auth import sign_in
+from plugin.admin.auth import SESSION_SHOP, installed_shop, sign_in
 from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.extensions import db
 from plugin.problems import problem_response
@@ -50,15 +53,25 @@ def _binder() -> str:
     return value
 
 
+def _signed_in_shop_id(db_session) -> int | None:
+    """The installed shop this browser's admin session is signed in to, if any."""
+    shop = installed_shop(db_session, session.get(SESSION_SHOP))
+    return shop.id if shop is not None else None
+
+
 def _page(status: int = 200, **context):
     context.setdefault("store_url", "")
     context.setdefault("error", None)
     return render_template("connect/woocommerce.html", csrf_token=csrf_token, **context), status
 
 
-def _outcome(message: str, status: int = 400):
-    """The outcome page; ``message`` is translated when the catalogue has it (messages marked ``N_``)."""
-    return render_template("connect/woocommerce_outcome.html", message=gettext(message)), status
+def _outcome(message: str, status: int = 400, note: str | None = None, params: dict | None = None):
+    """The outcome page; ``message`` (and ``note``, a second sentence with ``params``) are translated
+    when the catalogue has them (messages marked ``N_``)."""
+    text = gettext(message)
+    if note:
+        text = f"{text} {gettext(note, **(params or {}))}"
+    return render_template("connect/woocommerce_outcome.html", message=text), status
 
 
 @bp.get("")
@@ -72,7 +85,8 @@ def submit():
     store_url = request.form.get("store_url", "")[:2000]
     with db.uow() as db_session:
         try:
-            started = woocommerce.start(db_session, store_url, browser_binder=_binder())
+            started = woocommerce.start(db_session, store_url, browser_binder=_binder(),
+                                        signed_in_shop_id=_signed_in_shop_id(db_session))
         except StoreUrlError as exc:
             return _page(400, store_url=store_url, error=gettext(str(exc)))
         except woocommerce.ConnectError as exc:
@@ -101,7 +115,8 @@ def start_from_wordpress():
 def go():
     with db.uow() as db_session:
         try:
-            target = woocommerce.bind_browser(db_session, request.args.get("user_id", ""), _binder())
+            target = woocommerce.bind_browser(db_session, request.args.get("user_id", ""), _binder(),
+                                              signed_in_shop_id=_signed_in_shop_id(db_session))
         except woocommerce.ConnectError as exc:
             return _outcome(exc.message, exc.status)
         db_session.commit()
@@ -112,6 +127,11 @@ def go():
 def callback():
     try:
         shop = woocommerce.complete(db, request.get_json(silent=True, force=True))
+    except woocommerce.StoreAlreadyConnected as exc:
+        # 200: WooCommerce then sends the merchant back to our return page, which says why; any other
+        # answer shows WooCommerce's own generic error and strands the merchant there.
+        log.info("woocommerce key handover not used: %s", exc.message)
+        return jsonify({"status": "refused", "detail": exc.message})
     except woocommerce.ConnectError as exc:
         log.info("woocommerce key handover refused (%s): %s", exc.status, exc.message)
         titles = {400: "Bad Request", 401: "Unauthorized", 503: "Service Unavailable"}
@@ -123,12 +143,16 @@ def callback():
 def landing():
     with db.uow() as db_session:
         try:
-            shop = woocommerce.land(db_session, request.args.get("user_id", ""), session.get(BINDER),
-                                    success=request.args.get("success") == "1")
+            landing = woocommerce.land(db_session, request.args.get("user_id", ""), session.get(BINDER),
+                                       success=request.args.get("success") == "1",
+                                       signed_in_shop_id=_signed_in_shop_id(db_session))
         except woocommerce.ConnectError as exc:
             db_session.commit()
-            return _outcome(exc.message, exc.status)
+            return _outcome(exc.message, exc.status, exc.note, exc.params)
+        if landing.already_signed_in:  # this browser opened the page again after it signed in here
+            return redirect(url_for("admin.overview"))
         db_session.commit()
+        shop = landing.shop
         sign_in(shop)
     flash(gettext("%(store)s is connected. Its orders and customers are being imported; the numbers "
                   "update as they arrive.", store=shop.domain), "success")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.woocommerce.auth import domain_of
+from adapters.woocommerce.auth import store_key
 from plugin.security import sign_wordpress_sign_in
 from plugin.shops.woocommerce import wordpress_config_php
 from plugin.storefront.identity import TokenClaims, encode_token, verify_token
@@ -88,9 +88,12 @@ def test_the_php_admin_link_is_signed_as_security_py_checks():
 
 
 @pytest.mark.parametrize("home", ["https://Shop.Example.com/", "https://shop.example.com:443/store/",
-                                  "http://shop.example.com:8080/", "http://127.0.0.1/"])
+                                  "http://shop.example.com:8080/", "http://127.0.0.1/", "https://multi.example.com/storeA/",
+                                  "https://multi.example.com/storeB", "http://multi.example.com:8080/a/b//",
+                                  "https://example.com/sklep%20ceramiki/", "https://example.com/kłody/",
+                                  "https://example.com/a%2Fb/c+d/", "https://example.com/~anna/"])
 def test_the_plugin_names_its_shop_as_webhooks_and_the_connect_flow_do(home):
-    assert run_php("echo Storecare_Signing::shop_domain($argv[1]);", home) == domain_of(home)
+    assert run_php("echo Storecare_Signing::shop_domain($argv[1]);", home) == store_key(home)
 
 
 def test_new_secrets_are_64_hex_characters_and_differ():
