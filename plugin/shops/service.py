@@ -119,7 +119,9 @@ def mark_uninstalled(session, shop: Shop, at: datetime | None = None) -> bool:
 
     ``adapter_for`` refuses an uninstalled shop, so every job that would call the platform fails at
     once, permanently, with a clear error. Only the webhook secret is kept (WooCommerce and the
-    sandbox sign with it; the privacy webhooks that follow must still verify). ``at`` is when the
+    sandbox sign with it; the privacy webhooks that follow must still verify), and on WooCommerce the
+    storefront secret our WordPress plugin gave us (it signs nothing for an uninstalled shop, but a
+    reconnect of the same store proves itself with it; see woocommerce_identity). ``at`` is when the
     platform says the uninstall happened: an uninstall older than the current installation (a late
     retry arriving after a re-install) changes nothing. Returns whether the shop changed.
     """
@@ -129,6 +131,7 @@ def mark_uninstalled(session, shop: Shop, at: datetime | None = None) -> bool:
     if shop.status == "uninstalled" and shop.uninstalled_at is not None:
         return False
     shop.status, shop.uninstalled_at = "uninstalled", utcnow()
-    kept = {k: v for k, v in credentials(shop).items() if k in ("webhook_secret",)}
+    keep = ("webhook_secret", "storefront_secret") if shop.platform == Platform.WOOCOMMERCE else ("webhook_secret",)
+    kept = {k: v for k, v in credentials(shop).items() if k in keep}
     store_credentials(shop, kept)
     return True

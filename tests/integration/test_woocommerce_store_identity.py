@@ -250,6 +250,24 @@ def test_an_uninstalled_shop_that_still_holds_data_is_not_handed_to_an_unproven_
     assert "its data is still kept" in landing.text
 
 
+def test_an_uninstalled_shop_with_data_comes_back_to_its_own_store_proven_by_the_plugin(app, db, store_a):
+    from plugin.shops.service import mark_uninstalled
+
+    connect(app.test_client(), store_a)
+    with db.uow() as session:
+        shop = session.scalars(select(Shop).where(Shop.domain == KEY_A)).one()
+        make_order(session, shop)
+        mark_uninstalled(session, shop)
+        session.commit()
+        shop_id = shop.id
+
+    answer, landing, key = connect(app.test_client(), store_a)
+
+    assert answer.json["status"] == "connected" and landing.status_code == 302
+    shop = shop_of(db, KEY_A)
+    assert (shop.id, shop.status, credentials(shop)["consumer_key"]) == (shop_id, "installed", key.consumer_key)
+
+
 def test_an_uninstalled_empty_shop_is_taken_over_with_fresh_secrets(app, db, store_a):
     store_a.plugin_connection = None
     with db.uow() as session:
