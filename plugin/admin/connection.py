@@ -83,6 +83,15 @@ def reconnect_url(shop: Shop) -> str | None:
     return None
 
 
+def reauth_url(shop: Shop) -> str | None:
+    """Where a merchant gives Storecare access again: WooCommerce, the connect page with the store's
+    address; Shopify, the app in the shop's own admin (opening it there exchanges a new token)."""
+    if shop.platform == "shopify":
+        api_key = current_app.config["STORECARE_SETTINGS"].shopify_api_key
+        return f"https://{shop.domain}/admin/apps/{api_key}" if api_key else None
+    return reconnect_url(shop)
+
+
 def connection(session: Session, shop: Shop, now: datetime | None = None) -> ShopConnection:
     now = now or utcnow()
     states = {s.resource: s for s in session.scalars(select(SyncState).where(SyncState.shop_id == shop.id))}

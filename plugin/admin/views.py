@@ -96,7 +96,13 @@ def _layout() -> dict:
         "status_label": status_label, "status_tone": status_tone, "asset": _asset,
         "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
         "shop": g.get("shop"), "nav": _navigation() if g.get("shop") is not None else [],
+        "reauth_url": _reauth_url(g.get("shop")),
     }
+
+
+def _reauth_url(shop) -> str | None:
+    """Where the merchant of a shop whose platform refused our credentials goes to fix it (the banner)."""
+    return connection_page.reauth_url(shop) if shop is not None and shop.needs_reauth else None
 
 
 def _navigation() -> list[dict]:

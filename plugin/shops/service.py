@@ -10,6 +10,7 @@ from sqlalchemy.orm import object_session
 
 from adapters import get_adapter
 from adapters.base import Connection, Platform, PlatformAdapter
+from adapters.errors import AuthRevoked
 from plugin.db import utcnow
 from plugin.security import random_secret
 from plugin.shops.models import Shop
@@ -52,6 +53,9 @@ def adapter_for(shop: Shop) -> PlatformAdapter:
     """The shop's adapter, bound to its own credentials for this call only."""
     if shop.status != "installed":
         raise ShopError(f"shop {shop.domain} is uninstalled: no platform calls are made for it")
+    if shop.needs_reauth and shop.platform == Platform.WOOCOMMERCE:  # Shopify: ensure_fresh_token says it
+        raise AuthRevoked("the store no longer accepts Storecare's API keys: the merchant must reconnect it "
+                          "(Connection > Reconnect)")
     values = credentials(shop)
     if shop.platform == Platform.SHOPIFY:  # expiring offline tokens: refreshed here, before any call
         from plugin.shops.shopify import ensure_fresh_token

@@ -93,6 +93,7 @@ class WooStore:
     keys: dict[str, ApiKey] = field(default_factory=dict)
     admins: set[int] = field(default_factory=lambda: {1})  # users who may edit every user (edit_user)
     plugin_connected_at: float | None = None  # set when Storecare reads the plugin's connection route
+    forbidden: set[str] = field(default_factory=set)  # routes ("wc/v3/coupons") a security plugin answers 403
     orders: dict[int, dict] = field(default_factory=dict)
     customers: dict[int, dict] = field(default_factory=dict)
     refunds: dict[int, list[dict]] = field(default_factory=dict)
@@ -241,6 +242,8 @@ class WooSimulator:
             store.fail_next -= 1
             return _error(503, "unavailable", "Service Unavailable")
         path = parts.path[len(urlsplit(store.base_url).path) + len("/wp-json/"):]
+        if any(path.startswith(route) for route in store.forbidden):
+            return _error(403, "woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.")
         body = json.loads(request.body) if request.body else {}
         return _route(store, request.method, path, query, body, caller)
 
