@@ -22,6 +22,7 @@ from plugin.shops import privacy
 from plugin.shops.models import Shop
 from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.shops.service import credentials
+from plugin.shops.woocommerce_keys import ReplacedKey, replaced_keys
 from plugin.sync.models import SyncState, WebhookDelivery
 from plugin.sync.reconcile import RESOURCE as RECONCILE
 from plugin.sync.reconcile_models import ReconcileReport
@@ -61,6 +62,7 @@ class ShopConnection:
     reconnect_url: str | None
     exports: Sequence[DataExport]
     audits: Sequence[PrivacyAudit]
+    replaced_keys: Sequence[ReplacedKey]  # WooCommerce keys a reconnect replaced, still to be deleted there
 
 
 def token_state(shop: Shop) -> str:
@@ -127,6 +129,7 @@ def connection(session: Session, shop: Shop, now: datetime | None = None) -> Sho
         reconnect_url=reconnect_url(shop),
         exports=privacy.list_exports(session, shop.id, limit=20),
         audits=privacy.list_audits(session, shop.platform, shop.domain, limit=20),
+        replaced_keys=replaced_keys(shop),
     )
 
 

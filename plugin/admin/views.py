@@ -320,6 +320,17 @@ def reconcile():
     return _back(".connection")
 
 
+@bp.post("/connection/replaced-keys/<key_id>/dismiss")
+@require_shop
+def dismiss_replaced_key(key_id: str):
+    """The merchant deleted a replaced WooCommerce key themselves: it leaves the Connection page."""
+    from plugin.shops import woocommerce_keys
+
+    if woocommerce_keys.dismiss(request_session(), g.shop, key_id[:20]):
+        flash(gettext("The key is off the list. Storecare no longer shows it."), "success")
+    return _back(".connection")
+
+
 @bp.get("/privacy/exports/<int:export_id>")
 @require_shop
 def download_export(export_id: int):

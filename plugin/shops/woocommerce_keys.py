@@ -5,7 +5,7 @@ one would stay active in WooCommerce. WooCommerce's REST API cannot delete keys 
 v3), so our WordPress plugin offers one, authenticated with a key like its other ``wc-storecare/v1``
 routes: ``POST keys/revoke {"key_id": N}`` deletes a key WooCommerce created for Storecare, of the
 calling key's user or of a user that user may edit (WooCommerce's own rule for its Revoke link).
-It answers ``{"key_id": N, "status": "revoked" | "absent" | "refused"}``.
+It answers ``{"key_id": N, "status": "revoked" | "absent" | "refused" | "failed"}``.
 
 When the plugin is not there, or refuses, the replaced key is remembered in the shop's credentials
 (``replaced_keys``: its id and the consumer key's last 7 characters, as WooCommerce lists keys; never
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from adapters.errors import AdapterError
 from plugin.shops.models import Shop
@@ -30,6 +31,13 @@ class ReplacedKey:
     key_id: str
     ending: str  # the consumer key's last 7 characters
     replaced_at: str  # ISO 8601, UTC
+
+    @property
+    def replaced_on(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.replaced_at)
+        except ValueError:
+            return None
 
 
 def revoke(adapter, key_id: str) -> bool:
@@ -88,3 +96,10 @@ def revoke_listed(db, shop_id: int, adapter) -> list[str]:
             forget(session.get(Shop, shop_id), gone)
             session.commit()
     return sorted(gone)
+
+
+def dismiss(session, shop: Shop, key_id: str) -> bool:
+    """The merchant says the listed key is deleted in WooCommerce: take it off the list; commits."""
+    changed = forget(shop, {str(key_id)})
+    session.commit()
+    return changed

@@ -5,6 +5,7 @@ These run php (Debian's php-cli). Without it they are skipped on a developer's m
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -100,3 +101,89 @@ def test_new_secrets_are_64_hex_characters_and_differ():
     first, second = run_php("echo Storecare_Signing::new_secret(), ' ', Storecare_Signing::new_secret();").split()
 
     assert first != second and len(first) == 64 and int(first, 16) >= 0
+
+
+# -- deleting Storecare's keys (includes/class-storecare-keys.php and its REST route) --------------------
+
+KEYS = PLUGIN / "includes" / "class-storecare-keys.php"
+STOREFRONT = PLUGIN / "includes" / "class-storecare-storefront.php"
+# Just enough of WordPress for the key route: $wpdb over an array of woocommerce_api_keys rows, the
+# current user and what they may edit, and WP_REST_Response.
+FAKE_WORDPRESS = r"""
+define('ARRAY_A', 'ARRAY_A');
+final class Fake_Db {
+    public $prefix = 'wp_';
+    public $rows;
+    public $deleted = array();
+    public function __construct($rows) { $this->rows = $rows; }
+    public function prepare($query, ...$args) { return vsprintf($query, array_map('intval', $args)); }
+    public function get_row($query, $output) {
+        if (ARRAY_A !== $output || !preg_match('/FROM wp_woocommerce_api_keys WHERE key_id = (\d+)$/', $query, $m)) {
+            throw new Exception('unexpected query: ' . $query);
+        }
+        foreach ($this->rows as $row) { if ((int) $row['key_id'] === (int) $m[1]) { return $row; } }
+        return null;
+    }
+    public function delete($table, $where, $format) {
+        if ('wp_woocommerce_api_keys' !== $table || array('%d') !== $format) { throw new Exception('unexpected delete'); }
+        $this->rows = array_values(array_filter($this->rows, function ($r) use ($where) { return (int) $r['key_id'] !== $where['key_id']; }));
+        $this->deleted[] = $where['key_id'];
+        return 1;
+    }
+}
+class WP_REST_Response {
+    public $data; public $headers = array();
+    public function __construct($data) { $this->data = $data; }
+    public function header($name, $value) { $this->headers[$name] = $value; }
+}
+function get_current_user_id() { return $GLOBALS['user']; }
+function current_user_can($capability, ...$args) {
+    return 'edit_user' === $capability && in_array($args[0], $GLOBALS['editable'], true);
+}
+function storecare_app_name() { return 'Storecare'; }
+$GLOBALS['wpdb'] = new Fake_Db(array(
+    array('key_id' => '7', 'user_id' => '1', 'description' => 'Storecare - API (2026-01-15 12:00:00)'),
+    array('key_id' => '8', 'user_id' => '2', 'description' => 'Storecare - API (2026-01-16 09:00:00)'),
+    array('key_id' => '9', 'user_id' => '1', 'description' => 'Zapier - API (2026-01-10 08:00:00)'),
+));
+"""
+
+
+def revoke_through_the_route(key_id: int, user: int, editable: tuple[int, ...] = ()) -> dict:
+    code = (f"require {str(KEYS)!r}; require {str(STOREFRONT)!r}; {FAKE_WORDPRESS}"
+            f"$GLOBALS['user'] = {user}; $GLOBALS['editable'] = array({', '.join(map(str, editable))});"
+            f"$response = Storecare_Storefront::revoke_key(array('key_id' => {key_id}));"
+            "echo json_encode(array('data' => $response->data, 'headers' => $response->headers,"
+            " 'deleted' => $GLOBALS['wpdb']->deleted, 'left' => array_column($GLOBALS['wpdb']->rows, 'key_id')));")
+    return json.loads(run_php(code))
+
+
+@pytest.mark.parametrize(("key_id", "user", "editable", "status", "left"), [
+    (7, 1, (), "revoked", ["8", "9"]),  # the caller's own Storecare key
+    (8, 1, (2,), "revoked", ["7", "9"]),  # another user's, whom the caller may edit (an administrator)
+    (8, 1, (), "refused", ["7", "8", "9"]),  # another user's, whom the caller may not edit (a shop manager)
+    (9, 1, (), "refused", ["7", "8", "9"]),  # the caller's, but not one WooCommerce made for Storecare
+    (42, 1, (), "absent", ["7", "8", "9"]),  # already deleted in WooCommerce
+    (0, 1, (), "refused", ["7", "8", "9"]),
+])
+def test_the_plugins_route_deletes_only_storecares_keys_the_caller_may_revoke(key_id, user, editable, status, left):
+    answer = revoke_through_the_route(key_id, user, editable)
+
+    assert answer["data"] == {"key_id": key_id, "status": status}
+    assert answer["left"] == left and answer["deleted"] == ([key_id] if status == "revoked" else [])
+    assert answer["headers"] == {"Cache-Control": "no-store, private"}
+
+
+def test_the_plugin_registers_the_key_route_for_key_holders_who_manage_woocommerce():
+    code = (f"require {str(STOREFRONT)!r}; $routes = array(); $caps = array();"
+            "function register_rest_route($namespace, $route, $args) { $GLOBALS['routes'][$namespace . $route] = $args; }"
+            "function current_user_can($capability) { return in_array($capability, $GLOBALS['caps'], true); }"
+            "Storecare_Storefront::routes(); $route = $routes['wc-storecare/v1/keys/revoke'];"
+            "$denied = call_user_func($route['permission_callback']); $caps = array('manage_woocommerce');"
+            "echo json_encode(array($route['methods'], $route['args'], $denied,"
+            " call_user_func($route['permission_callback'])));")
+
+    methods, args, denied, allowed = json.loads(run_php(code))
+
+    assert methods == "POST" and args == {"key_id": {"required": True, "type": "integer", "minimum": 1}}
+    assert (denied, allowed) == (False, True)

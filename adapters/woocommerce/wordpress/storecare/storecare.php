@@ -28,8 +28,12 @@ if ( file_exists( __DIR__ . '/config.php' ) ) {
 if ( ! defined( 'STORECARE_DEFAULT_APP_URL' ) ) {
 	define( 'STORECARE_DEFAULT_APP_URL', 'https://app.storecare.app' );
 }
+if ( ! defined( 'STORECARE_APP_NAME' ) ) {
+	define( 'STORECARE_APP_NAME', 'Storecare' ); // The name WooCommerce's keys for Storecare are created under.
+}
 
 require_once __DIR__ . '/includes/class-storecare-signing.php';
+require_once __DIR__ . '/includes/class-storecare-keys.php';
 require_once __DIR__ . '/includes/class-storecare-admin.php';
 require_once __DIR__ . '/includes/class-storecare-storefront.php';
 
@@ -55,6 +59,15 @@ function storecare_secret() {
 function storecare_app_url() {
 	$url = get_option( STORECARE_OPTION_APP_URL, STORECARE_DEFAULT_APP_URL );
 	return rtrim( is_string( $url ) && '' !== $url ? $url : STORECARE_DEFAULT_APP_URL, '/' );
+}
+
+/**
+ * The app name Storecare's API keys are created under ("<name> - API (date)" in WooCommerce).
+ *
+ * @return string
+ */
+function storecare_app_name() {
+	return (string) STORECARE_APP_NAME;
 }
 
 /**
