@@ -321,6 +321,11 @@ def _plugin_secret(adapter) -> str | None:
     except (NotFound, AdapterError) as exc:
         log.info("the Storecare WordPress plugin did not answer: %s", getattr(exc, "message", exc))
         return None
+    return storefront_secret_of(data)
+
+
+def storefront_secret_of(data) -> str | None:
+    """The storefront secret in our plugin's ``connection`` answer, if it is a usable one."""
     secret = data.get("storefront_secret") if data else None
     if isinstance(secret, str) and MIN_STOREFRONT_SECRET <= len(secret) <= 255 and secret.isprintable() \
             and secret.isascii():

@@ -7,6 +7,8 @@
 - ``GET  /connect/woocommerce/go``        that link: binds this browser, then to the store's approval
 - ``POST /connect/woocommerce/callback``  WooCommerce's key handover (unsigned JSON); 200 keeps the key
 - ``GET  /connect/woocommerce/return``    the merchant back: signed in to the admin, or told why not
+- ``POST /connect/woocommerce/hello``     the WordPress plugin, not connected yet, asks us to check (202;
+                                          see plugin/shops/woocommerce_upkeep.py: nothing it sends is trusted)
 
 A browser signed in to a WooCommerce shop's admin that starts (or follows the plugin's link to) a
 connection records that shop on it: a reconnect from our admin proves it is the same store.
@@ -24,7 +26,7 @@ from plugin.admin.auth import SESSION_SHOP, installed_shop, sign_in
 from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.extensions import db
 from plugin.problems import problem_response
-from plugin.shops import woocommerce
+from plugin.shops import woocommerce, woocommerce_upkeep
 
 log = logging.getLogger(__name__)
 bp = Blueprint("woocommerce_connect", __name__, url_prefix="/connect/woocommerce")
@@ -109,6 +111,17 @@ def start_from_wordpress():
         db_session.commit()
     return jsonify({"redirect_url": started.go_url,
                     "expires_in": int(woocommerce.TOKEN_TTL.total_seconds())})
+
+
+@bp.post("/hello")
+def hello_from_wordpress():
+    data = request.get_json(silent=True) if request.is_json else request.form
+    store_url = str((data or {}).get("store_url", ""))[:2000]
+    try:
+        woocommerce_upkeep.hello(db, store_url)
+    except StoreUrlError as exc:
+        return problem_response(400, "Bad Request", str(exc), errors={"store_url": [str(exc)]})
+    return jsonify({"status": "accepted"}), 202  # the same answer whether or not we know the store
 
 
 @bp.get("/go")

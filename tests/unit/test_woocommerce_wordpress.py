@@ -187,3 +187,51 @@ def test_the_plugin_registers_the_key_route_for_key_holders_who_manage_woocommer
 
     assert methods == "POST" and args == {"key_id": {"required": True, "type": "integer", "minimum": 1}}
     assert (denied, allowed) == (False, True)
+
+
+# -- the hello to Storecare (includes/class-storecare-connection.php) ------------------------------------
+
+CONNECTION = PLUGIN / "includes" / "class-storecare-connection.php"
+
+
+def hello_request(app_url: str, home_url: str) -> dict:
+    return json.loads(run_php(f"require {str(CONNECTION)!r}; echo json_encode("
+                              "Storecare_Connection::hello_request($argv[1], $argv[2]));", app_url, home_url))
+
+
+def test_the_plugins_hello_posts_only_its_home_url_to_storecare_without_waiting():
+    request = hello_request("https://app.example.com/", "https://multi.example.com/storeB/")
+
+    assert request == {"url": "https://app.example.com/connect/woocommerce/hello",
+                       "args": {"timeout": 5, "blocking": False, "headers": {"Accept": "application/json"},
+                                "body": {"store_url": "https://multi.example.com/storeB/"}}}
+
+
+SAY_HELLO = r"""
+define('STORECARE_OPTION_CONNECTED', 'storecare_connected_at');
+$options = array(); $transients = array(); $posts = array();
+function get_option($name, $default = false) { return $GLOBALS['options'][$name] ?? $default; }
+function get_transient($name) { return $GLOBALS['transients'][$name] ?? false; }
+function set_transient($name, $value, $ttl) { $GLOBALS['transients'][$name] = $ttl; return true; }
+function wp_remote_post($url, $args) { $GLOBALS['posts'][] = array($url, $args['body']); return array(); }
+function home_url($path) { return 'https://multi.example.com/storeB' . $path; }
+function storecare_app_url() { return $GLOBALS['app']; }
+function storecare_allows_http() { return false; }
+"""
+
+
+@pytest.mark.parametrize(("setup", "said", "posts"), [
+    ("$app = 'https://app.example.com';", [True, True],
+     [["https://app.example.com/connect/woocommerce/hello", {"store_url": "https://multi.example.com/storeB/"}]]),
+    ("$app = 'https://app.example.com'; $options['storecare_connected_at'] = 1768478400;", [False, False], []),
+    ("$app = 'http://app.example.com';", [False, False], []),  # only over https
+])
+def test_the_settings_page_says_hello_once_a_minute_while_not_connected(setup, said, posts):
+    code = (f"require {str(CONNECTION)!r}; {SAY_HELLO} {setup}"
+            "$said = array(Storecare_Connection::say_hello(), Storecare_Connection::say_hello());"
+            "echo json_encode(array($said, $posts, array_values($transients)));")
+
+    answer, sent, throttled = json.loads(run_php(code))
+
+    assert (answer, sent) == (said, posts)
+    assert throttled == ([60] if posts else [])

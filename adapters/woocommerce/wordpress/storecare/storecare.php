@@ -34,6 +34,7 @@ if ( ! defined( 'STORECARE_APP_NAME' ) ) {
 
 require_once __DIR__ . '/includes/class-storecare-signing.php';
 require_once __DIR__ . '/includes/class-storecare-keys.php';
+require_once __DIR__ . '/includes/class-storecare-connection.php';
 require_once __DIR__ . '/includes/class-storecare-admin.php';
 require_once __DIR__ . '/includes/class-storecare-storefront.php';
 
@@ -88,7 +89,15 @@ function storecare_shop_domain() {
 	return Storecare_Signing::shop_domain( home_url( '/' ) );
 }
 
-register_activation_hook( __FILE__, 'storecare_secret' );
+/**
+ * Activation: the storefront secret, and a hello to Storecare in case it connected this store already.
+ */
+function storecare_activate() {
+	storecare_secret();
+	Storecare_Connection::say_hello();
+}
+
+register_activation_hook( __FILE__, 'storecare_activate' );
 
 add_action(
 	'plugins_loaded',
