@@ -206,7 +206,7 @@ def login():
 def login_woocommerce():
     """The WordPress plugin's "Open Storecare" link: signed with the shop's storefront secret, 2 minutes."""
     from plugin.security import ExpiredSignature, SecurityError
-    from plugin.shops.woocommerce import shop_from_wordpress_link
+    from plugin.shops.woocommerce_wordpress import shop_from_wordpress_link
 
     try:
         shop = shop_from_wordpress_link(request_session(), request.args.get("shop", ""),
@@ -224,7 +224,7 @@ def login_woocommerce():
 @bp.get("/woocommerce/storecare.zip")
 def woocommerce_plugin_zip():
     """The WordPress plugin, zipped in memory, with this app's address as its default."""
-    from plugin.shops.woocommerce import wordpress_plugin_zip
+    from plugin.shops.woocommerce_wordpress import wordpress_plugin_zip
 
     return Response(wordpress_plugin_zip(), mimetype="application/zip",
                     headers={"Content-Disposition": 'attachment; filename="storecare.zip"'})

@@ -22,7 +22,9 @@
 The storefront secret (which signs shopper tokens and the plugin's admin links) is not sent to us by
 anyone unauthenticated: with the verified keys we read it from our WordPress plugin's route
 (``wc-storecare/v1/connection``, authenticated by WooCommerce with those keys). A store without the
-plugin gets a random one, replaced when the plugin is installed and connects.
+plugin gets a random one, replaced when the plugin is installed and says hello (woocommerce_upkeep.py).
+Which shop a store is, and the proof a reconnect needs: woocommerce_identity.py; the plugin's signed
+link and its zip: woocommerce_wordpress.py.
 """
 from __future__ import annotations
 
@@ -210,7 +212,7 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
     adapter = _adapter(store, handover)
     info = _verified_store(adapter, store)
     storefront_secret = _plugin_secret(adapter)
-    target = _target(db, store, intended, storefront_secret)
+    target = identity.landing_target(db, store, intended, storefront_secret, (ALREADY_CONNECTED, DATA_KEPT))
     if target.refusal is not None:
         _refuse(db, adapter, handover, target.refusal, now)
     with db.uow() as session:
@@ -232,49 +234,6 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
     if replaced is not None:
         woocommerce_keys.retire(db, shop.id, adapter, replaced)
     return shop
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a verified connection may land: ``shop_id`` (None: a new shop), reached with ``proof``
-    (None: no proof was needed), or ``refusal``: the message of a connection that may land nowhere."""
-
-    shop_id: int | None = None
-    proof: str | None = None
-    refusal: str | None = None
-
-
-def _target(db, store: StoreAddress, intended_shop_id: int | None, plugin_secret: str | None) -> Target:
-    with db.uow() as session:
-        shop = identity.find_store(session, store.domain)
-        session.commit()  # a shop connected before store keys had paths may just have been re-keyed
-        if shop is None:
-            return Target()
-        held, installed = identity.Held.of(shop), shop.status == "installed"
-        if not identity.needs_proof(session, shop):  # uninstalled and empty: it may be taken over, and
-            # keeps its secrets only when the cheap proofs say it is the same store (see _install)
-            return Target(shop.id, proof=identity.proof(held, intended_shop_id=intended_shop_id,
-                                                        plugin_secret=plugin_secret,
-                                                        previous_keys_work=lambda h: False))
-    found = identity.proof(held, intended_shop_id=intended_shop_id, plugin_secret=plugin_secret,
-                           previous_keys_work=lambda h: _previous_keys_work(store, h))
-    if found is None:
-        log.warning("woocommerce connection to %s refused: no proof it is shop %s's store", store.domain, held.shop_id)
-        return Target(held.shop_id, refusal=ALREADY_CONNECTED if installed else DATA_KEPT)
-    return Target(held.shop_id, proof=found)
-
-
-def _previous_keys_work(store: StoreAddress, held: identity.Held) -> bool:
-    """Proof 3: the keys we hold for the shop still work at the store's address (where its routine
-    sync sends them) and the store still reports that key."""
-    values = {"store_url": store.url, "consumer_key": held.consumer_key, "consumer_secret": held.consumer_secret}
-    adapter = get_adapter(PLATFORM, Connection(shop_domain=store.domain, credentials=values),
-                          **adapter_options(PLATFORM))
-    try:
-        info = adapter.store_info()
-    except AdapterError:
-        return False
-    return bool(info.home_url) and store_key(info.home_url) == store.domain
 
 
 def _refuse(db, adapter, handover: KeyHandover, message: str, now: datetime) -> None:
@@ -334,7 +293,7 @@ def storefront_secret_of(data) -> str | None:
 
 
 def _install(session, store: StoreAddress, handover: KeyHandover, currency: str | None,
-             storefront_secret: str | None, now: datetime, target: Target
+             storefront_secret: str | None, now: datetime, target: identity.Target
              ) -> tuple[Shop, bool, woocommerce_keys.ReplacedKey | None]:
     """Create or update the shop ``target`` named; returns it, whether it is fresh (a backfill is due),
     and the key this connection replaces (a proven reconnect's previous key)."""
@@ -428,67 +387,3 @@ def land(session, token: str, browser_binder: str | None, success: bool, now: da
     if not claimed or shop is None or shop.status != "installed":
         raise ConnectError(N_("This sign-in link was already used or has expired. Open Storecare from WordPress."))
     return Landing(shop)
-
-
-def shop_for_domain(session, domain: str) -> Shop | None:
-    """An installed WooCommerce shop by store key (for the WordPress plugin's signed admin link)."""
-    shop = find_shop(session, PLATFORM, domain)
-    return shop if shop is not None and shop.status == "installed" else None
-
-
-# -- the WordPress plugin: its signed admin link, and the plugin itself as a zip ---------------------
-
-def shop_from_wordpress_link(session, domain: str, timestamp: str | None, signature: str | None,
-                             now: datetime | None = None) -> Shop:
-    """The shop whose WordPress plugin signed this "Open Storecare" link (storefront secret, hex HMAC
-    over ``storecare-admin|domain|timestamp``, 2 minutes); SecurityError when it cannot be trusted.
-    ``domain`` is the store key the plugin signed; a plugin older than store keys signs its host alone,
-    so the shops that may have signed it are tried (woocommerce_identity.signing_candidates), each with
-    its own secret."""
-    from plugin.security import ExpiredSignature, InvalidSignature, verify_wordpress_sign_in
-
-    key = (domain or "").strip().lower()[:255]
-    exact = shop_for_domain(session, key) if key else None
-    for shop in ([exact] if exact is not None else []) + (identity.signing_candidates(session, key) if key else []):
-        secret = credentials(shop).get("storefront_secret")
-        if not secret:
-            continue
-        try:
-            verify_wordpress_sign_in(secret, key, timestamp, signature, now=now)
-        except ExpiredSignature:
-            raise
-        except InvalidSignature:
-            continue
-        return shop
-    raise InvalidSignature("unknown shop or not its signature")
-
-
-def wordpress_plugin_zip() -> bytes:
-    """adapters/woocommerce/wordpress/storecare/ as ``storecare/...`` in a zip built in memory, with a
-    generated ``config.php`` naming this app's address (the settings page's default)."""
-    import io
-    import zipfile
-    from pathlib import Path
-
-    import adapters.woocommerce
-
-    root = Path(adapters.woocommerce.__file__).resolve().parent / "wordpress" / "storecare"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "config.php"):
-            archive.write(path, f"storecare/{path.relative_to(root).as_posix()}")
-        archive.writestr("storecare/config.php", wordpress_config_php(_settings().app_url,
-                                                                      _settings().woocommerce_app_name))
-    return buffer.getvalue()
-
-
-def wordpress_config_php(app_url: str, app_name: str = "Storecare") -> str:
-    """The zip's config.php: this app's address (the settings page's default) and the app name our keys
-    are created under (the plugin deletes only keys whose description WooCommerce began with it)."""
-    def quoted(text: str) -> str:
-        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-    return ("<?php\n/* Generated by Storecare when this zip was downloaded: the default app address. */\n"
-            "defined( 'ABSPATH' ) || exit;\n"
-            f"define( 'STORECARE_DEFAULT_APP_URL', {quoted(app_url.rstrip('/'))} );\n"
-            f"define( 'STORECARE_APP_NAME', {quoted(app_name)} );\n")

@@ -46,10 +46,12 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from adapters.base import Platform
-from adapters.woocommerce.auth import key_host, store_key
+from adapters import get_adapter
+from adapters.base import Connection, Platform
+from adapters.errors import AdapterError
+from adapters.woocommerce.auth import StoreAddress, key_host, store_key
 from plugin.shops.models import Shop
-from plugin.shops.service import credentials, find_shop
+from plugin.shops.service import adapter_options, credentials, find_shop
 from plugin.sync.models import Customer, Order
 
 log = logging.getLogger(__name__)
@@ -164,3 +166,48 @@ def proof(held: Held, *, intended_shop_id: int | None, plugin_secret: str | None
     if held.consumer_key and held.consumer_secret and previous_keys_work(held):
         return PREVIOUS_KEYS
     return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a verified connection may land: ``shop_id`` (None: a new shop), reached with ``proof``
+    (None: no proof was needed), or ``refusal``: the message of a connection that may land nowhere."""
+
+    shop_id: int | None = None
+    proof: str | None = None
+    refusal: str | None = None
+
+
+def landing_target(db, store: StoreAddress, intended_shop_id: int | None, plugin_secret: str | None,
+                   messages: tuple[str, str]) -> Target:
+    """Where a connection whose keys were verified at ``store`` may land (see the module doc).
+    ``messages``: the refusal for an installed shop, and for an uninstalled one that holds data."""
+    with db.uow() as session:
+        shop = find_store(session, store.domain)
+        session.commit()  # a shop connected before store keys had paths may just have been re-keyed
+        if shop is None:
+            return Target()
+        held, installed = Held.of(shop), shop.status == "installed"
+        if not needs_proof(session, shop):  # uninstalled and empty: it may be taken over, and keeps
+            # its secrets only when a proof that asks nothing of the store says it is the same one
+            return Target(shop.id, proof=proof(held, intended_shop_id=intended_shop_id,
+                                               plugin_secret=plugin_secret, previous_keys_work=lambda h: False))
+    found = proof(held, intended_shop_id=intended_shop_id, plugin_secret=plugin_secret,
+                  previous_keys_work=lambda h: _previous_keys_work(store, h))
+    if found is None:
+        log.warning("woocommerce connection to %s refused: no proof it is shop %s's store", store.domain, held.shop_id)
+        return Target(held.shop_id, refusal=messages[0] if installed else messages[1])
+    return Target(held.shop_id, proof=found)
+
+
+def _previous_keys_work(store: StoreAddress, held: Held) -> bool:
+    """Proof 3: the keys we hold for the shop still work at the store's address (where its routine
+    sync sends them) and the store still reports that key."""
+    values = {"store_url": store.url, "consumer_key": held.consumer_key, "consumer_secret": held.consumer_secret}
+    adapter = get_adapter(PLATFORM, Connection(shop_domain=store.domain, credentials=values),
+                          **adapter_options(PLATFORM))
+    try:
+        info = adapter.store_info()
+    except AdapterError:
+        return False
+    return bool(info.home_url) and store_key(info.home_url) == store.domain

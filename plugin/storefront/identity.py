@@ -168,11 +168,15 @@ def read_shopper_token(token: str | None, now: datetime | None = None, *,
         with current_app.extensions["storecare.db"].uow() as own:
             return read_shopper_token(token, now, session=own)
     _message, _signature, unverified = parse_token(token)
-    shops = list(session.scalars(select(Shop).where(Shop.domain == unverified.shop_domain,
+    exact = list(session.scalars(select(Shop).where(Shop.domain == unverified.shop_domain,
                                                     Shop.status == "installed").order_by(Shop.id)))
-    # A WooCommerce store's plugin may name it otherwise than its shop's key (older plugins: the bare host)
-    shops += [s for s in signing_candidates(session, unverified.shop_domain) if s not in shops]
-    for shop in shops:
+
+    def candidates():
+        yield from exact
+        # a WooCommerce store's plugin may name it otherwise than its shop's key (older plugins: the host)
+        yield from (s for s in signing_candidates(session, unverified.shop_domain) if s not in exact)
+
+    for shop in candidates():
         try:
             secret = storefront_secret(shop)
         except StorefrontNotConfigured:

@@ -330,6 +330,10 @@ def test_an_older_plugin_signing_with_the_bare_host_still_reaches_its_own_shop(a
     response = merchant.get(f"/admin/auth/woocommerce?shop={HOST}&ts={ts}&sig={sign_wordpress_sign_in(SECRET_A, HOST, ts)}")
 
     assert response.status_code == 302 and signed_in_to(merchant) == legacy
+    token = encode_token(SECRET_A, TokenClaims(HOST, None, datetime.now(UTC) + timedelta(minutes=5)))
+    assert app.test_client().get("/storefront/api/v1/me", headers={TOKEN_HEADER: token}).status_code == 200
+    forged = encode_token(SECRET_B, TokenClaims(HOST, None, datetime.now(UTC) + timedelta(minutes=5)))
+    assert app.test_client().get("/storefront/api/v1/me", headers={TOKEN_HEADER: forged}).status_code == 401
 
 
 def test_a_root_store_on_that_host_gets_its_own_shop_not_the_legacy_one(app, db, simulator, store_a, legacy):

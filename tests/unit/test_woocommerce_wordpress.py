@@ -16,7 +16,7 @@ import pytest
 
 from adapters.woocommerce.auth import store_key
 from plugin.security import sign_wordpress_sign_in
-from plugin.shops.woocommerce import wordpress_config_php
+from plugin.shops.woocommerce_wordpress import wordpress_config_php
 from plugin.storefront.identity import TokenClaims, encode_token, verify_token
 
 PLUGIN = Path(__file__).resolve().parents[2] / "adapters" / "woocommerce" / "wordpress" / "storecare"
