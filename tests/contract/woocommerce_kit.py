@@ -45,6 +45,7 @@ import responses
 from adapters.base import Connection
 from adapters.woocommerce import webhooks as woo_webhooks
 from adapters.woocommerce.adapter import WooCommerceAdapter
+from adapters.woocommerce.auth import store_key
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "woocommerce"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -424,7 +425,7 @@ def order_webhook(store: WooStore, secret: str, order_id: str, topic: str = "ord
 def adapter_for(store: WooStore, key: str | None = None) -> WooCommerceAdapter:
     credentials = {"store_url": store.base_url, "consumer_key": key or store.consumer_key,
                    "consumer_secret": store.consumer_secret}
-    return WooCommerceAdapter(Connection(shop_domain=urlsplit(store.base_url).netloc, credentials=credentials))
+    return WooCommerceAdapter(Connection(shop_domain=store_key(store.base_url), credentials=credentials))
 
 
 def install_shop(db, store: WooStore, domain: str = "ceramika.example") -> int:
