@@ -212,7 +212,8 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
     adapter = _adapter(store, handover)
     info = _verified_store(adapter, store)
     storefront_secret = _plugin_secret(adapter)
-    target = identity.landing_target(db, store, intended, storefront_secret, (ALREADY_CONNECTED, DATA_KEPT))
+    target = identity.landing_target(db, store.domain, intended, storefront_secret, (ALREADY_CONNECTED, DATA_KEPT),
+                                     previous_keys_work=lambda held: _previous_keys_work(store, held))
     if target.refusal is not None:
         _refuse(db, adapter, handover, target.refusal, now)
     with db.uow() as session:
@@ -256,10 +257,24 @@ def _refuse(db, adapter, handover: KeyHandover, message: str, now: datetime) -> 
 
 
 def _adapter(store: StoreAddress, handover: KeyHandover):
-    values = {"store_url": store.url, "consumer_key": handover.consumer_key,
-              "consumer_secret": handover.consumer_secret}
+    return _store_adapter(store, handover.consumer_key, handover.consumer_secret)
+
+
+def _store_adapter(store: StoreAddress, consumer_key: str, consumer_secret: str):
+    """An adapter for the address being connected, with the given keys (the one way one is built here)."""
+    values = {"store_url": store.url, "consumer_key": consumer_key, "consumer_secret": consumer_secret}
     return get_adapter(PLATFORM, Connection(shop_domain=store.domain, credentials=values),
                        **adapter_options(PLATFORM))
+
+
+def _previous_keys_work(store: StoreAddress, held: identity.Held) -> bool:
+    """Proof 3: the keys we hold for the shop still work at the store's address (where its routine sync
+    sends them every quarter hour) and the store still reports that store key."""
+    try:
+        info = _store_adapter(store, held.consumer_key, held.consumer_secret).store_info()
+    except AdapterError:
+        return False
+    return bool(info.home_url) and store_key(info.home_url) == store.domain
 
 
 def _verified_store(adapter, store: StoreAddress):

@@ -46,12 +46,10 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from adapters import get_adapter
-from adapters.base import Connection, Platform
-from adapters.errors import AdapterError
-from adapters.woocommerce.auth import StoreAddress, key_host, store_key
+from adapters.base import Platform
+from adapters.woocommerce.auth import key_host, store_key
 from plugin.shops.models import Shop
-from plugin.shops.service import adapter_options, credentials, find_shop
+from plugin.shops.service import credentials, find_shop
 from plugin.sync.models import Customer, Order
 
 log = logging.getLogger(__name__)
@@ -178,12 +176,13 @@ class Target:
     refusal: str | None = None
 
 
-def landing_target(db, store: StoreAddress, intended_shop_id: int | None, plugin_secret: str | None,
-                   messages: tuple[str, str]) -> Target:
-    """Where a connection whose keys were verified at ``store`` may land (see the module doc).
-    ``messages``: the refusal for an installed shop, and for an uninstalled one that holds data."""
+def landing_target(db, key: str, intended_shop_id: int | None, plugin_secret: str | None,
+                   messages: tuple[str, str], *, previous_keys_work: Callable[[Held], bool]) -> Target:
+    """Where a connection whose keys were verified at the store ``key`` names may land (see the module
+    doc). ``messages``: the refusal for an installed shop, and for an uninstalled one holding data;
+    ``previous_keys_work``: proof 3, asked of the store only when the others do not hold."""
     with db.uow() as session:
-        shop = find_store(session, store.domain)
+        shop = find_store(session, key)
         session.commit()  # a shop connected before store keys had paths may just have been re-keyed
         if shop is None:
             return Target()
@@ -193,21 +192,8 @@ def landing_target(db, store: StoreAddress, intended_shop_id: int | None, plugin
             return Target(shop.id, proof=proof(held, intended_shop_id=intended_shop_id,
                                                plugin_secret=plugin_secret, previous_keys_work=lambda h: False))
     found = proof(held, intended_shop_id=intended_shop_id, plugin_secret=plugin_secret,
-                  previous_keys_work=lambda h: _previous_keys_work(store, h))
+                  previous_keys_work=previous_keys_work)
     if found is None:
-        log.warning("woocommerce connection to %s refused: no proof it is shop %s's store", store.domain, held.shop_id)
+        log.warning("woocommerce connection to %s refused: no proof it is shop %s's store", key, held.shop_id)
         return Target(held.shop_id, refusal=messages[0] if installed else messages[1])
     return Target(held.shop_id, proof=found)
-
-
-def _previous_keys_work(store: StoreAddress, held: Held) -> bool:
-    """Proof 3: the keys we hold for the shop still work at the store's address (where its routine
-    sync sends them) and the store still reports that key."""
-    values = {"store_url": store.url, "consumer_key": held.consumer_key, "consumer_secret": held.consumer_secret}
-    adapter = get_adapter(PLATFORM, Connection(shop_domain=store.domain, credentials=values),
-                          **adapter_options(PLATFORM))
-    try:
-        info = adapter.store_info()
-    except AdapterError:
-        return False
-    return bool(info.home_url) and store_key(info.home_url) == store.domain
