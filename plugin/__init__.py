@@ -69,11 +69,12 @@ def create_app(settings=None) -> Flask:
 
 
 def _register_jobs(queue) -> None:
-    from plugin.shops import shopify
+    from plugin.shops import shopify, woocommerce_upkeep
     from plugin.sync import tasks as sync_tasks
 
     sync_tasks.register(queue)
     shopify.register(queue)
+    woocommerce_upkeep.register(queue)
 
 
 def _register_blueprints(app: Flask) -> None:

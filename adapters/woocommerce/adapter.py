@@ -173,6 +173,18 @@ class WooCommerceAdapter:
         except NotFound:
             return None
 
+    def revoke_key(self, key_id: str) -> str:
+        """Ask our WordPress plugin to delete a Storecare API key (WooCommerce's REST API has no way to):
+        "revoked", "absent" (no such key any more), "refused" (not a Storecare key, or not one these keys'
+        user may revoke) or "failed" (WordPress's database did not delete it). NotFound when the plugin
+        (or this route of it, an older plugin) is not installed."""
+        answer = _object(self._client.post("keys/revoke", {"key_id": _numeric_id(key_id, "API key")},
+                                           version=PLUGIN_NAMESPACE), "key revocation")
+        status = answer.get("status")
+        if status not in ("revoked", "absent", "refused", "failed"):
+            raise InvalidPayload("the plugin's key revocation answered no known status")
+        return status
+
     # -- writing
     def subscribe_webhooks(self, address: str, topics: Sequence[str], secret: str | None = None) -> list[str]:
         """Create the missing webhooks and re-enable paused or disabled ones; return the topics created."""

@@ -6,6 +6,11 @@ http or https only, no user info, query or fragment, and no address the ``Addres
 (addresses.py: internal addresses, literally or once resolved, unless the operator allowed them; any
 address in demo and tests). The same policy checks every later connection (transport.py). A path
 is kept (WordPress in a sub-folder) but a pasted ``/wp-admin/...`` or ``/wp-json/...`` tail is cut.
+
+A store is known by its **store key** (``store_key``): ``host[:port][/path]`` of its base URL, as
+WooCommerce's ``home_url`` reports it, the scheme left out (a move from http to https is the same
+store). Two WordPress sites on one host (a multisite in sub-folders) are two stores. The WordPress
+plugin computes the same key in PHP (``Storecare_Signing::shop_domain``); tests hold the two equal.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit
 
 from adapters.errors import InvalidPayload
 from adapters.messages import N_
@@ -26,6 +31,7 @@ _ADMIN_TAIL = re.compile(r"/(wp-admin|wp-json|wp-login\.php)(/.*)?$", re.IGNOREC
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _KEY = re.compile(r"^(ck|cs)_[A-Za-z0-9]{10,120}$")
 NOT_REACHABLE = N_("This address is not reachable from the internet. Use your store's public address.")
+MAX_STORE_KEY = 255  # Shop.domain
 
 
 class StoreUrlError(ValueError):
@@ -35,7 +41,7 @@ class StoreUrlError(ValueError):
 @dataclass(frozen=True)
 class StoreAddress:
     url: str  # scheme://host[:port][/path], no trailing slash: where /wp-json and /wc-auth live
-    domain: str  # host[:port] (default port dropped), lowercase: our Shop.domain
+    domain: str  # the store key (see store_key): our Shop.domain
 
     @property
     def is_https(self) -> bool:
@@ -68,6 +74,28 @@ def domain_of(url: str) -> str:
     if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()):
         return host.lower()
     return f"{host.lower()}:{port}"
+
+
+def store_key(url: str) -> str:
+    """The key a store is known by: ``host[:port][/path]`` of its base URL ('' without a host).
+
+    Lower case throughout, the scheme's default port dropped, no trailing slash, each path segment
+    percent-encoded one canonical way (PHP's ``rawurlencode(rawurldecode(...))``); the scheme, query
+    and fragment are not part of it. A root store's key is its ``domain_of``, as before keys had paths.
+    The path is lower-cased too: WordPress's own site paths are, and two stores whose paths differ only
+    in case get one key, so the second needs the proof any reconnect needs (it cannot take the first over).
+    """
+    host = domain_of(url)
+    if not host:
+        return ""
+    segments = urlsplit(url.strip()).path.split("/")
+    path = "/".join(quote(unquote_to_bytes(segment), safe="") for segment in segments).rstrip("/")
+    return host + path.lower()
+
+
+def key_host(key: str) -> str:
+    """The ``host[:port]`` part of a store key."""
+    return key.split("/", 1)[0]
 
 
 def parse_store_url(text: str, *, policy: AddressPolicy | None = None) -> StoreAddress:
@@ -104,7 +132,10 @@ def parse_store_url(text: str, *, policy: AddressPolicy | None = None) -> StoreA
     shown_host = f"[{host}]" if ":" in host else host
     netloc = shown_host if port is None or port == _DEFAULT_PORTS[scheme] else f"{shown_host}:{port}"
     url = f"{scheme}://{netloc}{path}"
-    return StoreAddress(url=url, domain=domain_of(url))
+    key = store_key(url)
+    if len(key) > MAX_STORE_KEY:
+        raise StoreUrlError(N_("This address is too long."))
+    return StoreAddress(url=url, domain=key)
 
 
 def _host(raw: str) -> str:

@@ -1,6 +1,6 @@
 """WooCommerce webhooks: the headers and body of what arrives, and the signature a store computes.
 
-A delivery carries ``X-WC-Webhook-Source`` (the site's ``home_url('/')``: its host is our shop
+A delivery carries ``X-WC-Webhook-Source`` (the site's ``home_url('/')``: its store key is our shop
 domain), ``-Topic`` (``order.updated``), ``-Signature`` (base64 HMAC-SHA256 of the raw body with the
 secret we set), ``-Delivery-ID`` and ``-ID`` (the webhook). WooCommerce sends no event time.
 
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, lowered_headers, webhook_envelope
 from adapters.errors import InvalidPayload, WebhookPing
-from adapters.woocommerce.auth import domain_of
+from adapters.woocommerce.auth import store_key
 
 SOURCE_HEADER = "X-WC-Webhook-Source"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
@@ -61,7 +61,7 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     missing = [name for name in REQUIRED_HEADERS if not lowered.get(name.lower())]
     if missing:
         raise InvalidPayload(f"WooCommerce webhook is missing the header(s) {', '.join(missing)}")
-    domain = domain_of(lowered[SOURCE_HEADER.lower()])
+    domain = store_key(lowered[SOURCE_HEADER.lower()])
     if not domain:
         raise InvalidPayload(f"{SOURCE_HEADER} is not a URL")
     raw_topic = lowered[TOPIC_HEADER.lower()]

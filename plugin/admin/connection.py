@@ -22,6 +22,7 @@ from plugin.shops import privacy
 from plugin.shops.models import Shop
 from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.shops.service import credentials
+from plugin.shops.woocommerce_keys import ReplacedKey, replaced_keys
 from plugin.sync.models import SyncState, WebhookDelivery
 from plugin.sync.reconcile import RESOURCE as RECONCILE
 from plugin.sync.reconcile_models import ReconcileReport
@@ -61,6 +62,7 @@ class ShopConnection:
     reconnect_url: str | None
     exports: Sequence[DataExport]
     audits: Sequence[PrivacyAudit]
+    replaced_keys: Sequence[ReplacedKey]  # WooCommerce keys a reconnect replaced, still to be deleted there
 
 
 def token_state(shop: Shop) -> str:
@@ -81,6 +83,15 @@ def reconnect_url(shop: Shop) -> str | None:
                 value = credentials(shop).get("store_url") or f"https://{shop.domain}"
             return url_for(rule.endpoint, **{param: value})
     return None
+
+
+def reauth_url(shop: Shop) -> str | None:
+    """Where a merchant gives Storecare access again: WooCommerce, the connect page with the store's
+    address; Shopify, the app in the shop's own admin (opening it there exchanges a new token)."""
+    if shop.platform == "shopify":
+        api_key = current_app.config["STORECARE_SETTINGS"].shopify_api_key
+        return f"https://{shop.domain}/admin/apps/{api_key}" if api_key else None
+    return reconnect_url(shop)
 
 
 def connection(session: Session, shop: Shop, now: datetime | None = None) -> ShopConnection:
@@ -118,6 +129,7 @@ def connection(session: Session, shop: Shop, now: datetime | None = None) -> Sho
         reconnect_url=reconnect_url(shop),
         exports=privacy.list_exports(session, shop.id, limit=20),
         audits=privacy.list_audits(session, shop.platform, shop.domain, limit=20),
+        replaced_keys=replaced_keys(shop),
     )
 
 

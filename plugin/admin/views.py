@@ -106,7 +106,13 @@ def _layout() -> dict:
         "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
         "shop": g.get("shop"), "nav": _navigation() if g.get("shop") is not None else [],
         "bdi": shopper_text, "person": person_name, "plain_text": plain_text,
+        "reauth_url": _reauth_url(g.get("shop")),
     }
+
+
+def _reauth_url(shop) -> str | None:
+    """Where the merchant of a shop whose platform refused our credentials goes to fix it (the banner)."""
+    return connection_page.reauth_url(shop) if shop is not None and shop.needs_reauth else None
 
 
 def _navigation() -> list[dict]:
@@ -227,7 +233,7 @@ def login_woocommerce():
     """The WordPress plugin's "Open Storecare" link: signed with the shop's storefront secret, 2 minutes,
     once (the plugin signs a new link on every click)."""
     from plugin.security import WORDPRESS_SIGN_IN_MAX_AGE, ExpiredSignature, SecurityError
-    from plugin.shops.woocommerce import shop_from_wordpress_link
+    from plugin.shops.woocommerce_wordpress import shop_from_wordpress_link
 
     timestamp = request.args.get("ts")
     try:
@@ -262,7 +268,7 @@ def signed_out_page():
 @bp.get("/woocommerce/storecare.zip")
 def woocommerce_plugin_zip():
     """The WordPress plugin, zipped in memory, with this app's address as its default."""
-    from plugin.shops.woocommerce import wordpress_plugin_zip
+    from plugin.shops.woocommerce_wordpress import wordpress_plugin_zip
 
     return Response(wordpress_plugin_zip(), mimetype="application/zip",
                     headers={"Content-Disposition": 'attachment; filename="storecare.zip"'})
@@ -355,6 +361,17 @@ def connection():
 def reconcile():
     service.request_reconcile(request_session(), g.shop.id)
     flash(gettext("A reconciliation is queued: missing webhooks and orders are fetched again."), "success")
+    return _back(".connection")
+
+
+@bp.post("/connection/replaced-keys/<key_id>/dismiss")
+@require_shop
+def dismiss_replaced_key(key_id: str):
+    """The merchant deleted a replaced WooCommerce key themselves: it leaves the Connection page."""
+    from plugin.shops import woocommerce_keys
+
+    if woocommerce_keys.dismiss(request_session(), g.shop, key_id[:20]):
+        flash(gettext("The key is off the list. Storecare no longer shows it."), "success")
     return _back(".connection")
 
 

@@ -65,6 +65,11 @@ class PendingConnection(Base):
     callbacks with one token exactly one connects. ``browser_hash`` binds the return to the browser
     that started (our form) or first followed the WordPress plugin's link; ``landed_at`` makes the
     return's sign-in single-use too.
+
+    ``intended_shop_id``: the shop whose admin the starting browser was signed in to (the Reconnect
+    button): a connection that lands on that shop's store key has proven it is the same store.
+    ``unused_key_ending``: a refused connection's key that WooCommerce created and we could not delete
+    (the last 7 characters of the consumer key, as WooCommerce lists keys), named on the refusal page.
     """
 
     __tablename__ = "pending_connections"
@@ -79,6 +84,8 @@ class PendingConnection(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_params: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), nullable=True)
+    intended_shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), nullable=True)
+    unused_key_ending: Mapped[str | None] = mapped_column(String(7), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

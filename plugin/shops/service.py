@@ -11,6 +11,7 @@ from sqlalchemy.orm import object_session
 from adapters import get_adapter
 from adapters.base import Connection, Platform, PlatformAdapter
 from plugin.admin.sessions import end_shop_sessions
+from adapters.errors import AuthRevoked
 from plugin.db import utcnow
 from plugin.security import random_secret
 from plugin.shops.models import Shop
@@ -55,6 +56,9 @@ def adapter_for(shop: Shop) -> PlatformAdapter:
     """The shop's adapter, bound to its own credentials for this call only."""
     if shop.status != "installed":
         raise ShopError(f"shop {shop.domain} is uninstalled: no platform calls are made for it")
+    if shop.needs_reauth and shop.platform == Platform.WOOCOMMERCE:  # Shopify: ensure_fresh_token says it
+        raise AuthRevoked("the store no longer accepts Storecare's API keys: the merchant must reconnect it "
+                          "(Connection > Reconnect)")
     values = credentials(shop)
     if shop.platform == Platform.SHOPIFY:  # expiring offline tokens: refreshed here, before any call
         from plugin.shops.shopify import ensure_fresh_token
@@ -125,7 +129,9 @@ def mark_uninstalled(session, shop: Shop, at: datetime | None = None) -> bool:
 
     ``adapter_for`` refuses an uninstalled shop, so every job that would call the platform fails at
     once, permanently, with a clear error. Only the webhook secret is kept (WooCommerce and the
-    sandbox sign with it; the privacy webhooks that follow must still verify). ``at`` is when the
+    sandbox sign with it; the privacy webhooks that follow must still verify), and on WooCommerce the
+    storefront secret our WordPress plugin gave us (it signs nothing for an uninstalled shop, but a
+    reconnect of the same store proves itself with it; see woocommerce_identity). ``at`` is when the
     platform says the uninstall happened: an uninstall older than the current installation (a late
     retry arriving after a re-install) changes nothing. Returns whether the shop changed.
     """
@@ -136,6 +142,7 @@ def mark_uninstalled(session, shop: Shop, at: datetime | None = None) -> bool:
         return False
     shop.status, shop.uninstalled_at = "uninstalled", utcnow()
     end_shop_sessions(session, shop.id)
-    kept = {k: v for k, v in credentials(shop).items() if k in ("webhook_secret",)}
+    keep = ("webhook_secret", "storefront_secret") if shop.platform == Platform.WOOCOMMERCE else ("webhook_secret",)
+    kept = {k: v for k, v in credentials(shop).items() if k in keep}
     store_credentials(shop, kept)
     return True

@@ -328,8 +328,13 @@ class RefreshingAdapter:
 
 
 def refreshing_adapter_for(shop: Shop) -> PlatformAdapter:
-    """``service.adapter_for`` for jobs: a Shopify shop's adapter refreshes its token on a 401."""
+    """``service.adapter_for`` for jobs: a Shopify shop's adapter refreshes its token on a 401; a
+    WooCommerce shop's marks the shop ``needs_reauth`` when the store refuses its keys (access.py)."""
     adapter = service.adapter_for(shop)
+    if shop.platform == Platform.WOOCOMMERCE:
+        from plugin.shops.access import RevocationGuard
+
+        return RevocationGuard(shop.id, adapter)
     if shop.platform != PLATFORM:
         return adapter
     return RefreshingAdapter(shop.id, adapter, service.credentials(shop).get("access_token"))

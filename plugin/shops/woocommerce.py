@@ -7,21 +7,28 @@
    the token (a random value in its session, hashed in the row).
 2. ``complete``: WooCommerce posts the keys to our callback, unsigned. They count only for a pending,
    unexpired, unused token and ``read_write``; then a real API call (GET /system_status) at the
-   address the merchant gave must succeed, and the store must report that same address, BEFORE
-   anything is written. Only then, in one transaction that claims the token (compare-and-set), the
-   Shop is created or re-activated with the keys encrypted, our webhook secret and the storefront
-   secret, webhooks are reconciled and a backfill is queued. WooCommerce needs a 200 to keep the key.
-   If that first call fails (a certificate we cannot verify, a redirect, no answer, no JSON, the keys
-   refused), the reason is recorded on the pending connection and WooCommerce still gets a 200:
-   anything else and WooCommerce deletes the key and shows the merchant its own generic error page,
-   and the browser never comes back to us. With the 200 it sends the browser to our return page,
-   which says what failed and which unused key the merchant may delete.
+   address the merchant gave must succeed, and the store must report that same address (its whole base
+   URL: its store key), BEFORE anything is written. A store key that names a shop already installed,
+   or holding data, needs a proof that this is the same store (plugin/shops/woocommerce_identity.py);
+   without one nothing changes, the new key is deleted through our plugin when it can be, and the
+   merchant's return page says why (WooCommerce still gets a 200: otherwise it shows its own generic
+   error and never sends the browser back). Otherwise, in one transaction that claims the token
+   (compare-and-set), the Shop is created or re-activated with the keys encrypted, our webhook secret
+   and the storefront secret, webhooks are reconciled and a backfill is queued. The key a reconnect
+   replaces is revoked through our plugin, or listed on the Connection page (woocommerce_keys.py).
+   If the first call with the keys fails (a certificate we cannot verify, a redirect, no answer, no
+   JSON, the keys refused), the reason is recorded on the pending connection and WooCommerce still
+   gets a 200 too, so that the browser comes back to our return page, which says what failed and
+   which unused key the merchant may delete.
 3. ``land``: the browser returns; the browser bound in step 1 is signed in to that shop's admin, once.
+   Opened again by that browser, now signed in, it goes to the admin; otherwise it says it was used.
 
 The storefront secret (which signs shopper tokens and the plugin's admin links) is not sent to us by
 anyone unauthenticated: with the verified keys we read it from our WordPress plugin's route
 (``wc-storecare/v1/connection``, authenticated by WooCommerce with those keys). A store without the
-plugin gets a random one, replaced when the plugin is installed and connects.
+plugin gets a random one, replaced when the plugin is installed and says hello (woocommerce_upkeep.py).
+Which shop a store is, and the proof a reconnect needs: woocommerce_identity.py; the plugin's signed
+link and its zip: woocommerce_wordpress.py.
 """
 from __future__ import annotations
 
@@ -44,16 +51,18 @@ from adapters.woocommerce.auth import (
     StoreAddress,
     StoreUrlError,
     authorize_url,
-    domain_of,
     parse_store_url,
     read_key_handover,
+    store_key,
 )
 from plugin.admin.sessions import end_shop_sessions
 from plugin.db import utcnow
 from plugin.security import random_secret
+from plugin.shops import woocommerce_identity as identity
+from plugin.shops import woocommerce_keys
 from plugin.shops.models import PendingConnection, Shop
 from plugin.shops.service import adapter_options, credentials, find_shop, store_credentials
-from plugin.shops.woocommerce_failures import why_not_verified
+from plugin.shops.woocommerce_failures import UNUSED_KEY, why_not_verified
 
 log = logging.getLogger(__name__)
 TOKEN_TTL = timedelta(minutes=15)
@@ -65,17 +74,26 @@ GO_PATH = "/connect/woocommerce/go"
 PLATFORM = str(Platform.WOOCOMMERCE)
 MIN_STOREFRONT_SECRET = 32
 
+ALREADY_CONNECTED = N_(
+    "This store is already connected to Storecare, and this connection could not show that it comes from "
+    "the same store, so nothing was changed. To reconnect it, sign in to Storecare first: open Storecare "
+    "from WordPress (WooCommerce > Open Storecare), or sign in and use Reconnect on the Connection page.")
+DATA_KEPT = N_(
+    "This store was connected to Storecare before and its data is still kept. This connection could not "
+    "show that it comes from the same store, so nothing was changed. Connect from the Storecare plugin in "
+    "WordPress (WooCommerce > Storecare), which shows it is the same store, or contact Storecare's support.")
+
 
 class ConnectError(Exception):
-    """A connection step was refused; ``message`` is safe to show the merchant (or WooCommerce), with
-    ``params`` filled in after translation (``gettext(message, **params)``)."""
+    """A connection step was refused; ``message`` is safe to show the merchant (or WooCommerce).
+    ``note`` (with ``params``) is a second sentence for the merchant's page."""
 
     status = 400
 
-    def __init__(self, message: str, status: int | None = None, params: dict[str, str] | None = None):
+    def __init__(self, message: str, status: int | None = None, *, note: str | None = None,
+                 params: dict | None = None):
         super().__init__(message)
-        self.message = message
-        self.params = dict(params or {})
+        self.message, self.note, self.params = message, note, dict(params or {})
         if status is not None:
             self.status = status
 
@@ -86,6 +104,13 @@ class ConnectError(Exception):
 class KeysNotVerified(ConnectError):
     """The keys arrived for a valid pending connection but the first call with them failed. Recorded on
     the connection for the return page; WooCommerce is answered 200 (see the module doc)."""
+
+
+class StoreAlreadyConnected(ConnectError):
+    """The store key names a shop this connection could not prove to be its own: nothing was changed.
+    WooCommerce is still answered 200, so that it sends the merchant back to our page that says so."""
+
+    status = 200
 
 
 @dataclass(frozen=True)
@@ -125,8 +150,16 @@ def _app_url(path: str) -> str:
     return base + path
 
 
-def start(session, store_url: str, *, browser_binder: str | None, now: datetime | None = None) -> Started:
-    """Record a pending connection and build the authorize URL. The caller commits."""
+def _woocommerce_shop_id(session, shop_id: int | None) -> int | None:
+    shop = session.get(Shop, shop_id) if isinstance(shop_id, int) and not isinstance(shop_id, bool) else None
+    return shop.id if shop is not None and shop.platform == PLATFORM and shop.status == "installed" else None
+
+
+def start(session, store_url: str, *, browser_binder: str | None, signed_in_shop_id: int | None = None,
+          now: datetime | None = None) -> Started:
+    """Record a pending connection and build the authorize URL. ``signed_in_shop_id``: the WooCommerce
+    shop whose admin this browser is signed in to (a reconnect's proof, see woocommerce_identity). The
+    caller commits."""
     now = now or utcnow()
     store = check_store_url(store_url)
     token = secrets.token_urlsafe(32)
@@ -134,7 +167,8 @@ def start(session, store_url: str, *, browser_binder: str | None, now: datetime 
     session.add(PendingConnection(platform=PLATFORM, token_hash=digest(token), store_url=store.url,
                                   domain=store.domain, status="pending", created_at=now,
                                   expires_at=now + TOKEN_TTL,
-                                  browser_hash=digest(browser_binder) if browser_binder else None))
+                                  browser_hash=digest(browser_binder) if browser_binder else None,
+                                  intended_shop_id=_woocommerce_shop_id(session, signed_in_shop_id)))
     url = authorize_url(store, app_name=_settings().woocommerce_app_name, user_id=token,
                         return_url=_app_url(RETURN_PATH), callback_url=_app_url(CALLBACK_PATH), scope=SCOPE)
     return Started(token=token, store=store, authorize_url=url, go_url=f"{_app_url(GO_PATH)}?user_id={token}")
@@ -147,16 +181,19 @@ def _pending(session, token: str) -> PendingConnection | None:
                                                            PendingConnection.platform == PLATFORM)).first()
 
 
-def bind_browser(session, token: str, browser_binder: str, now: datetime | None = None) -> str:
-    """The WordPress plugin's link: the first browser to follow it is bound to the connection; it is
-    then sent on to the store's authorize screen. The caller commits."""
+def bind_browser(session, token: str, browser_binder: str, now: datetime | None = None, *,
+                 signed_in_shop_id: int | None = None) -> str:
+    """The WordPress plugin's link: the first browser to follow it is bound to the connection (with the
+    WooCommerce shop it is signed in to, if any); it is then sent on to the store's authorize screen.
+    The caller commits."""
     now = now or utcnow()
     row = _pending(session, token)
     if row is None or row.status != "pending" or row.expires_at <= now:
         raise ConnectError(N_("This connection link is not valid or has expired. Start again from WordPress."))
     claimed = session.execute(update(PendingConnection).where(
         PendingConnection.id == row.id, PendingConnection.browser_hash.is_(None)).values(
-        browser_hash=digest(browser_binder))).rowcount
+        browser_hash=digest(browser_binder),
+        intended_shop_id=_woocommerce_shop_id(session, signed_in_shop_id))).rowcount
     if not claimed and row.browser_hash != digest(browser_binder):
         raise ConnectError(N_("This connection link was already used. Start again from WordPress."))
     store = StoreAddress(url=row.store_url, domain=row.domain)
@@ -165,7 +202,8 @@ def bind_browser(session, token: str, browser_binder: str, now: datetime | None 
 
 
 def complete(db, payload: object, now: datetime | None = None) -> Shop:
-    """Accept WooCommerce's key handover (see the module doc); ConnectError changes nothing."""
+    """Accept WooCommerce's key handover (see the module doc); ConnectError changes nothing, and so does
+    StoreAlreadyConnected (except for deleting the key it was handed, through our plugin)."""
     now = now or utcnow()
     try:
         handover = read_key_handover(payload)
@@ -177,7 +215,7 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
             raise ConnectError("Unknown connection request.", 401)
         if row.status != "pending" or row.expires_at <= now:
             raise ConnectError("This connection request was already used or has expired.", 400)
-        store = StoreAddress(url=row.store_url, domain=row.domain)
+        store, intended = StoreAddress(url=row.store_url, domain=row.domain), row.intended_shop_id
     if handover.permissions != SCOPE:
         raise ConnectError("Storecare needs read_write access to the store.", 400)
     adapter = _adapter(store, handover)
@@ -187,6 +225,10 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
         _record_failure(db, handover, exc, now)
         raise
     storefront_secret = _plugin_secret(adapter)
+    target = identity.landing_target(db, store.domain, intended, storefront_secret, (ALREADY_CONNECTED, DATA_KEPT),
+                                     previous_keys_work=lambda held: _previous_keys_work(store, held))
+    if target.refusal is not None:
+        _refuse(db, adapter, handover, target.refusal, now)
     with db.uow() as session:
         claimed = session.execute(update(PendingConnection).where(
             PendingConnection.token_hash == digest(handover.user_id), PendingConnection.status == "pending",
@@ -194,7 +236,7 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
         if not claimed:
             raise ConnectError("This connection request was already used or has expired.", 400)
         row = _pending(session, handover.user_id)
-        shop, fresh = _install(session, store, handover, info.currency, storefront_secret, now)
+        shop, fresh, replaced = _install(session, store, handover, info.currency, storefront_secret, now, target)
         row.shop_id = shop.id
         _subscribe(adapter, shop, row)
         if fresh:
@@ -202,15 +244,50 @@ def complete(db, payload: object, now: datetime | None = None) -> Shop:
 
             request_backfill(session, shop.id)
         session.commit()
-        log.info("woocommerce store %s connected (shop %s)", shop.domain, shop.id)
-        return shop
+        log.info("woocommerce store %s connected (shop %s, %s)", shop.domain, shop.id, target.proof or "new")
+    if replaced is not None:
+        woocommerce_keys.retire(db, shop.id, adapter, replaced)
+    return shop
+
+
+def _refuse(db, adapter, handover: KeyHandover, message: str, now: datetime) -> None:
+    """Close the connection as refused (its return page says ``message``), delete the key it was handed
+    through our plugin, or name that key on the return page; then raise StoreAlreadyConnected."""
+    with db.uow() as session:
+        claimed = session.execute(update(PendingConnection).where(
+            PendingConnection.token_hash == digest(handover.user_id), PendingConnection.status == "pending",
+            PendingConnection.expires_at > now).values(status="failed", error=message, completed_at=now)).rowcount
+        session.commit()
+    if not claimed:
+        raise ConnectError("This connection request was already used or has expired.", 400)
+    if not woocommerce_keys.revoke(adapter, handover.key_id):
+        with db.uow() as session:
+            session.execute(update(PendingConnection).where(
+                PendingConnection.token_hash == digest(handover.user_id)).values(
+                unused_key_ending=handover.consumer_key[-7:]))
+            session.commit()
+    raise StoreAlreadyConnected(message)
 
 
 def _adapter(store: StoreAddress, handover: KeyHandover):
-    values = {"store_url": store.url, "consumer_key": handover.consumer_key,
-              "consumer_secret": handover.consumer_secret}
+    return _store_adapter(store, handover.consumer_key, handover.consumer_secret)
+
+
+def _store_adapter(store: StoreAddress, consumer_key: str, consumer_secret: str):
+    """An adapter for the address being connected, with the given keys (the one way one is built here)."""
+    values = {"store_url": store.url, "consumer_key": consumer_key, "consumer_secret": consumer_secret}
     return get_adapter(PLATFORM, Connection(shop_domain=store.domain, credentials=values),
                        **adapter_options(PLATFORM))
+
+
+def _previous_keys_work(store: StoreAddress, held: identity.Held) -> bool:
+    """Proof 3: the keys we hold for the shop still work at the store's address (where its routine sync
+    sends them every quarter hour) and the store still reports that store key."""
+    try:
+        info = _store_adapter(store, held.consumer_key, held.consumer_secret).store_info()
+    except AdapterError:
+        return False
+    return bool(info.home_url) and store_key(info.home_url) == store.domain
 
 
 def _verified_store(adapter, store: StoreAddress):
@@ -220,8 +297,8 @@ def _verified_store(adapter, store: StoreAddress):
         log.info("woocommerce keys for %s failed verification (%s): %s", store.domain, type(exc).__name__,
                  exc.message)
         message, params = why_not_verified(exc)
-        raise KeysNotVerified(message, 200, params) from None
-    if info.home_url and domain_of(info.home_url) != store.domain:
+        raise KeysNotVerified(message, 200, params=params) from None
+    if info.home_url and store_key(info.home_url) != store.domain:  # the whole base URL, not the host
         raise ConnectError(f"The store reports its address as {info.home_url}: connect with that address.", 400)
     return info
 
@@ -230,12 +307,12 @@ def _record_failure(db, handover: KeyHandover, exc: KeysNotVerified, now: dateti
     """Close the pending connection with what failed, for the return page (``land``) to show. The key
     WooCommerce made stays in the store, unused: the page names it (WooCommerce lists keys by their
     last seven characters)."""
-    exc.params["key_end"] = handover.consumer_key[-7:]
     with db.uow() as session:
         claimed = session.execute(update(PendingConnection).where(
             PendingConnection.token_hash == digest(handover.user_id), PendingConnection.status == "pending",
             PendingConnection.expires_at > now).values(
-            status="failed", completed_at=now, error=exc.message, error_params=exc.params)).rowcount
+            status="failed", completed_at=now, error=exc.message, error_params=exc.params,
+            unused_key_ending=handover.consumer_key[-7:])).rowcount
         session.commit()
     if not claimed:
         raise ConnectError("This connection request was already used or has expired.", 400)
@@ -248,6 +325,11 @@ def _plugin_secret(adapter) -> str | None:
     except (NotFound, AdapterError) as exc:
         log.info("the Storecare WordPress plugin did not answer: %s", getattr(exc, "message", exc))
         return None
+    return storefront_secret_of(data)
+
+
+def storefront_secret_of(data) -> str | None:
+    """The storefront secret in our plugin's ``connection`` answer, if it is a usable one."""
     secret = data.get("storefront_secret") if data else None
     if isinstance(secret, str) and MIN_STOREFRONT_SECRET <= len(secret) <= 255 and secret.isprintable() \
             and secret.isascii():
@@ -256,28 +338,40 @@ def _plugin_secret(adapter) -> str | None:
 
 
 def _install(session, store: StoreAddress, handover: KeyHandover, currency: str | None,
-             storefront_secret: str | None, now: datetime) -> tuple[Shop, bool]:
+             storefront_secret: str | None, now: datetime, target: identity.Target
+             ) -> tuple[Shop, bool, woocommerce_keys.ReplacedKey | None]:
+    """Create or update the shop ``target`` named; returns it, whether it is fresh (a backfill is due),
+    and the key this connection replaces (a proven reconnect's previous key)."""
     shop = find_shop(session, PLATFORM, store.domain)
+    if shop is not None and shop.id != target.shop_id and identity.needs_proof(session, shop):
+        # another connection of this store key landed since we looked: decide again, from the start
+        raise ConnectError("This store was connected by someone else meanwhile. Start again.", 409)
     if shop is None:
         shop = Shop(platform=PLATFORM, domain=store.domain, name=store.domain)
         session.add(shop)
-    values = credentials(shop) if shop.credentials_encrypted else {}
+    held = credentials(shop) if shop.credentials_encrypted else {}
+    values = held if target.proof is not None else {}  # without a proof, nothing of before is kept
     values.setdefault("webhook_secret", random_secret())
     values["storefront_secret"] = storefront_secret or values.get("storefront_secret") or random_secret()
+    replaced = None
+    if target.proof is not None and held.get("key_id") and str(held["key_id"]) != handover.key_id:
+        replaced = woocommerce_keys.ReplacedKey(str(held["key_id"]), str(held.get("consumer_key", ""))[-7:],
+                                                now.isoformat())
     values.update(store_url=store.url, consumer_key=handover.consumer_key,
                   consumer_secret=handover.consumer_secret, key_id=handover.key_id)
+    if storefront_secret:
+        values["plugin_confirmed_at"] = now.isoformat()
     store_credentials(shop, values)
-    fresh = shop.id is None or shop.status != "installed" or bool(getattr(shop, "needs_reauth", False))
+    fresh = shop.id is None or shop.status != "installed" or bool(shop.needs_reauth)
     if fresh:
         shop.status, shop.installed_at, shop.uninstalled_at = "installed", now, None
-    if hasattr(shop, "needs_reauth"):
-        shop.needs_reauth = False
+    shop.needs_reauth = False
     if currency and len(currency) == 3 and currency.isalpha():
         shop.currency = currency.upper()
     shop.scopes = [SCOPE]
     session.flush()
     end_shop_sessions(session, shop.id)  # new keys: whoever was signed in signs in again
-    return shop, fresh
+    return shop, fresh, replaced
 
 
 def _subscribe(adapter, shop: Shop, row: PendingConnection) -> None:
@@ -294,12 +388,26 @@ def _subscribe(adapter, shop: Shop, row: PendingConnection) -> None:
         row.error = "Webhooks could not be created yet; Storecare retries automatically."
 
 
-def land(session, token: str, browser_binder: str | None, success: bool, now: datetime | None = None) -> Shop:
+@dataclass(frozen=True)
+class Landing:
+    shop: Shop
+    already_signed_in: bool = False  # the page opened again by the browser it signed in
+
+
+def land(session, token: str, browser_binder: str | None, success: bool, now: datetime | None = None, *,
+         signed_in_shop_id: int | None = None) -> Landing:
     """The merchant's browser is back from the store. Return the shop to sign in to (once), or raise
-    ConnectError with what to tell them. The caller commits, also after a ConnectError (a refusal
-    closes the pending connection)."""
+    ConnectError with what to tell them. ``signed_in_shop_id``: the shop this browser's admin session is
+    signed in to (signing in rotates the session, so the browser that started is known by that once it
+    landed). The caller commits, also after a ConnectError (a refusal closes the pending connection)."""
     now = now or utcnow()
     row = _pending(session, token)
+    if row is not None and row.landed_at is not None:
+        shop = session.get(Shop, row.shop_id) if row.shop_id is not None else None
+        if shop is not None and shop.status == "installed" and shop.id == signed_in_shop_id:
+            return Landing(shop, already_signed_in=True)
+        raise ConnectError(N_("This link was already used to sign in. To open Storecare again, use "
+                              "WooCommerce > Open Storecare in WordPress, or connect the store again."))
     if row is None or not browser_binder or row.browser_hash != digest(browser_binder):
         raise ConnectError(N_("This page can only be opened by the browser that started the connection. "
                               "Start again from Storecare or from WordPress."))
@@ -311,62 +419,17 @@ def land(session, token: str, browser_binder: str | None, success: bool, now: da
             status="failed", error=message))
         raise ConnectError(message)
     if row.status == "failed":
-        raise ConnectError(row.error or N_("The connection failed. Start again."), params=row.error_params)
+        note = UNUSED_KEY if row.unused_key_ending else None
+        raise ConnectError(row.error or N_("The connection failed. Start again."), note=note,
+                           params={**(row.error_params or {}), "key": row.unused_key_ending or ""})
     if row.status != "connected" or row.shop_id is None:
         raise ConnectError(N_("Your store has not sent us its keys. Start again; if it keeps happening, "
                               "check that your store can reach Storecare over https."))
-    if row.landed_at is not None or row.completed_at is None or row.completed_at + LANDING_TTL <= now:
+    if row.completed_at is None or row.completed_at + LANDING_TTL <= now:
         raise ConnectError(N_("This sign-in link was already used or has expired. Open Storecare from WordPress."))
     claimed = session.execute(update(PendingConnection).where(
         PendingConnection.id == row.id, PendingConnection.landed_at.is_(None)).values(landed_at=now)).rowcount
     shop = session.get(Shop, row.shop_id)
     if not claimed or shop is None or shop.status != "installed":
         raise ConnectError(N_("This sign-in link was already used or has expired. Open Storecare from WordPress."))
-    return shop
-
-
-def shop_for_domain(session, domain: str) -> Shop | None:
-    """An installed WooCommerce shop by domain (for the WordPress plugin's signed admin link)."""
-    shop = find_shop(session, PLATFORM, domain)
-    return shop if shop is not None and shop.status == "installed" else None
-
-
-# -- the WordPress plugin: its signed admin link, and the plugin itself as a zip ---------------------
-
-def shop_from_wordpress_link(session, domain: str, timestamp: str | None, signature: str | None,
-                             now: datetime | None = None) -> Shop:
-    """The shop whose WordPress plugin signed this "Open Storecare" link (storefront secret, hex HMAC
-    over ``storecare-admin|domain|timestamp``, 2 minutes); SecurityError when it cannot be trusted."""
-    from plugin.security import InvalidSignature, verify_wordpress_sign_in
-
-    shop = shop_for_domain(session, (domain or "").strip().lower()[:255])
-    secret = credentials(shop).get("storefront_secret") if shop is not None else None
-    if shop is None or not secret:
-        raise InvalidSignature("unknown shop")
-    verify_wordpress_sign_in(secret, shop.domain, timestamp, signature, now=now)
-    return shop
-
-
-def wordpress_plugin_zip() -> bytes:
-    """adapters/woocommerce/wordpress/storecare/ as ``storecare/...`` in a zip built in memory, with a
-    generated ``config.php`` naming this app's address (the settings page's default)."""
-    import io
-    import zipfile
-    from pathlib import Path
-
-    import adapters.woocommerce
-
-    root = Path(adapters.woocommerce.__file__).resolve().parent / "wordpress" / "storecare"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "config.php"):
-            archive.write(path, f"storecare/{path.relative_to(root).as_posix()}")
-        archive.writestr("storecare/config.php", wordpress_config_php(_settings().app_url))
-    return buffer.getvalue()
-
-
-def wordpress_config_php(app_url: str) -> str:
-    quoted = "'" + app_url.rstrip("/").replace("\\", "\\\\").replace("'", "\\'") + "'"
-    return ("<?php\n/* Generated by Storecare when this zip was downloaded: the default app address. */\n"
-            "defined( 'ABSPATH' ) || exit;\n"
-            f"define( 'STORECARE_DEFAULT_APP_URL', {quoted} );\n")
+    return Landing(shop)

@@ -15,7 +15,7 @@ from adapters.woocommerce.client import (
     StoreUnreachable,
 )
 
-UNUSED_KEY = N_("WooCommerce kept the API key it created for Storecare (consumer key ending in %(key_end)s). "
+UNUSED_KEY = N_("WooCommerce kept the API key it created for Storecare (consumer key ending in %(key)s). "
                 "Storecare does not use it: you can delete it in WooCommerce › Settings › Advanced › REST API.")
 
 

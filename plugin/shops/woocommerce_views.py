@@ -9,6 +9,11 @@
                                           and sends the merchant's browser to the return page, also
                                           when the keys failed their first call (the page says why)
 - ``GET  /connect/woocommerce/return``    the merchant back: signed in to the admin, or told why not
+- ``POST /connect/woocommerce/hello``     the WordPress plugin, not connected yet, asks us to check (202;
+                                          see plugin/shops/woocommerce_upkeep.py: nothing it sends is trusted)
+
+A browser signed in to a WooCommerce shop's admin that starts (or follows the plugin's link to) a
+connection records that shop on it: a reconnect from our admin proves it is the same store.
 """
 from __future__ import annotations
 
@@ -19,12 +24,11 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext
 
 from adapters.woocommerce.auth import StoreUrlError
-from plugin.admin.auth import sign_in
+from plugin.admin.auth import SESSION_SHOP, installed_shop, sign_in
 from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.extensions import db
 from plugin.problems import problem_response
-from plugin.shops import woocommerce
-from plugin.shops.woocommerce_failures import UNUSED_KEY
+from plugin.shops import woocommerce, woocommerce_upkeep
 
 log = logging.getLogger(__name__)
 bp = Blueprint("woocommerce_connect", __name__, url_prefix="/connect/woocommerce")
@@ -53,20 +57,26 @@ def _binder() -> str:
     return value
 
 
+def _signed_in_shop_id(db_session) -> int | None:
+    """The installed shop this browser's admin session is signed in to, if any."""
+    shop = installed_shop(db_session, session.get(SESSION_SHOP))
+    return shop.id if shop is not None else None
+
+
 def _page(status: int = 200, **context):
     context.setdefault("store_url", "")
     context.setdefault("error", None)
     return render_template("connect/woocommerce.html", csrf_token=csrf_token, **context), status
 
 
-def _outcome(message: str, status: int = 400, params: dict | None = None):
-    """The outcome page; ``message`` is translated when the catalogue has it (messages marked ``N_``),
-    then ``params`` filled in. A ``key_end`` among them names the key WooCommerce kept unused."""
-    params = dict(params or {})
-    key_end = params.pop("key_end", None)
+def _outcome(message: str, status: int = 400, note: str | None = None, params: dict | None = None):
+    """The outcome page; ``message`` (and ``note``, a second sentence) are translated when the catalogue
+    has them (messages marked ``N_``), then ``params`` filled in."""
+    params = {k: v for k, v in (params or {}).items() if v is not None}
     text = gettext(message, **params) if params else gettext(message)
-    note = gettext(UNUSED_KEY, key_end=key_end) if key_end else None
-    return render_template("connect/woocommerce_outcome.html", message=text, note=note), status
+    if note:
+        text = f"{text} {gettext(note, **params)}"
+    return render_template("connect/woocommerce_outcome.html", message=text), status
 
 
 @bp.get("")
@@ -80,7 +90,8 @@ def submit():
     store_url = request.form.get("store_url", "")[:2000]
     with db.uow() as db_session:
         try:
-            started = woocommerce.start(db_session, store_url, browser_binder=_binder())
+            started = woocommerce.start(db_session, store_url, browser_binder=_binder(),
+                                        signed_in_shop_id=_signed_in_shop_id(db_session))
         except StoreUrlError as exc:
             return _page(400, store_url=store_url, error=gettext(str(exc)))
         except woocommerce.ConnectError as exc:
@@ -105,11 +116,23 @@ def start_from_wordpress():
                     "expires_in": int(woocommerce.TOKEN_TTL.total_seconds())})
 
 
+@bp.post("/hello")
+def hello_from_wordpress():
+    data = request.get_json(silent=True) if request.is_json else request.form
+    store_url = str((data or {}).get("store_url", ""))[:2000]
+    try:
+        woocommerce_upkeep.hello(db, store_url)
+    except StoreUrlError as exc:
+        return problem_response(400, "Bad Request", str(exc), errors={"store_url": [str(exc)]})
+    return jsonify({"status": "accepted"}), 202  # the same answer whether or not we know the store
+
+
 @bp.get("/go")
 def go():
     with db.uow() as db_session:
         try:
-            target = woocommerce.bind_browser(db_session, request.args.get("user_id", ""), _binder())
+            target = woocommerce.bind_browser(db_session, request.args.get("user_id", ""), _binder(),
+                                              signed_in_shop_id=_signed_in_shop_id(db_session))
         except woocommerce.ConnectError as exc:
             return _outcome(exc.message, exc.status)
         db_session.commit()
@@ -120,11 +143,12 @@ def go():
 def callback():
     try:
         shop = woocommerce.complete(db, request.get_json(silent=True, force=True))
-    except woocommerce.KeysNotVerified as exc:
+    except (woocommerce.KeysNotVerified, woocommerce.StoreAlreadyConnected) as exc:
         # 200, or WooCommerce deletes the key and shows the merchant only its own generic error; with it,
         # the browser comes back to /return, which shows what was recorded (WooCommerce ignores this body).
-        log.info("woocommerce keys received but not verified: %s", exc.english())
-        return jsonify({"status": "not_connected", "reason": exc.english()})
+        log.info("woocommerce key handover not used: %s", exc.english())
+        status = "not_connected" if isinstance(exc, woocommerce.KeysNotVerified) else "refused"
+        return jsonify({"status": status, "detail": exc.english()})
     except woocommerce.ConnectError as exc:
         log.info("woocommerce key handover refused (%s): %s", exc.status, exc.message)
         titles = {400: "Bad Request", 401: "Unauthorized", 503: "Service Unavailable"}
@@ -136,12 +160,16 @@ def callback():
 def landing():
     with db.uow() as db_session:
         try:
-            shop = woocommerce.land(db_session, request.args.get("user_id", ""), session.get(BINDER),
-                                    success=request.args.get("success") == "1")
+            landing = woocommerce.land(db_session, request.args.get("user_id", ""), session.get(BINDER),
+                                       success=request.args.get("success") == "1",
+                                       signed_in_shop_id=_signed_in_shop_id(db_session))
         except woocommerce.ConnectError as exc:
             db_session.commit()
-            return _outcome(exc.message, exc.status, exc.params)
+            return _outcome(exc.message, exc.status, exc.note, exc.params)
+        if landing.already_signed_in:  # this browser opened the page again after it signed in here
+            return redirect(url_for("admin.overview"))
         db_session.commit()
+        shop = landing.shop
         sign_in(shop)
     flash(gettext("%(store)s is connected. Its orders and customers are being imported; the numbers "
                   "update as they arrive.", store=shop.domain), "success")

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from plugin.security import ExpiredSignature, InvalidSignature, sign_hex, verify_app_proxy, verify_hex_hmac
 from plugin.shops.models import Shop
+from plugin.shops.woocommerce_identity import signing_candidates
 from plugin.sync.models import Customer
 
 TOKEN_HEADER = "X-Storecare-Shopper"
@@ -39,7 +40,8 @@ TOKEN_TTL = timedelta(minutes=10)
 CLOCK_LEEWAY = timedelta(seconds=30)
 MAX_TOKEN_LENGTH = 1024
 SECRET_KEY = "storefront_secret"
-_DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,253}[a-z0-9])?(?::[0-9]{1,5})?$")
+# A shop domain, or a WooCommerce store key with its sub-folder path (adapters/woocommerce/auth.py).
+_DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,253}[a-z0-9])?(?::[0-9]{1,5})?(?:/[a-z0-9%._~-]*)*$")
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:@/-]{0,64}$")
 
 
@@ -172,9 +174,15 @@ def read_shopper_token(token: str | None, now: datetime | None = None, *,
         with current_app.extensions["storecare.db"].uow() as own:
             return read_shopper_token(token, now, session=own)
     _message, _signature, unverified = parse_token(token)
-    shops = session.scalars(select(Shop).where(Shop.domain == unverified.shop_domain,
-                                               Shop.status == "installed").order_by(Shop.id)).all()
-    for shop in shops:
+    exact = list(session.scalars(select(Shop).where(Shop.domain == unverified.shop_domain,
+                                                    Shop.status == "installed").order_by(Shop.id)))
+
+    def candidates():
+        yield from exact
+        # a WooCommerce store's plugin may name it otherwise than its shop's key (older plugins: the host)
+        yield from (s for s in signing_candidates(session, unverified.shop_domain) if s not in exact)
+
+    for shop in candidates():
         try:
             secret = storefront_secret(shop)
         except StorefrontNotConfigured:

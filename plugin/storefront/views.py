@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from plugin.extensions import db
 from plugin.i18n import SUPPORTED
@@ -96,7 +96,9 @@ def _origin_allowed(origin: str) -> bool:
     if parts.scheme != "https" or not parts.hostname or parts.path or f"https://{parts.netloc}" != origin:
         return False
     with db.uow() as session:
-        query = select(Shop.id).where(Shop.domain == parts.netloc, Shop.status == "installed")
+        # A WooCommerce store in a sub-folder is keyed host/path; its pages are still served from the host.
+        served_here = or_(Shop.domain == parts.netloc, Shop.domain.startswith(parts.netloc + "/", autoescape=True))
+        query = select(Shop.id).where(served_here, Shop.status == "installed")
         if g.get("storefront_shop_id") is not None:  # identified: only that shop's storefront
             query = query.where(Shop.id == g.storefront_shop_id)
         return session.scalar(query.limit(1)) is not None

@@ -20,6 +20,7 @@ from plugin.shops import privacy
 from plugin.shops import service as shops
 from plugin.shops import shopify as shopify_shops
 from plugin.shops.models import Shop
+from plugin.shops.woocommerce_identity import legacy_webhook_row
 from plugin.sync import backfill, mirror
 from plugin.sync.models import WebhookDelivery
 from plugin.sync.ingress import InboxWriter, ShopKey, ShopKeys
@@ -120,7 +121,8 @@ def _ingress() -> tuple[ShopKeys, InboxWriter]:
     if found is None:
         real_db = extensions["storecare.db"]  # the object itself, kept by the writer and the key cache for the life of the process
         writer = InboxWriter(real_db, extensions["storecare.queue"])
-        found = extensions.setdefault("storecare.ingress", (ShopKeys(real_db, shops.webhook_secret_from), writer))
+        found = extensions.setdefault("storecare.ingress", (ShopKeys(real_db, shops.webhook_secret_from,
+                                                                    fallback=legacy_webhook_row), writer))
         if found[1] is writer:
             real_db.on_dispose(writer.stop)
     return found

@@ -17,7 +17,9 @@ fails, its deliveries are retried one by one, so one bad row (a shop deleted mea
 ``ShopKeys`` caches, per process, which shop a (platform, domain) is and the secret its webhooks are
 signed with, for ``TTL`` seconds. A signature that does not verify with a cached secret is checked again
 against the database before it is refused, so a rotated secret never causes a 401; the old secret of a
-shop is accepted at most ``TTL`` seconds after a rotation.
+shop is accepted at most ``TTL`` seconds after a rotation. ``fallback(conn, platform, domain)`` may name
+the shop row when no shop has that domain (a WooCommerce shop still keyed by its host; see
+plugin/shops/woocommerce_identity.py); the delivery must verify with that shop's secret all the same.
 """
 from __future__ import annotations
 
@@ -61,8 +63,8 @@ class ShopKeys:
     TTL = 60.0
     MAX_ENTRIES = 10_000
 
-    def __init__(self, db, secret_from, clock=time.monotonic):
-        self._db, self._secret_from, self._clock = db, secret_from, clock
+    def __init__(self, db, secret_from, clock=time.monotonic, fallback=None):
+        self._db, self._secret_from, self._clock, self._fallback = db, secret_from, clock, fallback
         self._entries: dict[tuple[str, str], ShopKey] = {}
 
     def get(self, platform: str, domain: str, fresh: bool = False) -> tuple[ShopKey, bool]:
@@ -73,6 +75,8 @@ class ShopKeys:
             return cached, True
         with self._db.engine.connect() as conn:
             row = conn.execute(_FIND_SHOP, {"platform": platform, "domain": domain}).first()
+            if row is None and self._fallback is not None:
+                row = self._fallback(conn, platform, domain)
         secret = self._secret_from(platform, row.credentials_encrypted if row else None, known=row is not None)
         entry = ShopKey(row.id if row else None, secret, self._clock())
         if row is None:

@@ -89,9 +89,11 @@ def request_reconcile(session, shop_id: int) -> JobRun:
 
 
 def request_reconcile_everywhere(db) -> int:
-    """The periodic task: queue a reconcile for every installed shop; returns how many shops."""
+    """The periodic task: queue a reconcile for every installed shop whose platform still accepts our
+    credentials (a shop that needs its merchant to reconnect would only fail); returns how many shops."""
     with db.uow() as session:
-        shop_ids = session.scalars(select(Shop.id).where(Shop.status == "installed").order_by(Shop.id)).all()
+        shop_ids = session.scalars(select(Shop.id).where(Shop.status == "installed", Shop.needs_reauth.is_(False))
+                                   .order_by(Shop.id)).all()
         for shop_id in shop_ids:
             request_reconcile(session, shop_id)
         session.commit()

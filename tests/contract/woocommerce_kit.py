@@ -13,6 +13,16 @@ WordPress does for http -> https or www.
 certificate from a CA the test made (trustme): for what ``responses`` cannot show, namely where a
 connection really goes and what TLS verification does. ``Names`` is a resolver the test controls.
 
+Stores may share a host: ``https://multi.test/storeA`` and ``https://multi.test/storeB`` (a WordPress
+multisite in sub-folders) are two stores with their own data, keys, plugin and ``home_url``, and a
+webhook's ``X-WC-Webhook-Source`` is its own store's ``home_url('/')``.
+
+A store holds several API keys, as WooCommerce does (``woocommerce_api_keys``): ``issue_key`` is what an
+approval on /wc-auth creates, ``delete_key`` what the merchant's "Revoke" under WooCommerce > Settings >
+Advanced > REST API does (the key then gets 401 ``woocommerce_rest_authentication_error``). A key's
+permissions are enforced (read: GET only). With ``plugin_connection`` set, our WordPress plugin is
+installed: its ``connection`` route (which marks the plugin connected) and its key-revoking route.
+
 Unit and integration tests use the simulator too (``WooSimulator``, ``build_store``); the contract
 suite uses the two kits: an https store and an http one, so OAuth signing is exercised end to end.
 """
@@ -26,6 +36,7 @@ import hmac
 import json
 import random
 import re
+import secrets
 import socket
 import ssl
 import threading
@@ -45,6 +56,7 @@ import responses
 from adapters.base import Connection
 from adapters.woocommerce import webhooks as woo_webhooks
 from adapters.woocommerce.adapter import WooCommerceAdapter
+from adapters.woocommerce.auth import store_key
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "woocommerce"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -68,12 +80,32 @@ def _gmt(moment: datetime) -> str:
 
 
 @dataclass
+class ApiKey:
+    """A row of WooCommerce's ``woocommerce_api_keys``; ``description`` as /wc-auth writes it."""
+
+    key_id: int
+    consumer_key: str
+    consumer_secret: str
+    user_id: int = 1
+    permissions: str = "read_write"
+    description: str = "Storecare - API (2026-01-15 12:00:00)"
+
+    @property
+    def truncated_key(self) -> str:
+        return self.consumer_key[-7:]
+
+
+@dataclass
 class WooStore:
     """One store's data and switches. ``fail_next`` answers 503, ``throttle_next`` 429 (Retry-After)."""
 
     base_url: str
-    consumer_key: str = KEY
+    consumer_key: str = KEY  # key 1; ``keys`` holds every key the store accepts
     consumer_secret: str = SECRET
+    keys: dict[str, ApiKey] = field(default_factory=dict)
+    admins: set[int] = field(default_factory=lambda: {1})  # users who may edit every user (edit_user)
+    plugin_connected_at: float | None = None  # set when Storecare reads the plugin's connection route
+    forbidden: set[str] = field(default_factory=set)  # routes ("wc/v3/coupons") a security plugin answers 403
     orders: dict[int, dict] = field(default_factory=dict)
     customers: dict[int, dict] = field(default_factory=dict)
     refunds: dict[int, list[dict]] = field(default_factory=dict)
@@ -97,9 +129,30 @@ class WooStore:
     theme_page: int | None = None
     fail_with: BaseException | None = None  # raised instead of answering: a network failure (responses only)
 
+    def __post_init__(self) -> None:
+        if not self.keys:
+            self.keys[self.consumer_key] = ApiKey(1, self.consumer_key, self.consumer_secret)
+
     def new_id(self) -> int:
         self.next_id += 1
         return self.next_id
+
+    def issue_key(self, user_id: int = 1, permissions: str = "read_write",
+                  description: str = "Storecare - API (2026-01-15 12:00:00)") -> ApiKey:
+        """What approving /wc-auth/v1/authorize creates: a new key pair for the approving user."""
+        key = ApiKey(max((k.key_id for k in self.keys.values()), default=0) + 1, "ck_" + secrets.token_hex(20),
+                     "cs_" + secrets.token_hex(20), user_id, permissions, description)
+        self.keys[key.consumer_key] = key
+        return key
+
+    def delete_key(self, key_id: int) -> None:
+        """The merchant revokes the key in WooCommerce > Settings > Advanced > REST API."""
+        for consumer_key, key in list(self.keys.items()):
+            if key.key_id == key_id:
+                del self.keys[consumer_key]
+
+    def key_ids(self) -> set[int]:
+        return {key.key_id for key in self.keys.values()}
 
     def add_order(self, order: dict) -> dict:
         self.orders[order["id"]] = order
@@ -209,7 +262,7 @@ class WooSimulator:
     def add(self, store: WooStore) -> WooStore:
         self.stores[store.base_url] = store
         pattern = re.compile(re.escape(store.base_url) + r"/wp-json/.*")
-        for method in (responses.GET, responses.POST, responses.PUT):
+        for method in (responses.GET, responses.POST, responses.PUT, responses.DELETE):
             self._mock.add_callback(method, pattern, callback=lambda request, s=store: self._serve(s, request))
         return store
 
@@ -227,47 +280,61 @@ class WooSimulator:
             raise store.fail_with
         if store.theme_page is not None:
             return store.theme_page, {"Content-Type": "text/html; charset=UTF-8"}, "<html><body>Shop</body></html>"
-        if not self._authenticated(store, request, parts, query):
+        caller = self._authenticated(store, request, parts, query)
+        if caller is None:
             return _error(401, "woocommerce_rest_authentication_error", "Invalid signature - provided signature does not match.")
+        if (caller.permissions == "read") != (request.method in ("GET", "HEAD", "OPTIONS")) \
+                and caller.permissions != "read_write":
+            return _error(401, "woocommerce_rest_authentication_error", "The API key provided does not have the "
+                          "proper permissions.")
         if store.throttle_next:
             store.throttle_next -= 1
             return 429, {"Retry-After": store.retry_after}, json.dumps({"code": "too_many_requests"})
         if store.fail_next:
             store.fail_next -= 1
             return _error(503, "unavailable", "Service Unavailable")
+        if any(path.startswith(route) for route in store.forbidden):
+            return _error(403, "woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.")
         body = json.loads(request.body) if request.body else {}
-        return _route(store, request.method, path, query, body)
+        return _route(store, request.method, path, query, body, caller)
 
-    def _authenticated(self, store: WooStore, request, parts, query: dict) -> bool:
+    def _authenticated(self, store: WooStore, request, parts, query: dict) -> ApiKey | None:
+        """The key the request authenticates with (WC_REST_Authentication), or None."""
         if parts.scheme == "https":
-            expected = "Basic " + base64.b64encode(f"{store.consumer_key}:{store.consumer_secret}".encode()).decode()
             header = request.headers.get("Authorization", "")
             if header:
-                return hmac.compare_digest(header, expected)
-            return query.get("consumer_key") == store.consumer_key and query.get("consumer_secret") == store.consumer_secret
+                try:
+                    consumer_key, _, consumer_secret = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
+                except (ValueError, UnicodeDecodeError):
+                    return None
+            else:
+                consumer_key, consumer_secret = query.get("consumer_key", ""), query.get("consumer_secret", "")
+            key = store.keys.get(consumer_key)
+            return key if key is not None and hmac.compare_digest(key.consumer_secret, consumer_secret) else None
         return self._oauth_valid(store, request.method, parts, query)
 
-    def _oauth_valid(self, store: WooStore, method: str, parts, query: dict) -> bool:
+    def _oauth_valid(self, store: WooStore, method: str, parts, query: dict) -> ApiKey | None:
         """WC_REST_Authentication::check_oauth_signature, in Python."""
         params = dict(query)
         signature = params.pop("oauth_signature", "")
-        if params.get("oauth_consumer_key") != store.consumer_key:
-            return False
+        key = store.keys.get(params.get("oauth_consumer_key", ""))
+        if key is None:
+            return None
         if params.get("oauth_signature_method") not in ("HMAC-SHA1", "HMAC-SHA256"):
-            return False
+            return None
         timestamp, nonce = params.get("oauth_timestamp", ""), params.get("oauth_nonce", "")
         if not timestamp.isdigit() or abs(self._clock() - int(timestamp)) > OAUTH_WINDOW or not nonce:
-            return False
+            return None
         if nonce in store.nonces:
-            return False
+            return None
         pairs = [_rfc3986(f"{_normal(k)}={_normal(v)}") for k, v in sorted(params.items())]
         base = f"{method}&{_rfc3986(f'{parts.scheme}://{parts.netloc}{parts.path}')}&{'%26'.join(pairs)}"
         algorithm = hashlib.sha256 if params["oauth_signature_method"] == "HMAC-SHA256" else hashlib.sha1
-        expected = base64.b64encode(hmac.new(f"{store.consumer_secret}&".encode(), base.encode(), algorithm).digest())
+        expected = base64.b64encode(hmac.new(f"{key.consumer_secret}&".encode(), base.encode(), algorithm).digest())
         if not hmac.compare_digest(expected, signature.replace(" ", "+").encode()):
-            return False
+            return None
         store.nonces.add(nonce)
-        return True
+        return key
 
 
 def _normal(text: str) -> str:
@@ -301,9 +368,9 @@ def _page(rows: list[dict], query: dict) -> tuple[int, dict, str]:
     return _ok(chunk, {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)})
 
 
-def _route(store: WooStore, method: str, path: str, query: dict, body: dict) -> tuple[int, dict, str]:
-    if path == "wc-storecare/v1/connection" and method == "GET":
-        return _ok(store.plugin_connection) if store.plugin_connection else _error(404, "rest_no_route", "No route")
+def _route(store: WooStore, method: str, path: str, query: dict, body: dict, caller: ApiKey) -> tuple[int, dict, str]:
+    if path.startswith("wc-storecare/v1/"):
+        return _plugin(store, method, path.removeprefix("wc-storecare/v1/"), body, caller)
     match = re.fullmatch(r"wc/v3/(\w+)(?:/(\d+))?(?:/(refunds))?", path)
     if not match:
         return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
@@ -334,6 +401,33 @@ def _route(store: WooStore, method: str, path: str, query: dict, body: dict) -> 
     if resource == "coupons":
         return _coupons(store, method, query, body)
     return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+
+def _plugin(store: WooStore, method: str, route: str, body: dict, caller: ApiKey):
+    """Our WordPress plugin's routes (includes/class-storecare-storefront.php), when it is installed."""
+    if store.plugin_connection is None:
+        return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
+    if route == "connection" and method == "GET":
+        store.plugin_connected_at = time.time()
+        return _ok(store.plugin_connection)
+    if route == "keys/revoke" and method == "POST":
+        return _ok(_revoke_key(store, body.get("key_id"), caller))
+    return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+
+def _revoke_key(store: WooStore, key_id, caller: ApiKey) -> dict:
+    """Storecare_Keys::revoke: a Storecare key, of the caller or of a user the caller may edit."""
+    if not isinstance(key_id, int) or isinstance(key_id, bool) or key_id <= 0:
+        return {"key_id": key_id, "status": "refused"}
+    found = [k for k in store.keys.values() if k.key_id == key_id]
+    if not found:
+        return {"key_id": key_id, "status": "absent"}
+    key = found[0]
+    may_edit = key.user_id == caller.user_id or caller.user_id in store.admins
+    if not key.description.startswith("Storecare - API (") or not may_edit:
+        return {"key_id": key_id, "status": "refused"}
+    store.delete_key(key_id)
+    return {"key_id": key_id, "status": "revoked"}
 
 
 def _webhooks(store: WooStore, method: str, ident: str | None, query: dict, body: dict):
@@ -495,7 +589,7 @@ def order_webhook(store: WooStore, secret: str, order_id: str, topic: str = "ord
 def adapter_for(store: WooStore, key: str | None = None) -> WooCommerceAdapter:
     credentials = {"store_url": store.base_url, "consumer_key": key or store.consumer_key,
                    "consumer_secret": store.consumer_secret}
-    return WooCommerceAdapter(Connection(shop_domain=urlsplit(store.base_url).netloc, credentials=credentials))
+    return WooCommerceAdapter(Connection(shop_domain=store_key(store.base_url), credentials=credentials))
 
 
 def install_shop(db, store: WooStore, domain: str = "ceramika.example") -> int:

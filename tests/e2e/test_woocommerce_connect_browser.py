@@ -59,6 +59,7 @@ class FakeWordPress:
     def __init__(self, page):
         self.authorize_queries: list[dict] = []
         self.callback_answers: list[int] = []
+        self.returns: list[str] = []  # where Approve sent the browser back to
         page.route(f"{STORE}/**", self._serve)
 
     def _serve(self, route, request):
@@ -92,6 +93,7 @@ class FakeWordPress:
                 "<h1>Error</h1><p>An error occurred in the request and at the time were unable to send "
                 "the consumer data.</p>"))
         back = f"{query['return_url']}?{urlencode({'success': 1, 'user_id': query['user_id']})}"
+        self.returns.append(back)
         return route.fulfill(status=302, headers={"Location": back})
 
 
@@ -176,3 +178,15 @@ def test_the_merchant_denies_and_is_told_so_and_nothing_is_stored(page, app_url,
 
     page.get_by_role("link", name="Start again").click()
     expect(page.get_by_role("heading", name="Connect your WooCommerce store")).to_be_visible()
+
+
+def test_the_return_page_opened_again_takes_the_signed_in_merchant_to_the_admin(page, app_url, wordpress):
+    ask_to_connect(page, app_url)
+    page.get_by_role("link", name="Approve").click()
+    expect(page).to_have_url(f"{app_url}/admin/")
+
+    page.goto(wordpress.returns[0])  # the same link again: a reload, a bookmark, the back button
+
+    expect(page).to_have_url(f"{app_url}/admin/")
+    expect(page.locator("h1")).to_have_text("Overview")
+    expect(page.get_by_text("only be opened by the browser that started")).to_have_count(0)

@@ -212,8 +212,8 @@ def test_the_return_signs_in_once_and_only_after_the_keys_arrived(client, db, st
     assert declined.status_code == 400
     assert client.get(f"/connect/woocommerce/return?success=1&user_id={token}").status_code == 302
 
-    again = client.get(f"/connect/woocommerce/return?success=1&user_id={token}")
-    assert again.status_code == 400
+    stranger = client.application.test_client().get(f"/connect/woocommerce/return?success=1&user_id={token}")
+    assert stranger.status_code == 400 and "already used to sign in" in stranger.text
 
 
 def test_reconnecting_an_uninstalled_shop_reactivates_it_with_the_same_webhook_secret(client, db, store):
@@ -286,3 +286,14 @@ def test_a_polish_merchant_reads_the_address_error_and_the_refusal_in_polish(cli
     declined = client.get(f"/connect/woocommerce/return?success=0&user_id={token}",
                           headers={"Accept-Language": "pl"})
     assert "Sklep nie zatwierdził połączenia" in declined.text
+
+
+def test_the_return_page_opened_again_by_the_browser_it_signed_in_goes_to_the_admin(client, db, store):
+    token = token_of(start(client))
+    client.post("/connect/woocommerce/callback", json=handover(token))
+    assert client.get(f"/connect/woocommerce/return?success=1&user_id={token}").status_code == 302
+
+    again = client.get(f"/connect/woocommerce/return?success=1&user_id={token}")  # reload, or back
+
+    assert again.status_code == 302 and again.headers["Location"].endswith("/admin/")
+    assert client.get("/admin/", headers={"Accept": "application/json"}).status_code == 200

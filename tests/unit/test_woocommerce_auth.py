@@ -11,8 +11,10 @@ from adapters.woocommerce.auth import (
     StoreUrlError,
     authorize_url,
     domain_of,
+    key_host,
     parse_store_url,
     read_key_handover,
+    store_key,
 )
 
 
@@ -21,8 +23,9 @@ from adapters.woocommerce.auth import (
     ("  https://Shop.Example.com/  ", "https://shop.example.com", "shop.example.com"),
     ("https://shop.example.com:443/", "https://shop.example.com", "shop.example.com"),
     ("http://shop.example.com:8080", "http://shop.example.com:8080", "shop.example.com:8080"),
-    ("https://example.com/shop/wp-admin/index.php", "https://example.com/shop", "example.com"),
-    ("https://example.com/store/wp-json/wc/v3", "https://example.com/store", "example.com"),
+    ("https://example.com/shop/wp-admin/index.php", "https://example.com/shop", "example.com/shop"),
+    ("https://example.com/Store/wp-json/wc/v3", "https://example.com/Store", "example.com/store"),
+    ("https://example.com/sklep/", "https://example.com/sklep", "example.com/sklep"),
     ("https://bücher.example", "https://xn--bcher-kva.example", "xn--bcher-kva.example"),
 ])
 def test_store_addresses_are_normalised(typed, url, domain):
@@ -75,6 +78,37 @@ def test_the_authorize_url_carries_all_five_parameters():
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://shop.example.com/sub/wc-auth/v1/authorize"
     assert parse_qs(parts.query) == {"app_name": ["Storecare"], "scope": ["read_write"], "user_id": ["tok"],
                                      "return_url": ["https://app.test/r"], "callback_url": ["https://app.test/c"]}
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("https://Shop.Example.com/", "shop.example.com"),  # a root store: exactly its domain, as before
+    ("http://shop.example.com:80", "shop.example.com"),
+    ("https://shop.example.com:8443/", "shop.example.com:8443"),
+    ("https://multi.example.com/storeA/", "multi.example.com/storea"),
+    ("http://multi.example.com/storeA", "multi.example.com/storea"),  # the scheme is not part of it
+    ("https://multi.example.com/a/b//", "multi.example.com/a/b"),
+    ("https://example.com/sklep%20ceramiki/", "example.com/sklep%20ceramiki"),
+    ("https://example.com/sklep ceramiki", "example.com/sklep%20ceramiki"),  # one encoding, however typed
+    ("https://example.com/k%c5%82ody/", "example.com/k%c5%82ody"),
+    ("https://example.com/kłody", "example.com/k%c5%82ody"),
+    ("https://example.com/shop?x=1#y", "example.com/shop"),
+    ("not a url", ""),
+])
+def test_a_store_is_keyed_by_its_whole_base_url_without_the_scheme(url, key):
+    assert store_key(url) == key
+    assert key_host(key) == domain_of(url)
+
+
+def test_two_sites_of_one_host_are_two_stores():
+    first, second = parse_store_url("https://multi.example.com/storeA"), parse_store_url("multi.example.com/storeB/")
+
+    assert (first.domain, second.domain) == ("multi.example.com/storea", "multi.example.com/storeb")
+    assert parse_store_url("https://multi.example.com").domain == "multi.example.com"
+
+
+def test_an_address_whose_key_is_too_long_is_refused():
+    with pytest.raises(StoreUrlError, match="too long"):
+        parse_store_url("https://shop.example.com/" + "a" * 300)
 
 
 def test_domain_of_matches_what_webhooks_and_the_plugin_use():

@@ -32,12 +32,14 @@ def test_topics_become_neutral(delivery, woo, neutral):
     assert webhooks.read_headers({**headers, webhooks.TOPIC_HEADER: woo}).topic == neutral
 
 
-def test_the_shop_is_the_sources_host_without_its_default_port(delivery):
+def test_the_shop_is_the_sources_store_key_without_its_default_port(delivery):
     headers, _ = delivery
 
     assert webhooks.read_headers(headers).shop_domain == "shop.example.com"
     assert webhooks.read_headers({**headers, webhooks.SOURCE_HEADER: "http://127.0.0.1:8080/"}).shop_domain == \
         "127.0.0.1:8080"
+    assert webhooks.read_headers({**headers, webhooks.SOURCE_HEADER: "https://multi.example.com/storeB/"}
+                                 ).shop_domain == "multi.example.com/storeb"  # a site in a sub-folder
 
 
 def test_headers_are_read_case_insensitively_and_carry_the_delivery_id(delivery):

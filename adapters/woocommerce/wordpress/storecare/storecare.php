@@ -28,8 +28,13 @@ if ( file_exists( __DIR__ . '/config.php' ) ) {
 if ( ! defined( 'STORECARE_DEFAULT_APP_URL' ) ) {
 	define( 'STORECARE_DEFAULT_APP_URL', 'https://app.storecare.app' );
 }
+if ( ! defined( 'STORECARE_APP_NAME' ) ) {
+	define( 'STORECARE_APP_NAME', 'Storecare' ); // The name WooCommerce's keys for Storecare are created under.
+}
 
 require_once __DIR__ . '/includes/class-storecare-signing.php';
+require_once __DIR__ . '/includes/class-storecare-keys.php';
+require_once __DIR__ . '/includes/class-storecare-connection.php';
 require_once __DIR__ . '/includes/class-storecare-admin.php';
 require_once __DIR__ . '/includes/class-storecare-storefront.php';
 
@@ -58,6 +63,15 @@ function storecare_app_url() {
 }
 
 /**
+ * The app name Storecare's API keys are created under ("<name> - API (date)" in WooCommerce).
+ *
+ * @return string
+ */
+function storecare_app_name() {
+	return (string) STORECARE_APP_NAME;
+}
+
+/**
  * Whether plain http may be used to talk to Storecare (local demos only).
  *
  * @return bool
@@ -75,7 +89,15 @@ function storecare_shop_domain() {
 	return Storecare_Signing::shop_domain( home_url( '/' ) );
 }
 
-register_activation_hook( __FILE__, 'storecare_secret' );
+/**
+ * Activation: the storefront secret, and a hello to Storecare in case it connected this store already.
+ */
+function storecare_activate() {
+	storecare_secret();
+	Storecare_Connection::say_hello();
+}
+
+register_activation_hook( __FILE__, 'storecare_activate' );
 
 add_action(
 	'plugins_loaded',

@@ -11,3 +11,4 @@ defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 foreach ( array( 'storecare_app_url', 'storecare_storefront_secret', 'storecare_connected_at' ) as $storecare_option ) {
 	delete_option( $storecare_option );
 }
+delete_transient( 'storecare_hello' );

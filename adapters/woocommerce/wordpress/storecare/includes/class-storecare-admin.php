@@ -8,6 +8,10 @@
  * the approval, Storecare reads it from this plugin's key-authenticated route (see the storefront
  * class), so only someone holding this store's API keys can learn it.
  *
+ * A store connected from Storecare's admin before the plugin was installed: the settings page, not
+ * connected, says hello to Storecare (class-storecare-connection.php), which reads the same route with
+ * the keys it holds; the page then shows the store connected, with no second key.
+ *
  * @package Storecare
  */
 
@@ -80,6 +84,7 @@ final class Storecare_Admin {
 		}
 		$error = isset( $_GET['storecare_error'] ) ? sanitize_text_field( wp_unslash( $_GET['storecare_error'] ) ) : ''; // phpcs:ignore WordPress.Security.NonceVerification.Recommended
 		$connected = (int) get_option( STORECARE_OPTION_CONNECTED, 0 );
+		$checking  = ! $connected && Storecare_Connection::say_hello();
 		?>
 		<div class="wrap">
 			<h1>Storecare</h1>
@@ -103,6 +108,8 @@ final class Storecare_Admin {
 				if ( $connected ) {
 					/* translators: %s: date and time */
 					echo esc_html( sprintf( __( 'Connected to Storecare since %s.', 'storecare' ), wp_date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), $connected ) ) );
+				} elseif ( $checking ) {
+					esc_html_e( 'Checking with Storecare whether this store is connected already. Reload this page in a moment; if it still says so, connect below.', 'storecare' );
 				} else {
 					esc_html_e( 'Not connected yet. Connecting asks you to approve read and write access to your orders and customers.', 'storecare' );
 				}

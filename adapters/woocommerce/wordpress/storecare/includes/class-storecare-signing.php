@@ -23,14 +23,16 @@ final class Storecare_Signing {
 	const TOKEN_TTL     = 540; // seconds; Storecare accepts at most 10 minutes (+30 s of clock skew).
 
 	/**
-	 * The shop domain Storecare knows the store by: host[:port] of the home URL, lower case, without
-	 * the scheme's default port.
+	 * The key Storecare knows the store by: host[:port][/path] of the home URL, lower case, without
+	 * the scheme's default port or a trailing slash, each path segment percent-encoded one way. Two
+	 * sites of a multisite in sub-folders are two stores. Python's adapters/woocommerce/auth.py
+	 * store_key() computes the same; tests hold the two equal.
 	 *
 	 * @param string $home_url The site's home URL.
 	 * @return string
 	 */
 	public static function shop_domain( $home_url ) {
-		$parts = parse_url( $home_url );
+		$parts = parse_url( trim( (string) $home_url ) );
 		if ( ! is_array( $parts ) || empty( $parts['host'] ) ) {
 			return '';
 		}
@@ -39,10 +41,12 @@ final class Storecare_Signing {
 		if ( isset( $parts['port'] ) ) {
 			$default = ( 'https' === $scheme ) ? 443 : 80;
 			if ( (int) $parts['port'] !== $default ) {
-				return $host . ':' . (int) $parts['port'];
+				$host .= ':' . (int) $parts['port'];
 			}
 		}
-		return $host;
+		$segments = explode( '/', isset( $parts['path'] ) ? $parts['path'] : '' );
+		$path     = rtrim( implode( '/', array_map( 'rawurlencode', array_map( 'rawurldecode', $segments ) ) ), '/' );
+		return $host . strtolower( $path );
 	}
 
 	/**

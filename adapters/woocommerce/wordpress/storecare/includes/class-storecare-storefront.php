@@ -12,7 +12,9 @@
  *
  * GET /wp-json/wc-storecare/v1/connection is for Storecare: the "wc-" namespace makes WooCommerce
  * authenticate it with the store's API keys, which Storecare holds once the merchant approved it;
- * it hands over the storefront secret that signs tokens and "Open Storecare" links.
+ * it hands over the storefront secret that signs tokens and "Open Storecare" links, and so marks the
+ * plugin connected. POST /wp-json/wc-storecare/v1/keys/revoke deletes a key WooCommerce created for
+ * Storecare (see class-storecare-keys.php): WooCommerce's REST API has no way to.
  *
  * @package Storecare
  */
@@ -135,6 +137,24 @@ final class Storecare_Storefront {
 				},
 			)
 		);
+		register_rest_route(
+			'wc-storecare/v1',
+			'/keys/revoke',
+			array(
+				'methods'             => 'POST',
+				'callback'            => array( __CLASS__, 'revoke_key' ),
+				'permission_callback' => function () {
+					return current_user_can( 'manage_woocommerce' );
+				},
+				'args'                => array(
+					'key_id' => array(
+						'required' => true,
+						'type'     => 'integer',
+						'minimum'  => 1,
+					),
+				),
+			)
+		);
 	}
 
 	/**
@@ -167,6 +187,34 @@ final class Storecare_Storefront {
 				'storefront_secret' => storecare_secret(),
 				'shop_domain'       => storecare_shop_domain(),
 				'plugin_version'    => STORECARE_VERSION,
+			)
+		);
+		$response->header( 'Cache-Control', 'no-store, private' );
+		return $response;
+	}
+
+	/**
+	 * For Storecare, authenticated with this store's API keys: delete one of Storecare's keys.
+	 *
+	 * @param WP_REST_Request $request The request: key_id.
+	 * @return WP_REST_Response
+	 */
+	public static function revoke_key( $request ) {
+		global $wpdb;
+		$key_id   = (int) $request['key_id'];
+		$status   = Storecare_Keys::revoke(
+			$wpdb,
+			$key_id,
+			get_current_user_id(),
+			function ( $user_id ) {
+				return current_user_can( 'edit_user', $user_id );
+			},
+			storecare_app_name()
+		);
+		$response = new WP_REST_Response(
+			array(
+				'key_id' => $key_id,
+				'status' => $status,
 			)
 		);
 		$response->header( 'Cache-Control', 'no-store, private' );
