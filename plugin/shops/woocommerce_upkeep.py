@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select
 
+from adapters.woocommerce.addresses import AddressPolicy
 from adapters.woocommerce.auth import parse_store_url
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
@@ -31,6 +32,7 @@ from plugin.shops.models import Shop
 from plugin.shops.service import credentials, store_credentials
 
 log = logging.getLogger(__name__)
+NAMING_ONLY = AddressPolicy(allow_private=True)  # a store key from an address no request goes to
 CHECK_JOB = "woocommerce.check_plugin"
 UPKEEP = "storecare.woocommerce_upkeep"
 CHECK_AT_MOST_EVERY = timedelta(minutes=1)
@@ -44,7 +46,7 @@ def _db():
 def hello(db, store_url: str, now: datetime | None = None) -> None:
     """The WordPress plugin asks whether its store is connected; StoreUrlError for an unusable address.
     Nothing is fetched from the address given: it only names the store key. Commits."""
-    key = parse_store_url(store_url, allow_private=True).domain  # no request goes there: no DNS check
+    key = parse_store_url(store_url, policy=NAMING_ONLY).domain  # no request goes there: no DNS check
     with db.uow() as session:
         shop = identity.find_store(session, key)
         if shop is not None and shop.status == "installed" and not shop.needs_reauth:
