@@ -144,7 +144,11 @@ def test_an_order_read_from_its_webhook_equals_the_order_fetched(kit):
     envelope = adapter_type.read_webhook(headers, body)
 
     assert envelope.shop_domain == kit.shop_domain
-    assert envelope.delivery_id == adapter_type.read_webhook_headers(headers).delivery_id
+    # the delivery id is the inbox's dedupe key (webhook_deliveries.delivery_id): the same for the same
+    # delivery, and it fits the column
+    assert envelope.delivery_id == adapter_type.read_webhook(headers, body).delivery_id
+    assert adapter_type.read_webhook_headers(headers).delivery_id in envelope.delivery_id
+    assert 0 < len(envelope.delivery_id) <= 128
     assert adapter_type.order_from_payload(envelope.payload) == kit.adapter.get_order(order.platform_id)
     # the inbox hands over the headers it has read already: the envelope is the same
     assert adapter_type.read_webhook({}, body, adapter_type.read_webhook_headers(headers)) == envelope

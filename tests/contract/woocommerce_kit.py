@@ -7,6 +7,15 @@ WooCommerce's error codes, webhooks and coupons that can be created, and both au
 checked as the store checks them: Basic auth over https, and over http an OAuth 1.0a signature
 recomputed independently of the client (PHP's rawurlencode rules, 15-minute window, nonces used once).
 
+Webhooks go out the way WooCommerce sends them: a change queues its topics (one per webhook and
+resource within a request, as WC_Webhook::process does), and ``WooStore.flush`` delivers the queue
+in one burst, as the background queue (Action Scheduler) does: one delivery per active webhook of the
+topic, the body built at delivery time (the resource as it is then; ``{"id": N}`` for ``*.deleted``),
+signed with the webhook's secret, with WooCommerce's delivery id ``wp_hash(webhook id . second)``, so
+two deliveries of one webhook in the same second share it. A delivery answered outside 200-302 counts
+as a failure, and a webhook that fails more than five times in a row is disabled (WC_Webhook::
+failed_delivery); nothing is retried.
+
 Unit and integration tests use the simulator too (``WooSimulator``, ``build_store``); the contract
 suite uses the two kits: an https store and an http one, so OAuth signing is exercised end to end.
 """
@@ -40,6 +49,10 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 KEY, SECRET = "ck_" + "a1" * 20, "cs_" + "b2" * 20
 OTHER_KEY, OTHER_SECRET = "ck_" + "c3" * 20, "cs_" + "d4" * 20
 OAUTH_WINDOW = 15 * 60
+AUTH_SALT = "simulated-wordpress-auth-salt"  # wp_salt('auth') of the simulated sites
+MAX_DELIVERY_FAILURES = 5  # woocommerce_max_webhook_delivery_failures
+USER_AGENT = "WooCommerce/10.0.2 Hookshot (WordPress/6.8.1)"
+Send = Callable[[str, dict, bytes], int]  # (delivery URL, headers, body) -> HTTP status
 
 
 @functools.cache
@@ -54,6 +67,16 @@ def fixture(name: str) -> dict:
 
 def _gmt(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def wp_hash(data: str, salt: str = AUTH_SALT) -> str:
+    """WordPress's wp_hash(): HMAC-MD5 of the data with the site's auth salt, in hex."""
+    return hmac.new(salt.encode(), data.encode(), hashlib.md5).hexdigest()
+
+
+def delivery_id(webhook_id: int, at: datetime) -> str:
+    """WC_Webhook::get_new_delivery_id(): wp_hash(webhook id . strtotime('now')), whole seconds."""
+    return wp_hash(f"{webhook_id}{int(at.timestamp())}")
 
 
 @dataclass
@@ -78,6 +101,7 @@ class WooStore:
     nonces: set[str] = field(default_factory=set)
     next_id: int = 5000
     before_serve: Callable[[str], None] | None = None  # called with "METHOD /path" (tests: barriers)
+    queued: list[tuple[str, int]] = field(default_factory=list)  # (topic, resource id) awaiting delivery
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -86,6 +110,60 @@ class WooStore:
     def add_order(self, order: dict) -> dict:
         self.orders[order["id"]] = order
         return order
+
+    # -- what a merchant or shopper does: the change, and the topics WooCommerce queues for it
+    def place_order(self, order: dict) -> dict:
+        """A new order (woocommerce_new_order): order.created."""
+        self._queue("order.created", self.add_order(order)["id"])
+        return order
+
+    def update_order(self, order_id: int, at: datetime, **changes) -> dict:
+        """An edit, e.g. a status change (woocommerce_update_order): order.updated, date_modified = at."""
+        order = self.orders[order_id]
+        order.update(changes, date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("order.updated", order_id)
+        return order
+
+    def _queue(self, topic: str, resource_id: int) -> None:
+        if (topic, resource_id) not in self.queued:  # WC_Webhook::is_already_processed, within a request
+            self.queued.append((topic, resource_id))
+
+    # -- the background delivery
+    def flush(self, send: Send, at: datetime) -> list[int]:
+        """Deliver every queued topic to every active webhook of it, all at ``at`` (one burst); the
+        statuses answered, in order."""
+        queued, self.queued = self.queued, []
+        statuses = []
+        for topic, resource_id in queued:
+            for hook in [h for h in self.webhooks.values() if h["topic"] == topic]:
+                if hook.get("status") != "active":
+                    continue
+                headers, body = self.delivery(hook, resource_id, at)
+                status = send(hook["delivery_url"], headers, body)
+                statuses.append(status)
+                self._count(hook, status)
+        return statuses
+
+    def delivery(self, hook: dict, resource_id: int, at: datetime) -> tuple[dict[str, str], bytes]:
+        """What WC_Webhook::deliver sends for one resource: the body as the resource is now."""
+        resource, event = hook["topic"].split(".")
+        if event == "deleted":
+            payload: dict = {"id": resource_id}
+        else:
+            payload = (self.orders if resource == "order" else self.customers)[resource_id]
+        body = json.dumps(payload).encode()
+        return webhook_headers(self, hook["topic"], hook.get("secret", ""), body, webhook_id=hook["id"], at=at), body
+
+    @staticmethod
+    def _count(hook: dict, status: int) -> None:
+        """WC_Webhook::log_delivery / failed_delivery: 200-302 resets the count; past five failures the
+        webhook is disabled."""
+        if 200 <= status < 303:
+            hook["failure_count"] = 0
+        elif hook.get("failure_count", 0) > MAX_DELIVERY_FAILURES:
+            hook["status"] = "disabled"
+        else:
+            hook["failure_count"] = hook.get("failure_count", 0) + 1
 
 
 def make_customer(customer_id: int, email: str, created: datetime, modified: datetime | None) -> dict:
@@ -315,17 +393,23 @@ def _coupons(store: WooStore, method: str, query: dict, body: dict):
 
 # -- the contract kits ------------------------------------------------------------------------------
 
-def order_webhook(store: WooStore, secret: str, order_id: str, topic: str = "order.updated",
-                  delivery_id: str = "b1946ac92492d2347c6235b4d2611184") -> tuple[dict[str, str], bytes]:
-    """The delivery WooCommerce would send for an order: the REST JSON, signed with our secret."""
-    body = json.dumps(store.orders[int(order_id)]).encode()
+def webhook_headers(store: WooStore, topic: str, secret: str, body: bytes, *, webhook_id: int = 142,
+                    at: datetime = NOW) -> dict[str, str]:
+    """The headers of a delivery (WC_Webhook::deliver), signed with ``secret``."""
     return {
-        "Content-Type": "application/json", "User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",
+        "Content-Type": "application/json", "User-Agent": USER_AGENT,
         woo_webhooks.SOURCE_HEADER: store.base_url + "/", woo_webhooks.TOPIC_HEADER: topic,
         "X-WC-Webhook-Resource": topic.split(".")[0], "X-WC-Webhook-Event": topic.split(".")[1],
         woo_webhooks.SIGNATURE_HEADER: woo_webhooks.sign(secret, body),
-        woo_webhooks.WEBHOOK_ID_HEADER: "142", woo_webhooks.DELIVERY_HEADER: delivery_id,
-    }, body
+        woo_webhooks.WEBHOOK_ID_HEADER: str(webhook_id), woo_webhooks.DELIVERY_HEADER: delivery_id(webhook_id, at),
+    }
+
+
+def order_webhook(store: WooStore, secret: str, order_id: str, topic: str = "order.updated", *,
+                  webhook_id: int = 142, at: datetime = NOW) -> tuple[dict[str, str], bytes]:
+    """The delivery WooCommerce would send for an order: the REST JSON, signed with our secret."""
+    body = json.dumps(store.orders[int(order_id)]).encode()
+    return webhook_headers(store, topic, secret, body, webhook_id=webhook_id, at=at), body
 
 
 def adapter_for(store: WooStore, key: str | None = None) -> WooCommerceAdapter:

@@ -1,0 +1,87 @@
+"""WooCommerce deliveries as a WooCommerce 10 store sends them (the simulator in tests/contract): its
+background queue delivers in bursts, and every delivery of one webhook within a second carries the same
+X-WC-Webhook-Delivery-ID, so what identifies an event is that id together with the body."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.woocommerce import webhooks as woo_webhooks
+from plugin.sync.models import Order, WebhookDelivery
+from tests.contract.woocommerce_kit import (  # noqa: F401 (fixture)
+    NOW,
+    adapter_for,
+    build_store,
+    install_shop,
+    make_order,
+    woo_simulator,
+)
+
+BASE_URL = "https://ceramika.example"
+ADDRESS = "http://localhost:5000/webhooks/woocommerce"  # settings.app_url + /webhooks/woocommerce
+TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
+          "customer.updated", "customer.deleted")
+
+
+@pytest.fixture
+def woo(woo_simulator, db, client):
+    store = woo_simulator.add(build_store(BASE_URL, seed=3, orders=6, customers=4))
+    shop_id = install_shop(db, store)
+    adapter_for(store).subscribe_webhooks(ADDRESS, TOPICS, "our-secret")
+    sent: list[tuple[dict, bytes]] = []
+
+    def send(url: str, headers: dict, body: bytes) -> int:
+        sent.append((headers, body))
+        return client.post(urlsplit(url).path, data=body, headers=headers).status_code
+
+    return store, shop_id, send, sent
+
+
+def count(db, model, *where) -> int:
+    with db.uow() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_two_orders_created_in_one_second_are_both_stored(db, queue, woo):
+    store, shop_id, send, sent = woo
+    store.place_order(make_order(9001, created=NOW, email="ola@example.com"))
+    store.place_order(make_order(9002, created=NOW, email="jan@example.com"))
+
+    assert store.flush(send, at=NOW + timedelta(milliseconds=400)) == [200, 200]
+    queue.drain()
+
+    ids = {h[woo_webhooks.DELIVERY_HEADER] for h, _ in sent}
+    assert len(sent) == 2 and len(ids) == 1  # one webhook, one second: WooCommerce's ids are equal
+    assert count(db, WebhookDelivery, WebhookDelivery.shop_id == shop_id) == 2
+    assert count(db, Order, Order.shop_id == shop_id, Order.platform_id.in_(("9001", "9002"))) == 2
+
+
+def test_a_bulk_status_change_of_three_orders_stores_three(db, queue, woo):
+    store, shop_id, send, sent = woo
+    chosen = sorted(store.orders)[:3]
+    for order_id in chosen:  # Orders > Bulk actions > Change status to completed: one request
+        store.update_order(order_id, NOW, status="completed")
+
+    store.flush(send, at=NOW + timedelta(seconds=30))
+    queue.drain()
+
+    assert len(sent) == 3 and len({h[woo_webhooks.DELIVERY_HEADER] for h, _ in sent}) == 1
+    with db.uow() as s:
+        held = s.execute(select(Order.platform_id, Order.fulfillment_status)
+                         .where(Order.shop_id == shop_id).order_by(Order.platform_id)).all()
+    assert held == [(str(order_id), "fulfilled") for order_id in chosen]
+
+
+def test_an_identical_redelivery_is_stored_once(db, client, queue, woo):
+    store, shop_id, send, sent = woo
+    store.place_order(make_order(9003, created=NOW))
+    store.flush(send, at=NOW)
+    headers, body = sent[0]
+
+    again = client.post("/webhooks/woocommerce", data=body, headers=headers)
+
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+    assert count(db, WebhookDelivery, WebhookDelivery.shop_id == shop_id) == 1
