@@ -6,8 +6,10 @@ Credentials (``Connection.credentials``): ``consumer_key`` and ``consumer_secret
 https hosts that strip the Authorization header). Webhook and storefront secrets live beside them
 but are the app's business.
 
-Listings are ordered by id and paged by number (see pages.py). WooCommerce's customers endpoint has
-no ``modified_after``, so ``list_customers(updated_since=...)`` filters the pages itself, reading on
+Listings are ordered by id and paged by number (see pages.py). Customers are the users with the
+``customer`` role (the endpoint's default): ``role=all`` would list the administrator and the shop
+managers too. WooCommerce's customers endpoint has no ``modified_after``, so
+``list_customers(updated_since=...)`` filters the pages itself, reading on
 until a page has a match so that no page before the last is empty. ``updated_since`` on orders is
 sent as ``modified_after`` (GMT), one second earlier because WooCommerce's bound is exclusive and
 its times whole seconds: "updated at or after" exactly.
@@ -99,6 +101,12 @@ class WooCommerceAdapter:
     def customer_from_payload(cls, payload: Mapping) -> Customer:
         return mapping.customer_from_payload(payload)
 
+    @classmethod
+    def is_customer(cls, payload: Mapping) -> bool:
+        """Whether a customer.* body is a customer: WooCommerce sends them for every WordPress user (an
+        administrator's profile edit too), and only the ``customer`` role is one."""
+        return mapping.is_customer(payload)
+
     # -- reading
     def list_orders(self, cursor: str | None = None, limit: int = 100,
                     updated_since: datetime | None = None) -> Page[Order]:
@@ -125,8 +133,8 @@ class WooCommerceAdapter:
         position = start_position(_CUSTOMERS, cursor, limit, updated_since)
         number = position.page
         while True:
-            answer = self._client.get("customers", {"page": number, "per_page": position.per_page, "role": "all",
-                                                    "orderby": "id", "order": "asc"})
+            answer = self._client.get("customers", {"page": number, "per_page": position.per_page,
+                                                    "orderby": "id", "order": "asc"})  # role=customer
             fetched = Fetched(number, [mapping.customer_from_payload(c) for c in _rows(answer, "customers")],
                               _total_pages(answer, number))
             items = [c for c in fetched.items if _updated_since(c, position.since)]

@@ -208,6 +208,9 @@ def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
         mirror.upsert_orders(session, shop.id, [adapter_cls.order_from_payload(payload)], source="webhook")
         return "processed"
     if topic in CUSTOMER_TOPICS:
+        is_customer = getattr(adapter_cls, "is_customer", None)
+        if is_customer is not None and not is_customer(payload):  # a WooCommerce staff member's profile
+            return "ignored"
         mirror.upsert_customers(session, shop.id, [adapter_cls.customer_from_payload(payload)], source="webhook")
         return "processed"
     if topic == "customers/delete":

@@ -88,6 +88,7 @@ class WooStore:
     consumer_secret: str = SECRET
     orders: dict[int, dict] = field(default_factory=dict)
     customers: dict[int, dict] = field(default_factory=dict)
+    users: dict[int, dict] = field(default_factory=dict)  # WordPress users who are not customers (staff)
     refunds: dict[int, list[dict]] = field(default_factory=dict)
     webhooks: dict[int, dict] = field(default_factory=dict)
     coupons: dict[int, dict] = field(default_factory=dict)
@@ -124,6 +125,14 @@ class WooStore:
         self._queue("order.updated", order_id)
         return order
 
+    def update_customer(self, user_id: int, at: datetime, **changes) -> dict:
+        """A profile edit of any WordPress user (profile_update): customer.updated, whatever the user's role:
+        WooCommerce only checks the role of a deleted user."""
+        user = self.customers.get(user_id) or self.users[user_id]
+        user.update(changes, date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("customer.updated", user_id)
+        return user
+
     def _queue(self, topic: str, resource_id: int) -> None:
         if (topic, resource_id) not in self.queued:  # WC_Webhook::is_already_processed, within a request
             self.queued.append((topic, resource_id))
@@ -150,9 +159,12 @@ class WooStore:
         if event == "deleted":
             payload: dict = {"id": resource_id}
         else:
-            payload = (self.orders if resource == "order" else self.customers)[resource_id]
+            payload = self.orders[resource_id] if resource == "order" else self._user(resource_id)
         body = json.dumps(payload).encode()
         return webhook_headers(self, hook["topic"], hook.get("secret", ""), body, webhook_id=hook["id"], at=at), body
+
+    def _user(self, user_id: int) -> dict | None:
+        return self.customers.get(user_id) or self.users.get(user_id)
 
     @staticmethod
     def _count(hook: dict, status: int) -> None:
@@ -173,6 +185,14 @@ def make_customer(customer_id: int, email: str, created: datetime, modified: dat
                 date_modified_gmt=_gmt(modified) if modified else None, date_modified=_gmt(modified) if modified else None)
     data["billing"] = {**data["billing"], "email": email}
     data.pop("_links", None)
+    return data
+
+
+def make_user(user_id: int, email: str, role: str, created: datetime) -> dict:
+    """A WordPress user who is not a customer (an administrator, a shop manager): GET /customers returns
+    them only with ``role=all``."""
+    data = make_customer(user_id, email, created, created)
+    data.update(role=role, username=email.split("@")[0], is_paying_customer=False)
     return data
 
 
@@ -204,6 +224,9 @@ def build_store(base_url: str, *, seed: int, orders: int, customers: int, first_
     """A store with a varied, deterministic history: guests, every status, partial and full refunds."""
     rng = random.Random(seed)
     store = WooStore(base_url=base_url, consumer_key=consumer_key, consumer_secret=consumer_secret)
+    host = urlsplit(base_url).hostname
+    store.users = {1: make_user(1, f"admin@{host}", "administrator", NOW - timedelta(days=500)),  # who installed WordPress
+                   2: make_user(2, f"manager@{host}", "shop_manager", NOW - timedelta(days=450))}
     people = []
     for n in range(customers):
         cid = first_id + n
@@ -353,9 +376,11 @@ def _route(store: WooStore, method: str, path: str, query: dict, body: dict) -> 
             return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
         return _ok(store.refunds.get(order["id"], []) if sub else order)
     if resource == "customers" and method == "GET":
-        if ident is None:
-            return _page(list(store.customers.values()), query)
-        customer = store.customers.get(int(ident))
+        if ident is None:  # role defaults to "customer"; "all" lists every WordPress user
+            role = query.get("role", "customer")
+            users = [*store.customers.values(), *store.users.values()]
+            return _page([u for u in users if role == "all" or u.get("role") == role], query)
+        customer = store._user(int(ident))
         return _ok(customer) if customer else _error(404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
     if resource == "webhooks":
         return _webhooks(store, method, ident, query, body)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.woocommerce import webhooks as woo_webhooks
-from plugin.sync.models import Order, WebhookDelivery
+from plugin.sync.models import Customer, Order, WebhookDelivery
 from tests.contract.woocommerce_kit import (  # noqa: F401 (fixture)
     NOW,
     adapter_for,
@@ -85,3 +85,19 @@ def test_an_identical_redelivery_is_stored_once(db, client, queue, woo):
 
     assert again.status_code == 200 and again.json["status"] == "duplicate"
     assert count(db, WebhookDelivery, WebhookDelivery.shop_id == shop_id) == 1
+
+
+def test_a_staff_members_profile_edit_does_not_make_them_a_customer(db, queue, woo):
+    store, shop_id, send, sent = woo
+    customer_id = next(iter(store.customers))
+    store.update_customer(1, NOW, first_name="Admin")  # the administrator: WooCommerce still sends it
+    store.update_customer(customer_id, NOW, first_name="Ola")
+
+    assert store.flush(send, at=NOW) == [200, 200]
+    queue.drain()
+
+    with db.uow() as s:
+        held = s.execute(select(Customer.platform_id, Customer.first_name)
+                         .where(Customer.shop_id == shop_id)).all()
+        statuses = s.scalars(select(WebhookDelivery.status).order_by(WebhookDelivery.id)).all()
+    assert held == [(str(customer_id), "Ola")] and statuses == ["ignored", "processed"]
