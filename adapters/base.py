@@ -240,6 +240,11 @@ class PlatformAdapter(Protocol):
 
     def count_orders(self, updated_since: datetime | None = None) -> int: ...
 
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """The ids of every order the platform lists, a page at a time (ids only: cheap enough to read a
+        whole store). Deleted orders, and WooCommerce's trashed ones, are neither listed here nor counted
+        by count_orders nor found by get_order: reconciliation compares these ids with the mirror."""
+
     # -- writing
     def subscribe_webhooks(self, address: str, topics: Sequence[str], secret: str | None = None) -> list[str]:
         """Create the missing subscriptions for ``topics`` at ``address``; return the topics created."""

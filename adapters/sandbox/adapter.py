@@ -30,7 +30,7 @@ from adapters.errors import NotFound, Transient
 from adapters.sandbox import discounts, mapping, webhooks
 from adapters.sandbox.store import MAX_PAGE, OrderKey, SandboxStore, normalise_domain, shop_in
 
-_ORDERS, _CUSTOMERS = "orders", "customers"
+_ORDERS, _CUSTOMERS, _ORDER_IDS = "orders", "customers", "order_ids"
 
 
 class SandboxAdapter:
@@ -98,6 +98,13 @@ class SandboxAdapter:
         _check_aware(updated_since)
         with self._platform_call():
             return self._store.count_orders(self._domain, updated_since)
+
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """Order ids by id; a deleted order is gone from the store file."""
+        after, _ = _start(_ORDER_IDS, cursor, limit, None)
+        with self._platform_call():
+            ids, last = self._store.order_id_page(self._domain, after, limit)
+        return Page(items=[str(i) for i in ids], next_cursor=_cursor(_ORDER_IDS, last, None))
 
     # -- writing
     def subscribe_webhooks(self, address: str, topics: Sequence[str], secret: str | None = None) -> list[str]:

@@ -25,7 +25,7 @@ from adapters.sandbox.schema import (
 
 # The topics the sandbox fires; subscribing to anything else is refused rather than silently dead.
 TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
-          "refunds/create", "customers/create", "customers/update")
+          "orders/delete", "refunds/create", "customers/create", "customers/update")
 MAX_PAGE = 250
 
 OrderKey = tuple[str, int]  # (updated_at as stored, id): the keyset position of a page
@@ -173,6 +173,13 @@ class SandboxStore:
             keys, more = _page_keys(conn, "orders", domain, after, limit, updated_since)
             orders = load_orders(conn, domain, [k[1] for k in keys])
         return orders, (keys[-1] if more else None)
+
+    def order_id_page(self, domain: str, after: OrderKey | None, limit: int) -> tuple[list[int], OrderKey | None]:
+        """A page of order ids (by id) after ``after``, and the key to continue from (None on the last)."""
+        domain = normalise_domain(domain)
+        with self.reading() as conn:
+            keys, more = _page_keys(conn, "orders", domain, after, limit, None)
+        return [k[1] for k in keys], (keys[-1] if more else None)
 
     def count_orders(self, domain: str, updated_since: datetime | None = None) -> int:
         domain = normalise_domain(domain)

@@ -138,6 +138,17 @@ class ShopifyAdapter:
             raise AdapterError("Shopify returned no order count")
         return count["count"]
 
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """Order ids only, by id (a deleted order is gone from Shopify: it is not listed)."""
+        document = documents.load("orders")
+        first = largest_page(document, "OrderIds", {"after": cursor}, "first", _limit(limit))
+        data = self.client.execute(document, "OrderIds", {"first": first, "after": cursor},
+                                   site=f"OrderIds:{first}")
+        connection = data["orders"]
+        return Page(items=[mapping.numeric_id(node.get("id"), "Order", "order ids")
+                           for node in mapping.connection_nodes(connection, "orders")],
+                    next_cursor=_next(connection))
+
     # -- bulk export (the orders backfill)
     def start_bulk_orders(self) -> str:
         """Start exporting every order; the bulk operation's id (poll it with bulk_status)."""

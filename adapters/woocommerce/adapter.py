@@ -34,7 +34,7 @@ from adapters.base import (
     WebhookEnvelope,
     WebhookHeaders,
 )
-from adapters.errors import InvalidPayload, NotFound
+from adapters.errors import Deleted, InvalidPayload, NotFound
 from adapters.woocommerce import mapping, webhooks
 from adapters.woocommerce.client import TIMEOUT, Answer, StoreRefused, WooClient
 from adapters.woocommerce.pages import (
@@ -46,7 +46,8 @@ from adapters.woocommerce.pages import (
     start_position,
 )
 
-_ORDERS, _CUSTOMERS = "orders", "customers"
+_ORDERS, _CUSTOMERS, _ORDER_IDS = "orders", "customers", "order_ids"
+TRASH = "trash"  # an order's status in WooCommerce's trash
 PLUGIN_NAMESPACE = "wc-storecare/v1"  # our WordPress plugin's routes; "wc-" lets WooCommerce's key auth in
 WEBHOOK_NAME = "Storecare"
 
@@ -143,8 +144,23 @@ class WooCommerceAdapter:
             number += 1
 
     def get_order(self, platform_id: str) -> Order:
-        answer = self._client.get(f"orders/{_numeric_id(platform_id, 'order')}")
-        return mapping.order_from_payload(_object(answer, "order"))
+        """The order. One in the trash raises Deleted: WooCommerce still returns it (status ``trash``),
+        but no listing or count includes it, so for us it is deleted, at its ``date_modified`` (trashing
+        an order sets it)."""
+        payload = _object(self._client.get(f"orders/{_numeric_id(platform_id, 'order')}"), "order")
+        if payload.get("status") == TRASH:
+            raise Deleted(f"order {platform_id!r} is in the trash", mapping.modified_at(payload))
+        return mapping.order_from_payload(payload)
+
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """Order ids only (``_fields=id``), by id, 100 a page. The default ``status=any`` leaves the
+        trash out, as the count (X-WP-Total) does."""
+        position = start_position(_ORDER_IDS, cursor, limit, None)
+        answer = self._client.get("orders", {"page": position.page, "per_page": position.per_page,
+                                             "orderby": "id", "order": "asc", "_fields": "id"})
+        ids = [_listed_id(row) for row in _rows(answer, "orders")]
+        fetched = Fetched(position.page, ids, _total_pages(answer, position.page))
+        return Page(items=ids, next_cursor=_next_cursor(position, fetched))
 
     def get_customer(self, platform_id: str) -> Customer:
         answer = self._client.get(f"customers/{_numeric_id(platform_id, 'customer')}")
@@ -287,6 +303,13 @@ def _object(answer: Answer, what: str) -> Mapping:
     if not isinstance(answer.data, Mapping):
         raise InvalidPayload(f"the store's {what} is not a JSON object")
     return answer.data
+
+
+def _listed_id(row: object) -> str:
+    value = row.get("id") if isinstance(row, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidPayload("an order in the store's listing has no id")
+    return str(value)
 
 
 def _numeric_id(platform_id: str, what: str) -> int:

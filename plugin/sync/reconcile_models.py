@@ -28,4 +28,6 @@ class ReconcileReport(Base):
     pulled_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # None: everything
     # Set after a full pull that left the counts apart: that difference is not chased again.
     unresolved_difference: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Held here but gone from the platform (deleted without a webhook reaching us): marked deleted.
+    deleted_orders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

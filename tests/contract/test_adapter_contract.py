@@ -58,6 +58,28 @@ def test_paging_through_customers_yields_each_customer_exactly_once(kit):
     assert all(isinstance(customer, Customer) for customer in small_pages)
 
 
+def test_order_ids_are_the_ids_of_the_orders_listed(kit):
+    orders = collect(kit.adapter.list_orders, limit=250)
+
+    listed = collect(kit.adapter.list_order_ids, limit=SMALL_PAGE)
+
+    assert all(isinstance(order_id, str) for order_id in listed)
+    assert sorted(listed) == sorted(ids(orders)) and len(set(listed)) == len(listed)
+
+
+def test_a_deleted_order_is_neither_listed_nor_counted_nor_found(kit):
+    orders = collect(kit.adapter.list_orders, limit=250)
+    deleted = orders[len(orders) // 2].platform_id
+
+    kit.delete_order(deleted)
+
+    assert deleted not in ids(collect(kit.adapter.list_orders, limit=250))
+    assert deleted not in collect(kit.adapter.list_order_ids, limit=250)
+    assert kit.adapter.count_orders() == len(orders) - 1
+    with pytest.raises(NotFound):
+        kit.adapter.get_order(deleted)
+
+
 def test_updated_since_lists_and_counts_exactly_the_orders_updated_at_or_after_it(kit):
     orders = collect(kit.adapter.list_orders, limit=250)
     cutoff = sorted(order.updated_at for order in orders)[len(orders) // 2]

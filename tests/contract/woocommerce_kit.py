@@ -103,6 +103,7 @@ class WooStore:
     next_id: int = 5000
     before_serve: Callable[[str], None] | None = None  # called with "METHOD /path" (tests: barriers)
     queued: list[tuple[str, int]] = field(default_factory=list)  # (topic, resource id) awaiting delivery
+    trashed: dict[int, str] = field(default_factory=dict)  # order id -> its status before the trash
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -124,6 +125,33 @@ class WooStore:
         order.update(changes, date_modified_gmt=_gmt(at), date_modified=_gmt(at))
         self._queue("order.updated", order_id)
         return order
+
+    def trash_order(self, order_id: int, at: datetime) -> dict:
+        """Move to Trash (WC_Order::delete(false), woocommerce_trash_order): order.deleted. The order keeps
+        its data with status ``trash`` and date_modified = at (OrdersTableDataStore::trash_order); the
+        default listing (``status=any``), X-WP-Total and our adapter leave it out."""
+        order = self.orders[order_id]
+        self.trashed[order_id] = order["status"]  # _wp_trash_meta_status
+        order.update(status="trash", date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("order.deleted", order_id)
+        return order
+
+    def restore_order(self, order_id: int, at: datetime) -> dict:
+        """Restore from the trash (woocommerce_untrash_order): order.restored, never order.updated. The
+        order is saved with its old status, so date_modified moves to ``at``."""
+        order = self.orders[order_id]
+        order.update(status=self.trashed.pop(order_id), date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("order.restored", order_id)
+        return order
+
+    def delete_order(self, order_id: int) -> None:
+        """Delete permanently (WC_Order::delete(true): woocommerce_before_delete_order, woocommerce_delete_order).
+        No webhook topic listens to those hooks, so nothing is sent: from the trash, order.deleted went
+        out when it was trashed; straight away (REST DELETE with force=true), only a reconciliation can
+        notice."""
+        self.orders.pop(order_id)
+        self.refunds.pop(order_id, None)
+        self.trashed.pop(order_id, None)
 
     def update_customer(self, user_id: int, at: datetime, **changes) -> dict:
         """A profile edit of any WordPress user (profile_update): customer.updated, whatever the user's role:
@@ -340,7 +368,16 @@ def _ok(data, headers: dict | None = None, status: int = 200) -> tuple[int, dict
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data)
 
 
+def _with_status(orders: list[dict], status: str) -> list[dict]:
+    """The orders endpoint's ``status``: ``any`` (the default) is every status but the trash."""
+    if status == "any":
+        return [o for o in orders if o["status"] != "trash"]
+    wanted = set(status.split(","))
+    return [o for o in orders if o["status"] in wanted]
+
+
 def _page(rows: list[dict], query: dict) -> tuple[int, dict, str]:
+    """A page of ``rows`` with WooCommerce's totals; ``_fields`` (WordPress's) keeps only the named fields."""
     per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
     if not 1 <= per_page <= 100:
         return _error(400, "rest_invalid_param", "Invalid parameter(s): per_page")
@@ -349,6 +386,9 @@ def _page(rows: list[dict], query: dict) -> tuple[int, dict, str]:
     if page > max(pages, 1):
         return _error(400, "rest_post_invalid_page_number", "The page number requested is larger than the number of pages available.")
     chunk = rows[(page - 1) * per_page:page * per_page]
+    if query.get("_fields"):
+        names = query["_fields"].split(",")
+        chunk = [{name: row[name] for name in names if name in row} for row in chunk]
     return _ok(chunk, {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)})
 
 
@@ -366,7 +406,7 @@ def _route(store: WooStore, method: str, path: str, query: dict, body: dict) -> 
         return _ok(status)
     if resource == "orders" and method == "GET":
         if ident is None:
-            rows = list(store.orders.values())
+            rows = _with_status(list(store.orders.values()), query.get("status", "any"))
             if "modified_after" in query:
                 bound = datetime.fromisoformat(query["modified_after"]).replace(tzinfo=UTC)
                 rows = [o for o in rows if datetime.fromisoformat(o["date_modified_gmt"]).replace(tzinfo=UTC) > bound]
@@ -481,6 +521,7 @@ def _kit(simulator: WooSimulator, scheme: str):
         order_webhook=lambda order_id: order_webhook(store, WEBHOOK_SECRET, order_id),
         failing_adapter=failing,
         revoked_adapter=lambda: adapter_for(store, key="ck_" + "0" * 40),
+        delete_order=lambda order_id: store.trash_order(int(order_id), NOW),
         webhook_topics=("order.created", "order.updated", "customer.updated"),
     )
 
