@@ -31,8 +31,11 @@ from adapters.base import (
     Page,
     Platform,
     Refund,
+    WebhookAction,
+    WebhookCheck,
     WebhookEnvelope,
     WebhookHeaders,
+    WebhookState,
 )
 from adapters.errors import Deleted, InvalidPayload, NotFound
 from adapters.woocommerce import mapping, webhooks
@@ -66,6 +69,7 @@ class WebhookReconciliation:
     created: list[str] = field(default_factory=list)
     reenabled: list[str] = field(default_factory=list)  # were paused or disabled (5 failed deliveries)
     updated: list[str] = field(default_factory=list)  # active, given our current secret again
+    checks: list[WebhookCheck] = field(default_factory=list)  # every topic: found, and done
 
 
 class WooCommerceAdapter:
@@ -212,18 +216,28 @@ class WooCommerceAdapter:
         for topic in topics:
             woo = webhooks.woo_topic(topic)
             hook = existing.get((woo, address))
+            found = _webhook_state(hook)
+            action = WebhookAction.NONE
             if hook is None:
                 self._client.post("webhooks", {"name": f"{WEBHOOK_NAME} {woo}", "topic": woo, "delivery_url": address,
                                                "secret": secret, "status": "active"})
                 result.created.append(topic)
-            elif hook.get("status") != "active":
+                action = WebhookAction.CREATED
+            elif found is not WebhookState.ACTIVE:
                 self._client.put(f"webhooks/{_numeric_id(str(hook.get('id')), 'webhook')}",
                                  {"status": "active", "secret": secret})
                 result.reenabled.append(topic)
+                action = WebhookAction.RE_ENABLED
             elif reset_secret:
                 self._client.put(f"webhooks/{_numeric_id(str(hook.get('id')), 'webhook')}", {"secret": secret})
                 result.updated.append(topic)
+                action = WebhookAction.SECRET_RESET
+            result.checks.append(WebhookCheck(topic, found, action))
         return result
+
+    def ensure_webhooks(self, address: str, topics: Sequence[str],
+                        secret: str | None = None) -> list[WebhookCheck]:
+        return self.reconcile_webhooks(address, topics, secret).checks
 
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """POST /coupons. A customer restriction becomes the customer's email (WooCommerce restricts by
@@ -262,6 +276,16 @@ class WooCommerceAdapter:
             if number >= _total_pages(answer, number):
                 return hooks
             number += 1
+
+
+def _webhook_state(hook: Mapping | None) -> WebhookState:
+    """A webhook's status as a state; one WooCommerce does not know (a plugin's) does not deliver."""
+    if hook is None:
+        return WebhookState.MISSING
+    try:
+        return WebhookState(str(hook.get("status")))
+    except ValueError:
+        return WebhookState.DISABLED
 
 
 def _text_or_none(value: object) -> str | None:

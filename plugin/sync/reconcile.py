@@ -5,7 +5,9 @@ WooCommerce disables one after a few failures and never retries, and any deliver
 periodic job, for each installed shop:
 
 1. subscribes again to the manifest's topics at our address: the adapter creates what is missing
-   (Shopify) and re-enables what was disabled (WooCommerce);
+   (Shopify deletes a subscription that keeps failing) and re-enables what was paused or disabled
+   (WooCommerce disables a webhook after five failed deliveries and never retries), and says per topic
+   what it found and did;
 2. pulls the orders updated since the newest change we hold, minus a 10-minute overlap for clock
    skew and in-flight writes, through the idempotent mirror (newer wins, events are recorded once;
    an order's customer comes with it). Customers on their own are left to webhooks and re-syncs:
@@ -33,7 +35,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from adapters.base import PlatformAdapter
+from adapters.base import PlatformAdapter, WebhookAction, WebhookCheck
 from adapters.errors import Deleted, NotFound
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
@@ -72,6 +74,7 @@ def webhook_plan(shop: Shop) -> WebhookPlan:
 
 @dataclass
 class ReconcileResult:
+    webhooks: list[WebhookCheck] = field(default_factory=list)  # each topic: found, and done
     subscriptions_created: list[str] = field(default_factory=list)
     remote_orders: int = 0
     local_orders: int = 0
@@ -128,8 +131,8 @@ def run_reconcile(db, shop_id: int, *, overlap: timedelta = OVERLAP, page_size: 
             raise
     result = ReconcileResult()
     try:
-        created = adapter.subscribe_webhooks(plan.address, plan.topics, plan.secret)
-        result.subscriptions_created = list(created)
+        result.webhooks = adapter.ensure_webhooks(plan.address, plan.topics, plan.secret)
+        result.subscriptions_created = [c.topic for c in result.webhooks if c.action is WebhookAction.CREATED]
         result.remote_orders = adapter.count_orders()
         newest = _local_bound(db, shop_id, func.max)
         result.pulled_since = newest - overlap if newest else None
@@ -159,6 +162,11 @@ def run_reconcile(db, shop_id: int, *, overlap: timedelta = OVERLAP, page_size: 
         raise
     _record_success(db, shop_id, result)
     return result
+
+
+def webhook_row(check: WebhookCheck) -> dict[str, str]:
+    """A webhook check as the report (and the reconcile command's JSON) keeps it."""
+    return {"topic": check.topic, "found": str(check.found), "action": str(check.action)}
 
 
 def _pull_orders(db, adapter: PlatformAdapter, shop_id: int, since: datetime | None, page_size: int,
@@ -268,6 +276,7 @@ def _record_success(db, shop_id: int, result: ReconcileResult) -> None:
         report.pulled_orders, report.applied_orders = result.pulled_orders, result.applied_orders
         report.pulled_since = result.pulled_since
         report.subscriptions_created = list(result.subscriptions_created)
+        report.webhooks = [webhook_row(check) for check in result.webhooks]
         report.unresolved_difference, report.counted_at = result.unresolved_difference, utcnow()
         report.deleted_orders = result.deleted_orders
         if result.applied_orders or result.deleted_orders:

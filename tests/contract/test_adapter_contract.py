@@ -8,7 +8,7 @@ import pytest
 
 from adapters.base import (
     Customer, DiscountCode, DiscountKind, DiscountSpec, FinancialStatus, Order, Page, Platform,
-    PlatformAdapter,
+    PlatformAdapter, WebhookAction, WebhookCheck, WebhookState,
 )
 from adapters.errors import AdapterError, AuthRevoked, InvalidPayload, NotFound, Transient
 
@@ -196,6 +196,19 @@ def test_subscribing_to_webhooks_twice_creates_nothing_the_second_time(kit):
 
     assert sorted(first) == sorted(topics)
     assert second == []
+
+
+def test_ensuring_webhooks_says_per_topic_what_it_found_and_did(kit):
+    topics = list(kit.webhook_topics)
+
+    first = kit.adapter.ensure_webhooks(kit.webhook_address, topics, kit.webhook_secret)
+    second = kit.adapter.ensure_webhooks(kit.webhook_address, topics, kit.webhook_secret)
+
+    assert all(isinstance(check, WebhookCheck) for check in first + second)
+    assert [(c.topic, c.found, c.action) for c in first] == [
+        (topic, WebhookState.MISSING, WebhookAction.CREATED) for topic in topics]
+    assert [(c.topic, c.found, c.action) for c in second] == [
+        (topic, WebhookState.ACTIVE, WebhookAction.NONE) for topic in topics]
 
 
 def test_creating_a_discount_code_returns_it(kit):
