@@ -15,8 +15,8 @@ from plugin.shops.models import Shop
 from plugin.shops.privacy_models import PrivacyAudit
 from plugin.shops.service import store_credentials
 from plugin.sync.models import SyncState
-from plugin.sync.reconcile_models import ReconcileReport
 from plugin.sync.reconcile import request_reconcile
+from plugin.sync.reconcile_models import ReconcileReport
 from tests.contract.woocommerce_kit import NOW, build_store, install_shop, woo_simulator  # noqa: F401 (fixture)
 from tests.factories import make_delivery, make_failed_job, make_shop
 
