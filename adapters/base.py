@@ -143,6 +143,34 @@ class Page(Generic[T]):
         return self.next_cursor is None
 
 
+class WebhookState(enum.StrEnum):
+    """A topic's subscription as a reconciliation finds it. Paused (by the merchant) and disabled (by
+    WooCommerce, after five failed deliveries in a row) exist on WooCommerce only."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DISABLED = "disabled"
+    MISSING = "missing"
+
+
+class WebhookAction(enum.StrEnum):
+    """What a reconciliation did about a topic's subscription."""
+
+    NONE = "none"
+    CREATED = "created"
+    RE_ENABLED = "re_enabled"
+    SECRET_RESET = "secret_reset"  # it was active, and given our current secret
+
+
+@dataclass(frozen=True)
+class WebhookCheck:
+    """One topic's subscription at our address: the state found, and the action taken."""
+
+    topic: str
+    found: WebhookState
+    action: WebhookAction
+
+
 @dataclass(frozen=True)
 class WebhookEnvelope:
     """What every platform's webhook tells us before we look at the body."""
@@ -240,8 +268,19 @@ class PlatformAdapter(Protocol):
 
     def count_orders(self, updated_since: datetime | None = None) -> int: ...
 
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """The ids of every order the platform lists, a page at a time (ids only: cheap enough to read a
+        whole store). Deleted orders, and WooCommerce's trashed ones, are neither listed here nor counted
+        by count_orders nor found by get_order: reconciliation compares these ids with the mirror."""
+
     # -- writing
     def subscribe_webhooks(self, address: str, topics: Sequence[str], secret: str | None = None) -> list[str]:
         """Create the missing subscriptions for ``topics`` at ``address``; return the topics created."""
+
+    def ensure_webhooks(self, address: str, topics: Sequence[str],
+                        secret: str | None = None) -> list[WebhookCheck]:
+        """Bring each topic's subscription at ``address`` to active (create what is missing, turn on what
+        is paused or disabled), as subscribe_webhooks does; one check per topic, in the order given: what
+        was found and what was done."""
 
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode: ...

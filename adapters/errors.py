@@ -1,6 +1,8 @@
 """Typed adapter errors: one root, each with a message that is safe to show a merchant."""
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class AdapterError(Exception):
     """Root of every error an adapter raises."""
@@ -18,6 +20,15 @@ class AuthRevoked(AdapterError):
 
 class NotFound(AdapterError):
     """The platform has no such object."""
+
+
+class Deleted(NotFound):
+    """The platform keeps the object but as deleted (an order in WooCommerce's trash): for us it is not
+    there. ``deleted_at`` is when it was deleted, on the platform's clock."""
+
+    def __init__(self, message: str, deleted_at: datetime):
+        super().__init__(message)
+        self.deleted_at = deleted_at
 
 
 class InvalidPayload(AdapterError):

@@ -31,7 +31,7 @@ shop_option = click.option("--shop", "domain", required=True,
 
 @click.group("sandbox")
 def sandbox_cli() -> None:
-    """The local sandbox store: seed shops, place orders, refund, fulfil, cancel, watch webhooks."""
+    """The local sandbox store: seed shops, place orders, refund, fulfil, cancel, delete, watch webhooks."""
 
 
 def _store() -> SandboxStore:
@@ -204,6 +204,18 @@ def cancel_command(domain: str, number: int, reason: str) -> None:
     """Cancel an unshipped order, refunding what was paid (sends orders/cancelled and orders/updated)."""
     outcome = operations.cancel(_store(), domain, number, reason=reason)
     _echo_order("Cancelled", outcome.subject)
+    _echo_deliveries(outcome.deliveries)
+
+
+@sandbox_cli.command("delete")
+@shop_option
+@click.argument("number", metavar="ORDER_NUMBER", callback=_order_number)
+@with_appcontext
+@_friendly
+def delete_command(domain: str, number: int) -> None:
+    """Delete an order for good (sends orders/delete)."""
+    outcome = operations.delete_order(_store(), domain, number)
+    _echo_order("Deleted", outcome.subject)
     _echo_deliveries(outcome.deliveries)
 
 

@@ -23,14 +23,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from adapters.base import (
-    Connection, Customer, DiscountCode, DiscountKind, DiscountSpec, Order, Page, Platform, WebhookEnvelope,
-    WebhookHeaders,
+    Connection, Customer, DiscountCode, DiscountKind, DiscountSpec, Order, Page, Platform, WebhookAction,
+    WebhookCheck, WebhookEnvelope, WebhookHeaders, WebhookState,
 )
 from adapters.errors import NotFound, Transient
 from adapters.sandbox import discounts, mapping, webhooks
 from adapters.sandbox.store import MAX_PAGE, OrderKey, SandboxStore, normalise_domain, shop_in
 
-_ORDERS, _CUSTOMERS = "orders", "customers"
+_ORDERS, _CUSTOMERS, _ORDER_IDS = "orders", "customers", "order_ids"
 
 
 class SandboxAdapter:
@@ -99,12 +99,27 @@ class SandboxAdapter:
         with self._platform_call():
             return self._store.count_orders(self._domain, updated_since)
 
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """Order ids by id; a deleted order is gone from the store file."""
+        after, _ = _start(_ORDER_IDS, cursor, limit, None)
+        with self._platform_call():
+            ids, last = self._store.order_id_page(self._domain, after, limit)
+        return Page(items=[str(i) for i in ids], next_cursor=_cursor(_ORDER_IDS, last, None))
+
     # -- writing
     def subscribe_webhooks(self, address: str, topics: Sequence[str], secret: str | None = None) -> list[str]:
         """Create the missing subscriptions; return the topics created. ``secret`` is required here:
         the sandbox signs every webhook with it (an existing subscription takes the new secret)."""
+        return [c.topic for c in self.ensure_webhooks(address, topics, secret) if c.action is WebhookAction.CREATED]
+
+    def ensure_webhooks(self, address: str, topics: Sequence[str],
+                        secret: str | None = None) -> list[WebhookCheck]:
+        """A sandbox subscription exists or not: active, or missing and created; an active one with
+        another secret takes ours."""
         with self._platform_call():
-            return self._store.subscribe(self._domain, address, list(topics), secret, datetime.now(UTC))
+            done = self._store.ensure_subscriptions(self._domain, address, list(topics), secret, datetime.now(UTC))
+        return [WebhookCheck(topic, WebhookState.MISSING if action == "created" else WebhookState.ACTIVE,
+                             WebhookAction(action)) for topic, action in done]
 
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """Store the code. The same code with an identical spec returns the stored code (a retried

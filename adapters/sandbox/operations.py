@@ -189,6 +189,20 @@ def cancel(store: SandboxStore, domain: str, number: int, *, reason: str = "cust
     return _announce(store, domain, record, ("orders/cancelled", "orders/updated"), delivery, at)
 
 
+def delete_order(store: SandboxStore, domain: str, number: int, *, delivery: Delivery = Delivery(),
+                 now: datetime | None = None) -> Outcome[Order]:
+    """Delete an order for good, as a Shopify merchant can: orders/delete, whose body is ``{"id": N}``.
+    The outcome's subject is the order as it was."""
+    domain, now = normalise_domain(domain), _now(now)
+    with store.writing() as conn:
+        record = _order_by_number(conn, domain, number)
+        conn.execute("DELETE FROM orders WHERE id = ?", (record.id,))  # its lines, refunds... cascade
+    payload = {"id": record.id}
+    sent = deliver(store, domain, "orders/delete", payload, send=delivery.send,
+                   retry_delays=delivery.retry_delays, now=now)
+    return Outcome(mapping.order_from_payload(mapping.order_payload(record)), payload, tuple(sent))
+
+
 def _announce(store: SandboxStore, domain: str, record: OrderRecord, topics: Sequence[str],
               delivery: Delivery, now: datetime) -> Outcome[Order]:
     payload = mapping.order_payload(record)

@@ -25,7 +25,7 @@ from adapters.sandbox.schema import (
 
 # The topics the sandbox fires; subscribing to anything else is refused rather than silently dead.
 TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
-          "refunds/create", "customers/create", "customers/update")
+          "orders/delete", "refunds/create", "customers/create", "customers/update")
 MAX_PAGE = 250
 
 OrderKey = tuple[str, int]  # (updated_at as stored, id): the keyset position of a page
@@ -174,6 +174,13 @@ class SandboxStore:
             orders = load_orders(conn, domain, [k[1] for k in keys])
         return orders, (keys[-1] if more else None)
 
+    def order_id_page(self, domain: str, after: OrderKey | None, limit: int) -> tuple[list[int], OrderKey | None]:
+        """A page of order ids (by id) after ``after``, and the key to continue from (None on the last)."""
+        domain = normalise_domain(domain)
+        with self.reading() as conn:
+            keys, more = _page_keys(conn, "orders", domain, after, limit, None)
+        return [k[1] for k in keys], (keys[-1] if more else None)
+
     def count_orders(self, domain: str, updated_since: datetime | None = None) -> int:
         domain = normalise_domain(domain)
         with self.reading() as conn:
@@ -233,7 +240,14 @@ class SandboxStore:
     # -- webhook subscriptions and the delivery log
     def subscribe(self, domain: str, address: str, topics: Sequence[str], secret: str | None,
                   now: datetime) -> list[str]:
-        """Create the missing subscriptions; return the topics created.
+        """Create the missing subscriptions; return the topics created."""
+        return [topic for topic, done in self.ensure_subscriptions(domain, address, topics, secret, now)
+                if done == "created"]
+
+    def ensure_subscriptions(self, domain: str, address: str, topics: Sequence[str], secret: str | None,
+                             now: datetime) -> list[tuple[str, str]]:
+        """Create the missing subscriptions; for each topic (once, in order), what was done: "created",
+        "secret_reset" or "none".
 
         An existing subscription for the same topic and address keeps its id but takes the new
         secret, so an app that rotated its secret is not left with webhooks it cannot verify.
@@ -247,7 +261,7 @@ class SandboxStore:
         if unknown:
             raise SandboxError(f"the sandbox does not fire {', '.join(unknown)}; "
                                f"it fires {', '.join(TOPICS)}")
-        created: list[str] = []
+        done: list[tuple[str, str]] = []
         stamp = db_time(now)
         with self.writing() as conn:
             shop_in(conn, domain)
@@ -257,11 +271,14 @@ class SandboxStore:
                 if row is None:
                     conn.execute(INSERT_SUBSCRIPTION, (next_id(conn, "webhook_subscriptions"), domain, topic,
                                                        address, secret, stamp, stamp))
-                    created.append(topic)
+                    done.append((topic, "created"))
                 elif row[1] != secret:
                     conn.execute("UPDATE webhook_subscriptions SET secret = ?, updated_at = ? WHERE id = ?",
                                  (secret, stamp, row[0]))
-        return created
+                    done.append((topic, "secret_reset"))
+                else:
+                    done.append((topic, "none"))
+        return done
 
     def subscriptions(self, domain: str, topic: str | None = None) -> list[SubscriptionRecord]:
         domain = normalise_domain(domain)

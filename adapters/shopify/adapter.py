@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 import requests
 
 from adapters.base import (
-    Connection, Customer, DiscountCode, DiscountSpec, Order, Page, Platform, WebhookEnvelope, WebhookHeaders,
+    Connection, Customer, DiscountCode, DiscountSpec, Order, Page, Platform, WebhookAction, WebhookCheck,
+    WebhookEnvelope, WebhookHeaders, WebhookState,
 )
 from adapters.errors import AdapterError, InvalidPayload, NotFound
 from adapters.shopify import bulk, documents, mapping, webhooks
@@ -138,6 +139,17 @@ class ShopifyAdapter:
             raise AdapterError("Shopify returned no order count")
         return count["count"]
 
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """Order ids only, by id (a deleted order is gone from Shopify: it is not listed)."""
+        document = documents.load("orders")
+        first = largest_page(document, "OrderIds", {"after": cursor}, "first", _limit(limit))
+        data = self.client.execute(document, "OrderIds", {"first": first, "after": cursor},
+                                   site=f"OrderIds:{first}")
+        connection = data["orders"]
+        return Page(items=[mapping.numeric_id(node.get("id"), "Order", "order ids")
+                           for node in mapping.connection_nodes(connection, "orders")],
+                    next_cursor=_next(connection))
+
     # -- bulk export (the orders backfill)
     def start_bulk_orders(self) -> str:
         """Start exporting every order; the bulk operation's id (poll it with bulk_status)."""
@@ -154,11 +166,18 @@ class ShopifyAdapter:
     def subscribe_webhooks(self, address: str, topics: Sequence[str], secret: str | None = None) -> list[str]:
         """Create the subscriptions missing at ``address``; return the topics created. ``secret`` is
         ignored: Shopify signs every webhook with the app's client secret."""
+        return [c.topic for c in self.ensure_webhooks(address, topics, secret) if c.action is WebhookAction.CREATED]
+
+    def ensure_webhooks(self, address: str, topics: Sequence[str],
+                        secret: str | None = None) -> list[WebhookCheck]:
+        """A Shopify subscription exists or not (Shopify deletes one that keeps failing; it has no paused
+        state): each topic is active, or missing and created."""
         wanted = {webhooks.topic_enum(topic): topic for topic in topics}
         existing = self._subscribed(address)
-        created = []
+        checks = []
         for enum, topic in wanted.items():
             if enum in existing:
+                checks.append(WebhookCheck(topic, WebhookState.ACTIVE, WebhookAction.NONE))
                 continue
             data = self.client.execute(documents.load("webhooks"), "WebhookSubscriptionCreate",
                                        {"topic": enum, "subscription": {"uri": address, "format": "JSON"}})
@@ -166,8 +185,8 @@ class ShopifyAdapter:
             if payload.get("userErrors"):
                 messages = "; ".join(str(e.get("message")) for e in payload["userErrors"])
                 raise AdapterError(f"Shopify refused the {topic} webhook subscription: {messages}")
-            created.append(topic)
-        return created
+            checks.append(WebhookCheck(topic, WebhookState.MISSING, WebhookAction.CREATED))
+        return checks
 
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """Create a single-use code. A retried request whose code already exists with the same title

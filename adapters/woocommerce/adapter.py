@@ -7,8 +7,10 @@ https hosts that strip the Authorization header). Webhook and storefront secrets
 but are the app's business. ``transport`` is the app's StoreTransport (which addresses may be called,
 which CAs are trusted); without one, a strict transport of our own: public addresses only.
 
-Listings are ordered by id and paged by number (see pages.py). WooCommerce's customers endpoint has
-no ``modified_after``, so ``list_customers(updated_since=...)`` filters the pages itself, reading on
+Listings are ordered by id and paged by number (see pages.py). Customers are the users with the
+``customer`` role (the endpoint's default): ``role=all`` would list the administrator and the shop
+managers too. WooCommerce's customers endpoint has no ``modified_after``, so
+``list_customers(updated_since=...)`` filters the pages itself, reading on
 until a page has a match so that no page before the last is empty. ``updated_since`` on orders is
 sent as ``modified_after`` (GMT), one second earlier because WooCommerce's bound is exclusive and
 its times whole seconds: "updated at or after" exactly.
@@ -30,10 +32,13 @@ from adapters.base import (
     Page,
     Platform,
     Refund,
+    WebhookAction,
+    WebhookCheck,
     WebhookEnvelope,
     WebhookHeaders,
+    WebhookState,
 )
-from adapters.errors import InvalidPayload, NotFound
+from adapters.errors import Deleted, InvalidPayload, NotFound
 from adapters.woocommerce import mapping, webhooks
 from adapters.woocommerce.client import TIMEOUT, Answer, StoreRefused, WooClient
 from adapters.woocommerce.pages import (
@@ -46,7 +51,8 @@ from adapters.woocommerce.pages import (
 )
 from adapters.woocommerce.transport import StoreTransport
 
-_ORDERS, _CUSTOMERS = "orders", "customers"
+_ORDERS, _CUSTOMERS, _ORDER_IDS = "orders", "customers", "order_ids"
+TRASH = "trash"  # an order's status in WooCommerce's trash
 PLUGIN_NAMESPACE = "wc-storecare/v1"  # our WordPress plugin's routes; "wc-" lets WooCommerce's key auth in
 WEBHOOK_NAME = "Storecare"
 
@@ -65,6 +71,7 @@ class WebhookReconciliation:
     created: list[str] = field(default_factory=list)
     reenabled: list[str] = field(default_factory=list)  # were paused or disabled (5 failed deliveries)
     updated: list[str] = field(default_factory=list)  # active, given our current secret again
+    checks: list[WebhookCheck] = field(default_factory=list)  # every topic: found, and done
 
 
 class WooCommerceAdapter:
@@ -101,6 +108,12 @@ class WooCommerceAdapter:
     def customer_from_payload(cls, payload: Mapping) -> Customer:
         return mapping.customer_from_payload(payload)
 
+    @classmethod
+    def is_customer(cls, payload: Mapping) -> bool:
+        """Whether a customer.* body is a customer: WooCommerce sends them for every WordPress user (an
+        administrator's profile edit too), and only the ``customer`` role is one."""
+        return mapping.is_customer(payload)
+
     # -- reading
     def list_orders(self, cursor: str | None = None, limit: int = 100,
                     updated_since: datetime | None = None) -> Page[Order]:
@@ -127,8 +140,8 @@ class WooCommerceAdapter:
         position = start_position(_CUSTOMERS, cursor, limit, updated_since)
         number = position.page
         while True:
-            answer = self._client.get("customers", {"page": number, "per_page": position.per_page, "role": "all",
-                                                    "orderby": "id", "order": "asc"})
+            answer = self._client.get("customers", {"page": number, "per_page": position.per_page,
+                                                    "orderby": "id", "order": "asc"})  # role=customer
             fetched = Fetched(number, [mapping.customer_from_payload(c) for c in _rows(answer, "customers")],
                               _total_pages(answer, number))
             items = [c for c in fetched.items if _updated_since(c, position.since)]
@@ -137,8 +150,23 @@ class WooCommerceAdapter:
             number += 1
 
     def get_order(self, platform_id: str) -> Order:
-        answer = self._client.get(f"orders/{_numeric_id(platform_id, 'order')}")
-        return mapping.order_from_payload(_object(answer, "order"))
+        """The order. One in the trash raises Deleted: WooCommerce still returns it (status ``trash``),
+        but no listing or count includes it, so for us it is deleted, at its ``date_modified`` (trashing
+        an order sets it)."""
+        payload = _object(self._client.get(f"orders/{_numeric_id(platform_id, 'order')}"), "order")
+        if payload.get("status") == TRASH:
+            raise Deleted(f"order {platform_id!r} is in the trash", mapping.modified_at(payload))
+        return mapping.order_from_payload(payload)
+
+    def list_order_ids(self, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        """Order ids only (``_fields=id``), by id, 100 a page. The default ``status=any`` leaves the
+        trash out, as the count (X-WP-Total) does."""
+        position = start_position(_ORDER_IDS, cursor, limit, None)
+        answer = self._client.get("orders", {"page": position.page, "per_page": position.per_page,
+                                             "orderby": "id", "order": "asc", "_fields": "id"})
+        ids = [_listed_id(row) for row in _rows(answer, "orders")]
+        fetched = Fetched(position.page, ids, _total_pages(answer, position.page))
+        return Page(items=ids, next_cursor=_next_cursor(position, fetched))
 
     def get_customer(self, platform_id: str) -> Customer:
         answer = self._client.get(f"customers/{_numeric_id(platform_id, 'customer')}")
@@ -202,18 +230,28 @@ class WooCommerceAdapter:
         for topic in topics:
             woo = webhooks.woo_topic(topic)
             hook = existing.get((woo, address))
+            found = _webhook_state(hook)
+            action = WebhookAction.NONE
             if hook is None:
                 self._client.post("webhooks", {"name": f"{WEBHOOK_NAME} {woo}", "topic": woo, "delivery_url": address,
                                                "secret": secret, "status": "active"})
                 result.created.append(topic)
-            elif hook.get("status") != "active":
+                action = WebhookAction.CREATED
+            elif found is not WebhookState.ACTIVE:
                 self._client.put(f"webhooks/{_numeric_id(str(hook.get('id')), 'webhook')}",
                                  {"status": "active", "secret": secret})
                 result.reenabled.append(topic)
+                action = WebhookAction.RE_ENABLED
             elif reset_secret:
                 self._client.put(f"webhooks/{_numeric_id(str(hook.get('id')), 'webhook')}", {"secret": secret})
                 result.updated.append(topic)
+                action = WebhookAction.SECRET_RESET
+            result.checks.append(WebhookCheck(topic, found, action))
         return result
+
+    def ensure_webhooks(self, address: str, topics: Sequence[str],
+                        secret: str | None = None) -> list[WebhookCheck]:
+        return self.reconcile_webhooks(address, topics, secret).checks
 
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """POST /coupons. A customer restriction becomes the customer's email (WooCommerce restricts by
@@ -252,6 +290,16 @@ class WooCommerceAdapter:
             if number >= _total_pages(answer, number):
                 return hooks
             number += 1
+
+
+def _webhook_state(hook: Mapping | None) -> WebhookState:
+    """A webhook's status as a state; one WooCommerce does not know (a plugin's) does not deliver."""
+    if hook is None:
+        return WebhookState.MISSING
+    try:
+        return WebhookState(str(hook.get("status")))
+    except ValueError:
+        return WebhookState.DISABLED
 
 
 def _text_or_none(value: object) -> str | None:
@@ -293,6 +341,13 @@ def _object(answer: Answer, what: str) -> Mapping:
     if not isinstance(answer.data, Mapping):
         raise InvalidPayload(f"the store's {what} is not a JSON object")
     return answer.data
+
+
+def _listed_id(row: object) -> str:
+    value = row.get("id") if isinstance(row, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidPayload("an order in the store's listing has no id")
+    return str(value)
 
 
 def _numeric_id(platform_id: str, what: str) -> int:

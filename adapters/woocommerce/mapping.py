@@ -65,6 +65,18 @@ def customer_from_payload(payload: Mapping) -> Customer:
     )
 
 
+def is_customer(payload: Mapping) -> bool:
+    """A user of the ``customer`` role (a body without a role is taken as one): the store's staff are
+    WordPress users too, and WooCommerce's customer webhooks fire for them."""
+    return payload.get("role") in (None, "", "customer")
+
+
+def modified_at(payload: Mapping) -> datetime:
+    """An order's ``date_modified_gmt``: for one in the trash, when it was trashed."""
+    data = _object(payload, "order")
+    return _time(data, "date_modified_gmt", f"order {data.get('id')!r}")
+
+
 def order_from_payload(payload: Mapping) -> Order:
     data = _object(payload, "order")
     where = f"order {data.get('id')!r}"

@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Position:
-    kind: str  # "orders" | "customers"
+    kind: str  # "orders" | "customers" | "order_ids"
     page: int  # 1-based
     per_page: int
     since: datetime | None

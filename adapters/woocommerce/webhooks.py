@@ -10,8 +10,12 @@ the merchant sees an error, so it raises WebhookPing (the inbox answers 200 and 
 Anyone can send such a request; it is harmless because it stores nothing.
 
 The Delivery-ID is ``wp_hash(webhook id . current second)``: two events of one webhook delivered in
-the same second share it. The inbox dedupes on it, so such a second event is dropped until the
-periodic ``modified_after`` pull fetches it (see the README / lead note on keying by a body digest).
+the same second share it, and WooCommerce's background queue delivers in bursts, so that is the
+usual case (two orders created in one second, a bulk status change). What identifies an event is
+that id together with the body, so the envelope's ``delivery_id`` (the inbox's dedupe key) is
+``<Delivery-ID>:<SHA-256 of the body, hex>``: the same delivery sent twice is stored once, two events
+in one second are two. The key fits the inbox's 128 characters (the id part is cut to 63; WooCommerce's
+is 32). WooCommerce never retries a delivery, so a key per body loses no retry semantics.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import replace
 
 from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, lowered_headers, webhook_envelope
 from adapters.errors import InvalidPayload, WebhookPing
@@ -30,6 +35,7 @@ SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 DELIVERY_HEADER = "X-WC-Webhook-Delivery-ID"
 WEBHOOK_ID_HEADER = "X-WC-Webhook-ID"
 REQUIRED_HEADERS = (SOURCE_HEADER, TOPIC_HEADER, SIGNATURE_HEADER, DELIVERY_HEADER)
+DELIVERY_ID_PART = 63  # of the header's id in the dedupe key: 63 + ":" + 64 hex = the inbox's 128
 
 # WooCommerce topic -> neutral topic (what plugin/sync/inbox.py dispatches on).
 TOPICS: dict[str, str] = {
@@ -76,7 +82,16 @@ def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
 
 def read_envelope(headers: Mapping[str, str], body: bytes,
                   read: WebhookHeaders | None = None) -> WebhookEnvelope:
-    return webhook_envelope(Platform.WOOCOMMERCE, read or read_headers(headers), body, "WooCommerce")
+    """The envelope, whose ``delivery_id`` is the dedupe key: the header's id and the body's digest."""
+    read = read or read_headers(headers)
+    envelope = webhook_envelope(Platform.WOOCOMMERCE, read, body, "WooCommerce")
+    return replace(envelope, delivery_id=dedupe_key(read.delivery_id, body))
+
+
+def dedupe_key(delivery_id: str, body: bytes) -> str:
+    """What identifies one WooCommerce event: its Delivery-ID (shared by a webhook's deliveries within a
+    second) and a SHA-256 of the exact body."""
+    return f"{delivery_id[:DELIVERY_ID_PART]}:{hashlib.sha256(body).hexdigest()}"
 
 
 def _is_ping(lowered: Mapping[str, str]) -> bool:

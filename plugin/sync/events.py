@@ -19,8 +19,9 @@ ORDER_PAID = "OrderPaid"
 ORDER_REFUNDED = "OrderRefunded"
 ORDER_CANCELLED = "OrderCancelled"
 ORDER_FULFILLED = "OrderFulfilled"
+ORDER_DELETED = "OrderDeleted"  # deleted or trashed on the platform; once per order, like OrderPaid
 CUSTOMER_CREATED = "CustomerCreated"
-EVENT_NAMES = (ORDER_PAID, ORDER_REFUNDED, ORDER_CANCELLED, ORDER_FULFILLED, CUSTOMER_CREATED)
+EVENT_NAMES = (ORDER_PAID, ORDER_REFUNDED, ORDER_CANCELLED, ORDER_FULFILLED, ORDER_DELETED, CUSTOMER_CREATED)
 
 
 @dataclass(frozen=True)

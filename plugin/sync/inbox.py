@@ -12,7 +12,7 @@ from typing import Mapping
 from flask import current_app
 
 from adapters import UnknownPlatform, get_adapter_class
-from adapters.errors import AdapterError, InvalidPayload, WebhookPing
+from adapters.errors import AdapterError, Deleted, InvalidPayload, NotFound, WebhookPing
 from plugin.db import utcnow
 from plugin.jobs.queue import PermanentJobError
 from plugin.security import InvalidSignature, verify_base64_hmac
@@ -102,6 +102,7 @@ def receive(platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
                 "orders/partially_fulfilled", "refunds/create"}
 CUSTOMER_TOPICS = {"customers/create", "customers/update"}
+ORDER_DELETE = "orders/delete"
 
 
 def _signed(key: ShopKey, body: bytes, signature: str) -> bool:
@@ -206,10 +207,16 @@ def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
     if topic == "bulk_operations/finish":
         run = backfill.nudge_bulk_backfill(session, shop.id, adapter_cls.bulk_operation_id(payload))
         return "processed" if run is not None else "ignored"
+    if topic == ORDER_DELETE:
+        _delete_order(session, shop, delivery)
+        return "processed"
     if topic in ORDER_TOPICS:
         mirror.upsert_orders(session, shop.id, [adapter_cls.order_from_payload(payload)], source="webhook")
         return "processed"
     if topic in CUSTOMER_TOPICS:
+        is_customer = getattr(adapter_cls, "is_customer", None)
+        if is_customer is not None and not is_customer(payload):  # a WooCommerce staff member's profile
+            return "ignored"
         mirror.upsert_customers(session, shop.id, [adapter_cls.customer_from_payload(payload)], source="webhook")
         return "processed"
     if topic == "customers/delete":
@@ -217,6 +224,28 @@ def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
         return "processed"
     log.info("ignoring webhook topic %s for shop %s", topic, shop.id)
     return "ignored"
+
+
+def _delete_order(session, shop: Shop, delivery: WebhookDelivery) -> None:
+    """orders/delete (Shopify's, the sandbox's, WooCommerce's ``order.deleted``, sent when an order is
+    trashed): the body is the order's id. The platform is asked first: a WooCommerce order can be
+    restored from the trash, and WooCommerce delivers in the background, often minutes later, so by now
+    the order may be back (then it is applied as it is now). Otherwise the order is marked deleted as of
+    when the platform deleted it: the trash time WooCommerce keeps, or the event time Shopify and the
+    sandbox send, else our receipt (an order WooCommerce deleted for good can never come back)."""
+    order_id = delivery.payload.get("id") if isinstance(delivery.payload, Mapping) else None
+    if isinstance(order_id, bool) or not isinstance(order_id, (int, str)) or not str(order_id).strip():
+        raise InvalidPayload("the orders/delete body has no order id")
+    order_id = str(order_id).strip()
+    try:
+        order = shopify_shops.refreshing_adapter_for(shop).get_order(order_id)
+    except Deleted as gone:
+        mirror.mark_order_deleted(session, shop.id, order_id, gone.deleted_at, source="webhook")
+    except NotFound:
+        mirror.mark_order_deleted(session, shop.id, order_id, delivery.triggered_at or delivery.received_at,
+                                  source="webhook")
+    else:
+        mirror.upsert_orders(session, shop.id, [order], source="webhook")
 
 
 def _record_failure(db, delivery_id: int, exc: Exception, final: bool) -> None:

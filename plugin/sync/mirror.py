@@ -4,17 +4,24 @@ Rules:
 - a row is keyed by (shop, platform id); a write applies only when its ``updated_at`` is newer than
   what we hold, so duplicate and out-of-order deliveries are harmless;
 - an applied order replaces its line items and refunds, refreshes its customer's aggregates and
-  records the domain events its state implies (recording is itself idempotent).
+  records the domain events its state implies (recording is itself idempotent);
+- a deleted order (deleted or trashed on the platform) keeps its row, marked with ``deleted_at``: when
+  it was deleted, never earlier than the version we hold. The deletion is the order's newest version:
+  a version of the order clears it only if its ``updated_at`` is later than ``deleted_at``. Platforms
+  save an order they restore (WooCommerce's untrash moves ``date_modified`` to the restore), so a real
+  restore, or a re-sync listing the restored order, clears it; an update made before the deletion but
+  delivered after it does not.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, literal, select, update
 
 from adapters import base as dto
-from plugin.db import utcnow
+from plugin.db import UTCDateTime, utcnow
 from plugin.sync import events, revenue
 from plugin.sync.models import Customer, LineItem, Order, Refund
 from plugin.upsert import insert_for, insert_ignore
@@ -153,10 +160,13 @@ def upsert_orders(session, shop_id: int, orders: Sequence[dto.Order], source: st
     for chunk in _chunks(list(unique.values())):
         rows = [_order_row(shop_id, o, _order_customer_id(o, customer_ids, by_email)) for o in chunk]
         stmt = insert_for(session, table)
+        newer = stmt.excluded.platform_updated_at
         stmt = stmt.on_conflict_do_update(
             index_elements=["shop_id", "platform_id"],
-            set_={col: stmt.excluded[col] for col in rows[0] if col not in ("shop_id", "platform_id")},
-            where=table.c.platform_updated_at < stmt.excluded.platform_updated_at,
+            set_={**{col: stmt.excluded[col] for col in rows[0] if col not in ("shop_id", "platform_id")},
+                  "deleted_at": None},
+            where=(table.c.platform_updated_at < newer)
+            & (table.c.deleted_at.is_(None) | (table.c.deleted_at < newer)),
         ).returning(table.c.platform_id, table.c.id)
         applied.update(dict(session.execute(stmt, rows).all()))
     if applied:
@@ -199,6 +209,30 @@ def refresh_customer_aggregates(session, shop_id: int, customer_ids) -> None:
                 last_order_at=select(func.max(Order.created_at)).where(paid).scalar_subquery(),
             ).execution_options(synchronize_session=False)
         )
+
+
+def mark_order_deleted(session, shop_id: int, platform_id: str, at: datetime, source: str) -> bool:
+    """An order the platform no longer has (deleted, or in WooCommerce's trash), deleted at ``at``:
+    marked, not removed, so what other features hold about it keeps its reference. ``deleted_at`` is
+    ``at``, or the held version's ``updated_at`` if that is later (see the module's rules). An order
+    already marked, or one we never held, is left as it is. Records OrderDeleted (once per order) and
+    refreshes the customer's aggregates; True when the order was marked. The caller commits."""
+    o = Order.__table__
+    at_ = literal(at, UTCDateTime())
+    row = session.execute(
+        update(o).where(o.c.shop_id == shop_id, o.c.platform_id == platform_id, o.c.deleted_at.is_(None))
+        .values(deleted_at=case((o.c.platform_updated_at > at_, o.c.platform_updated_at), else_=at_))
+        .returning(o.c.number, o.c.customer_id, o.c.deleted_at)).first()
+    if row is None:
+        return False
+    owner = session.scalar(select(Customer.platform_id).where(Customer.id == row.customer_id)) \
+        if row.customer_id is not None else None
+    events.record(session, shop_id, [(events.ORDER_DELETED, platform_id, {
+        "order_platform_id": platform_id, "order_number": row.number, "customer_platform_id": owner,
+        "source": source, "deleted_at": row.deleted_at.isoformat()})])
+    if row.customer_id is not None:
+        refresh_customer_aggregates(session, shop_id, {row.customer_id})
+    return True
 
 
 def mark_customer_deleted(session, shop_id: int, platform_id: str) -> bool:

@@ -5,16 +5,23 @@ WooCommerce disables one after a few failures and never retries, and any deliver
 periodic job, for each installed shop:
 
 1. subscribes again to the manifest's topics at our address: the adapter creates what is missing
-   (Shopify) and re-enables what was disabled (WooCommerce);
+   (Shopify deletes a subscription that keeps failing) and re-enables what was paused or disabled
+   (WooCommerce disables a webhook after five failed deliveries and never retries), and says per topic
+   what it found and did;
 2. pulls the orders updated since the newest change we hold, minus a 10-minute overlap for clock
    skew and in-flight writes, through the idempotent mirror (newer wins, events are recorded once;
    an order's customer comes with it). Customers on their own are left to webhooks and re-syncs:
    WooCommerce cannot list them by modification time, so a quarter-hourly pull would read them all;
-3. compares the platform's order count with ours. If orders are still missing (their webhooks were
-   lost long ago, older than our newest change), it widens the window back in steps, comparing the
-   counts of each window, and pulls the first window that holds the difference; failing that,
-   everything. A difference that even a full pull cannot close (the platform counts something it
-   does not list) is remembered and not chased again until it changes.
+3. compares the platform's order count with ours (deleted orders do not count). If orders are still
+   missing (their webhooks were lost long ago, older than our newest change), it widens the window
+   back in steps, comparing the counts of each window, and pulls the first window that holds the
+   difference; failing that, everything. A difference that even a full pull cannot close (the
+   platform counts something it does not list) is remembered and not chased again until it changes;
+4. if we hold more orders than the platform counts, some were deleted there without a webhook
+   reaching us (a WooCommerce order deleted for good without going through the trash sends none). It
+   lists the platform's order ids, asks for each order we hold that the listing lacks (paging by
+   number can skip an order deleted meanwhile, so absence is confirmed one by one) and marks those
+   the platform does not have as deleted. Orders we stored after the listing began are not judged.
 
 The run is the shop's SyncState "reconcile" row (status, rows fetched, finished_at, last error); the
 figures are its ReconcileReport row, which the admin shows.
@@ -28,7 +35,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from adapters.base import PlatformAdapter
+from adapters.base import PlatformAdapter, WebhookAction, WebhookCheck
+from adapters.errors import Deleted, NotFound
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.jobs.queue import PermanentJobError
@@ -66,6 +74,7 @@ def webhook_plan(shop: Shop) -> WebhookPlan:
 
 @dataclass
 class ReconcileResult:
+    webhooks: list[WebhookCheck] = field(default_factory=list)  # each topic: found, and done
     subscriptions_created: list[str] = field(default_factory=list)
     remote_orders: int = 0
     local_orders: int = 0
@@ -73,6 +82,7 @@ class ReconcileResult:
     applied_orders: int = 0
     pulled_since: datetime | None = None
     unresolved_difference: int | None = None
+    deleted_orders: int = 0  # held here, gone from the platform: marked deleted by this run
 
 
 # -- queueing
@@ -123,8 +133,8 @@ def run_reconcile(db, shop_id: int, *, overlap: timedelta = OVERLAP, page_size: 
             raise
     result = ReconcileResult()
     try:
-        created = adapter.subscribe_webhooks(plan.address, plan.topics, plan.secret)
-        result.subscriptions_created = list(created)
+        result.webhooks = adapter.ensure_webhooks(plan.address, plan.topics, plan.secret)
+        result.subscriptions_created = [c.topic for c in result.webhooks if c.action is WebhookAction.CREATED]
         result.remote_orders = adapter.count_orders()
         newest = _local_bound(db, shop_id, func.max)
         result.pulled_since = newest - overlap if newest else None
@@ -142,6 +152,9 @@ def run_reconcile(db, shop_id: int, *, overlap: timedelta = OVERLAP, page_size: 
                 result.local_orders = _local_count(db, shop_id)
                 if result.remote_orders <= result.local_orders:
                     break
+        if result.local_orders > result.remote_orders:
+            result.deleted_orders = _mark_deleted(db, adapter, shop_id, page_size)
+            result.local_orders = _local_count(db, shop_id)
         difference = result.remote_orders - result.local_orders
         everything_seen = result.pulled_since is None or difference == known_difference
         if difference > 0 and not backfilling and everything_seen:
@@ -151,6 +164,11 @@ def run_reconcile(db, shop_id: int, *, overlap: timedelta = OVERLAP, page_size: 
         raise
     _record_success(db, shop_id, result)
     return result
+
+
+def webhook_row(check: WebhookCheck) -> dict[str, str]:
+    """A webhook check as the report (and the reconcile command's JSON) keeps it."""
+    return {"topic": check.topic, "found": str(check.found), "action": str(check.action)}
 
 
 def _pull_orders(db, adapter: PlatformAdapter, shop_id: int, since: datetime | None, page_size: int,
@@ -169,6 +187,37 @@ def _pull_orders(db, adapter: PlatformAdapter, shop_id: int, since: datetime | N
         cursor = page.next_cursor
 
 
+def _mark_deleted(db, adapter: PlatformAdapter, shop_id: int, page_size: int) -> int:
+    """Mark deleted the orders we hold that the platform no longer has (step 4); how many."""
+    started = utcnow()
+    listed: set[str] = set()
+    cursor = None
+    while True:
+        page = adapter.list_order_ids(cursor=cursor, limit=page_size)
+        listed.update(page.items)
+        if page.is_last:
+            break
+        cursor = page.next_cursor
+    with db.uow() as session:
+        held = session.scalars(select(Order.platform_id).where(
+            Order.shop_id == shop_id, Order.deleted_at.is_(None), Order.synced_at < started)).all()
+    gone: dict[str, datetime] = {}
+    for platform_id in (p for p in held if p not in listed):
+        try:
+            adapter.get_order(platform_id)
+        except Deleted as exc:  # WooCommerce's trash says when
+            gone[platform_id] = exc.deleted_at
+        except NotFound:
+            gone[platform_id] = utcnow()
+    if not gone:
+        return 0
+    with db.uow() as session:
+        marked = sum(mirror.mark_order_deleted(session, shop_id, platform_id, at, source="reconcile")
+                     for platform_id, at in gone.items())
+        session.commit()
+    return marked
+
+
 def _widen(db, adapter: PlatformAdapter, shop_id: int, since: datetime, difference: int,
            overlap: timedelta) -> datetime | None:
     """The latest start whose window holds ``difference`` more orders on the platform than here, probing
@@ -182,7 +231,7 @@ def _widen(db, adapter: PlatformAdapter, shop_id: int, since: datetime, differen
             return None
         with db.uow() as session:
             ours = session.scalar(select(func.count(Order.id)).where(
-                Order.shop_id == shop_id, Order.platform_updated_at >= start)) or 0
+                Order.shop_id == shop_id, Order.deleted_at.is_(None), Order.platform_updated_at >= start)) or 0
         if adapter.count_orders(updated_since=start) - ours >= difference:
             return start
 
@@ -199,8 +248,10 @@ def _local_bound(db, shop_id: int, aggregate) -> datetime | None:
 
 
 def _local_count(db, shop_id: int) -> int:
+    """The orders we hold that the platform still has, as far as we know."""
     with db.uow() as session:
-        return session.scalar(select(func.count(Order.id)).where(Order.shop_id == shop_id)) or 0
+        return session.scalar(select(func.count(Order.id)).where(
+            Order.shop_id == shop_id, Order.deleted_at.is_(None))) or 0
 
 
 def _state(session, shop_id: int) -> SyncState:
@@ -227,11 +278,13 @@ def _record_success(db, shop_id: int, result: ReconcileResult) -> None:
         report.pulled_orders, report.applied_orders = result.pulled_orders, result.applied_orders
         report.pulled_since = result.pulled_since
         report.subscriptions_created = list(result.subscriptions_created)
+        report.webhooks = [webhook_row(check) for check in result.webhooks]
         report.unresolved_difference, report.counted_at = result.unresolved_difference, utcnow()
-        if result.applied_orders:
+        report.deleted_orders = result.deleted_orders
+        if result.applied_orders or result.deleted_orders:
             current_app.extensions["storecare.queue"].enqueue(session, "sync.dispatch_events",
                                                               {"shop_id": shop_id}, shop_id=shop_id)
         session.commit()
-    if result.subscriptions_created or result.applied_orders:
-        log.info("reconcile of shop %s: %s subscription(s) recreated, %s order(s) fetched", shop_id,
-                 len(result.subscriptions_created), result.applied_orders)
+    if result.subscriptions_created or result.applied_orders or result.deleted_orders:
+        log.info("reconcile of shop %s: %s subscription(s) recreated, %s order(s) fetched, %s found deleted",
+                 shop_id, len(result.subscriptions_created), result.applied_orders, result.deleted_orders)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from adapters.base import Connection, PlatformAdapter
-from adapters.sandbox import SandboxAdapter, SandboxStore, seed_shop
+from adapters.sandbox import SandboxAdapter, SandboxStore, operations, seed_shop
 from adapters.sandbox import mapping as sandbox_mapping
 from adapters.sandbox import webhooks as sandbox_webhooks
 
@@ -39,6 +39,7 @@ class AdapterKit:
     order_webhook: Callable[[str], tuple[dict[str, str], bytes]]  # the signed webhook for an order id
     failing_adapter: Callable[[], PlatformAdapter]  # its next call fails transiently
     revoked_adapter: Callable[[], PlatformAdapter]  # its credentials no longer work
+    delete_order: Callable[[str], None]  # the merchant deletes (WooCommerce: trashes) the order
     webhook_topics: tuple[str, ...]
     webhook_address: str = "https://storecare.example.com/webhooks/contract"
     webhook_secret: str = WEBHOOK_SECRET
@@ -80,6 +81,9 @@ def sandbox_kit(sandbox_path) -> AdapterKit:
                                                    "3b0e4f8e-0c1d-4d59-9a3e-2f5d1c7a9b10", NOW)
         return headers, body
 
+    def delete_order(order_id: str) -> None:
+        operations.delete_order(store, SANDBOX_SHOP, store.order(SANDBOX_SHOP, int(order_id)).number, now=NOW)
+
     other = store.order_page(SANDBOX_OTHER_SHOP, None, 1, None)[0][0]
     return AdapterKit(
         adapter=adapter(),
@@ -89,6 +93,7 @@ def sandbox_kit(sandbox_path) -> AdapterKit:
         order_webhook=order_webhook,
         failing_adapter=lambda: adapter(fail_next=1),
         revoked_adapter=lambda: adapter("uninstalled.sandbox.test"),
+        delete_order=delete_order,
         webhook_topics=("orders/create", "orders/updated", "refunds/create"),
     )
 

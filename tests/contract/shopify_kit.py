@@ -61,5 +61,6 @@ def shopify_kit(shopify_simulator) -> AdapterKit:
         order_webhook=order_webhook,
         failing_adapter=lambda: adapter(FAILING_SHOP),
         revoked_adapter=lambda: adapter(token="shpat_revoked_token"),
+        delete_order=lambda order_id: shop.orders.pop(int(order_id)) and None,
         webhook_topics=("orders/create", "orders/updated", "refunds/create"),
     )

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.base import (
     Customer, DiscountCode, DiscountKind, DiscountSpec, FinancialStatus, Order, Page, Platform,
-    PlatformAdapter,
+    PlatformAdapter, WebhookAction, WebhookCheck, WebhookState,
 )
 from adapters.errors import AdapterError, AuthRevoked, InvalidPayload, NotFound, Transient
 
@@ -56,6 +56,28 @@ def test_paging_through_customers_yields_each_customer_exactly_once(kit):
     assert len(set(ids(small_pages))) == len(small_pages)
     assert sorted(ids(small_pages)) == sorted(ids(large_pages))
     assert all(isinstance(customer, Customer) for customer in small_pages)
+
+
+def test_order_ids_are_the_ids_of_the_orders_listed(kit):
+    orders = collect(kit.adapter.list_orders, limit=250)
+
+    listed = collect(kit.adapter.list_order_ids, limit=SMALL_PAGE)
+
+    assert all(isinstance(order_id, str) for order_id in listed)
+    assert sorted(listed) == sorted(ids(orders)) and len(set(listed)) == len(listed)
+
+
+def test_a_deleted_order_is_neither_listed_nor_counted_nor_found(kit):
+    orders = collect(kit.adapter.list_orders, limit=250)
+    deleted = orders[len(orders) // 2].platform_id
+
+    kit.delete_order(deleted)
+
+    assert deleted not in ids(collect(kit.adapter.list_orders, limit=250))
+    assert deleted not in collect(kit.adapter.list_order_ids, limit=250)
+    assert kit.adapter.count_orders() == len(orders) - 1
+    with pytest.raises(NotFound):
+        kit.adapter.get_order(deleted)
 
 
 def test_updated_since_lists_and_counts_exactly_the_orders_updated_at_or_after_it(kit):
@@ -144,7 +166,11 @@ def test_an_order_read_from_its_webhook_equals_the_order_fetched(kit):
     envelope = adapter_type.read_webhook(headers, body)
 
     assert envelope.shop_domain == kit.shop_domain
-    assert envelope.delivery_id == adapter_type.read_webhook_headers(headers).delivery_id
+    # the delivery id is the inbox's dedupe key (webhook_deliveries.delivery_id): the same for the same
+    # delivery, and it fits the column
+    assert envelope.delivery_id == adapter_type.read_webhook(headers, body).delivery_id
+    assert adapter_type.read_webhook_headers(headers).delivery_id in envelope.delivery_id
+    assert 0 < len(envelope.delivery_id) <= 128
     assert adapter_type.order_from_payload(envelope.payload) == kit.adapter.get_order(order.platform_id)
     # the inbox hands over the headers it has read already: the envelope is the same
     assert adapter_type.read_webhook({}, body, adapter_type.read_webhook_headers(headers)) == envelope
@@ -170,6 +196,19 @@ def test_subscribing_to_webhooks_twice_creates_nothing_the_second_time(kit):
 
     assert sorted(first) == sorted(topics)
     assert second == []
+
+
+def test_ensuring_webhooks_says_per_topic_what_it_found_and_did(kit):
+    topics = list(kit.webhook_topics)
+
+    first = kit.adapter.ensure_webhooks(kit.webhook_address, topics, kit.webhook_secret)
+    second = kit.adapter.ensure_webhooks(kit.webhook_address, topics, kit.webhook_secret)
+
+    assert all(isinstance(check, WebhookCheck) for check in first + second)
+    assert [(c.topic, c.found, c.action) for c in first] == [
+        (topic, WebhookState.MISSING, WebhookAction.CREATED) for topic in topics]
+    assert [(c.topic, c.found, c.action) for c in second] == [
+        (topic, WebhookState.ACTIVE, WebhookAction.NONE) for topic in topics]
 
 
 def test_creating_a_discount_code_returns_it(kit):

@@ -23,6 +23,15 @@ Advanced > REST API does (the key then gets 401 ``woocommerce_rest_authenticatio
 permissions are enforced (read: GET only). With ``plugin_connection`` set, our WordPress plugin is
 installed: its ``connection`` route (which marks the plugin connected) and its key-revoking route.
 
+Webhooks go out the way WooCommerce sends them: a change queues its topics (one per webhook and
+resource within a request, as WC_Webhook::process does), and ``WooStore.flush`` delivers the queue
+in one burst, as the background queue (Action Scheduler) does: one delivery per active webhook of the
+topic, the body built at delivery time (the resource as it is then; ``{"id": N}`` for ``*.deleted``),
+signed with the webhook's secret, with WooCommerce's delivery id ``wp_hash(webhook id . second)``, so
+two deliveries of one webhook in the same second share it. A delivery answered outside 200-302 counts
+as a failure, and a webhook that fails more than five times in a row is disabled (WC_Webhook::
+failed_delivery); nothing is retried.
+
 Unit and integration tests use the simulator too (``WooSimulator``, ``build_store``); the contract
 suite uses the two kits: an https store and an http one, so OAuth signing is exercised end to end.
 """
@@ -63,6 +72,10 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 KEY, SECRET = "ck_" + "a1" * 20, "cs_" + "b2" * 20
 OTHER_KEY, OTHER_SECRET = "ck_" + "c3" * 20, "cs_" + "d4" * 20
 OAUTH_WINDOW = 15 * 60
+AUTH_SALT = "simulated-wordpress-auth-salt"  # wp_salt('auth') of the simulated sites
+MAX_DELIVERY_FAILURES = 5  # woocommerce_max_webhook_delivery_failures
+USER_AGENT = "WooCommerce/10.0.2 Hookshot (WordPress/6.8.1)"
+Send = Callable[[str, dict, bytes], int]  # (delivery URL, headers, body) -> HTTP status
 
 
 @functools.cache
@@ -77,6 +90,16 @@ def fixture(name: str) -> dict:
 
 def _gmt(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def wp_hash(data: str, salt: str = AUTH_SALT) -> str:
+    """WordPress's wp_hash(): HMAC-MD5 of the data with the site's auth salt, in hex."""
+    return hmac.new(salt.encode(), data.encode(), hashlib.md5).hexdigest()
+
+
+def delivery_id(webhook_id: int, at: datetime) -> str:
+    """WC_Webhook::get_new_delivery_id(): wp_hash(webhook id . strtotime('now')), whole seconds."""
+    return wp_hash(f"{webhook_id}{int(at.timestamp())}")
 
 
 @dataclass
@@ -108,6 +131,7 @@ class WooStore:
     forbidden: set[str] = field(default_factory=set)  # routes ("wc/v3/coupons") a security plugin answers 403
     orders: dict[int, dict] = field(default_factory=dict)
     customers: dict[int, dict] = field(default_factory=dict)
+    users: dict[int, dict] = field(default_factory=dict)  # WordPress users who are not customers (staff)
     refunds: dict[int, list[dict]] = field(default_factory=dict)
     webhooks: dict[int, dict] = field(default_factory=dict)
     coupons: dict[int, dict] = field(default_factory=dict)
@@ -128,6 +152,8 @@ class WooStore:
     # rules for /wp-json/), 200 where a security or cache plugin hands out the home page
     theme_page: int | None = None
     fail_with: BaseException | None = None  # raised instead of answering: a network failure (responses only)
+    queued: list[tuple[str, int]] = field(default_factory=list)  # (topic, resource id) awaiting delivery
+    trashed: dict[int, str] = field(default_factory=dict)  # order id -> its status before the trash
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -158,6 +184,98 @@ class WooStore:
         self.orders[order["id"]] = order
         return order
 
+    # -- what a merchant or shopper does: the change, and the topics WooCommerce queues for it
+    def place_order(self, order: dict) -> dict:
+        """A new order (woocommerce_new_order): order.created."""
+        self._queue("order.created", self.add_order(order)["id"])
+        return order
+
+    def update_order(self, order_id: int, at: datetime, **changes) -> dict:
+        """An edit, e.g. a status change (woocommerce_update_order): order.updated, date_modified = at."""
+        order = self.orders[order_id]
+        order.update(changes, date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("order.updated", order_id)
+        return order
+
+    def trash_order(self, order_id: int, at: datetime) -> dict:
+        """Move to Trash (WC_Order::delete(false), woocommerce_trash_order): order.deleted. The order keeps
+        its data with status ``trash`` and date_modified = at (OrdersTableDataStore::trash_order); the
+        default listing (``status=any``), X-WP-Total and our adapter leave it out."""
+        order = self.orders[order_id]
+        self.trashed[order_id] = order["status"]  # _wp_trash_meta_status
+        order.update(status="trash", date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("order.deleted", order_id)
+        return order
+
+    def restore_order(self, order_id: int, at: datetime) -> dict:
+        """Restore from the trash (woocommerce_untrash_order): order.restored, never order.updated. The
+        order is saved with its old status, so date_modified moves to ``at``."""
+        order = self.orders[order_id]
+        order.update(status=self.trashed.pop(order_id), date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("order.restored", order_id)
+        return order
+
+    def delete_order(self, order_id: int) -> None:
+        """Delete permanently (WC_Order::delete(true): woocommerce_before_delete_order, woocommerce_delete_order).
+        No webhook topic listens to those hooks, so nothing is sent: from the trash, order.deleted went
+        out when it was trashed; straight away (REST DELETE with force=true), only a reconciliation can
+        notice."""
+        self.orders.pop(order_id)
+        self.refunds.pop(order_id, None)
+        self.trashed.pop(order_id, None)
+
+    def update_customer(self, user_id: int, at: datetime, **changes) -> dict:
+        """A profile edit of any WordPress user (profile_update): customer.updated, whatever the user's role:
+        WooCommerce only checks the role of a deleted user."""
+        user = self.customers.get(user_id) or self.users[user_id]
+        user.update(changes, date_modified_gmt=_gmt(at), date_modified=_gmt(at))
+        self._queue("customer.updated", user_id)
+        return user
+
+    def _queue(self, topic: str, resource_id: int) -> None:
+        if (topic, resource_id) not in self.queued:  # WC_Webhook::is_already_processed, within a request
+            self.queued.append((topic, resource_id))
+
+    # -- the background delivery
+    def flush(self, send: Send, at: datetime) -> list[int]:
+        """Deliver every queued topic to every active webhook of it, all at ``at`` (one burst); the
+        statuses answered, in order."""
+        queued, self.queued = self.queued, []
+        statuses = []
+        for topic, resource_id in queued:
+            for hook in [h for h in self.webhooks.values() if h["topic"] == topic]:
+                if hook.get("status") != "active":
+                    continue
+                headers, body = self.delivery(hook, resource_id, at)
+                status = send(hook["delivery_url"], headers, body)
+                statuses.append(status)
+                self._count(hook, status)
+        return statuses
+
+    def delivery(self, hook: dict, resource_id: int, at: datetime) -> tuple[dict[str, str], bytes]:
+        """What WC_Webhook::deliver sends for one resource: the body as the resource is now."""
+        resource, event = hook["topic"].split(".")
+        if event == "deleted":
+            payload: dict = {"id": resource_id}
+        else:
+            payload = self.orders[resource_id] if resource == "order" else self._user(resource_id)
+        body = json.dumps(payload).encode()
+        return webhook_headers(self, hook["topic"], hook.get("secret", ""), body, webhook_id=hook["id"], at=at), body
+
+    def _user(self, user_id: int) -> dict | None:
+        return self.customers.get(user_id) or self.users.get(user_id)
+
+    @staticmethod
+    def _count(hook: dict, status: int) -> None:
+        """WC_Webhook::log_delivery / failed_delivery: 200-302 resets the count; past five failures the
+        webhook is disabled."""
+        if 200 <= status < 303:
+            hook["failure_count"] = 0
+        elif hook.get("failure_count", 0) > MAX_DELIVERY_FAILURES:
+            hook["status"] = "disabled"
+        else:
+            hook["failure_count"] = hook.get("failure_count", 0) + 1
+
 
 def make_customer(customer_id: int, email: str, created: datetime, modified: datetime | None) -> dict:
     data = fixture("customer")
@@ -174,6 +292,14 @@ def make_customer(customer_id: int, email: str, created: datetime, modified: dat
 WOO_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
                 "checkout-draft")
 WOO_PAID_STATUSES = ("processing", "completed")
+
+
+def make_user(user_id: int, email: str, role: str, created: datetime) -> dict:
+    """A WordPress user who is not a customer (an administrator, a shop manager): GET /customers returns
+    them only with ``role=all``."""
+    data = make_customer(user_id, email, created, created)
+    data.update(role=role, username=email.split("@")[0], is_paying_customer=False)
+    return data
 
 
 def make_order(order_id: int, *, status: str = "processing", customer: dict | None = None,
@@ -207,6 +333,9 @@ def build_store(base_url: str, *, seed: int, orders: int, customers: int, first_
     """A store with a varied, deterministic history: guests, every status, partial and full refunds."""
     rng = random.Random(seed)
     store = WooStore(base_url=base_url, consumer_key=consumer_key, consumer_secret=consumer_secret)
+    host = urlsplit(base_url).hostname
+    store.users = {1: make_user(1, f"admin@{host}", "administrator", NOW - timedelta(days=500)),  # who installed WordPress
+                   2: make_user(2, f"manager@{host}", "shop_manager", NOW - timedelta(days=450))}
     people = []
     for n in range(customers):
         cid = first_id + n
@@ -356,7 +485,16 @@ def _ok(data, headers: dict | None = None, status: int = 200) -> tuple[int, dict
     return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data)
 
 
+def _with_status(orders: list[dict], status: str) -> list[dict]:
+    """The orders endpoint's ``status``: ``any`` (the default) is every status but the trash."""
+    if status == "any":
+        return [o for o in orders if o["status"] != "trash"]
+    wanted = set(status.split(","))
+    return [o for o in orders if o["status"] in wanted]
+
+
 def _page(rows: list[dict], query: dict) -> tuple[int, dict, str]:
+    """A page of ``rows`` with WooCommerce's totals; ``_fields`` (WordPress's) keeps only the named fields."""
     per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
     if not 1 <= per_page <= 100:
         return _error(400, "rest_invalid_param", "Invalid parameter(s): per_page")
@@ -365,6 +503,9 @@ def _page(rows: list[dict], query: dict) -> tuple[int, dict, str]:
     if page > max(pages, 1):
         return _error(400, "rest_post_invalid_page_number", "The page number requested is larger than the number of pages available.")
     chunk = rows[(page - 1) * per_page:page * per_page]
+    if query.get("_fields"):
+        names = query["_fields"].split(",")
+        chunk = [{name: row[name] for name in names if name in row} for row in chunk]
     return _ok(chunk, {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)})
 
 
@@ -382,7 +523,7 @@ def _route(store: WooStore, method: str, path: str, query: dict, body: dict, cal
         return _ok(status)
     if resource == "orders" and method == "GET":
         if ident is None:
-            rows = list(store.orders.values())
+            rows = _with_status(list(store.orders.values()), query.get("status", "any"))
             if "modified_after" in query:
                 bound = datetime.fromisoformat(query["modified_after"]).replace(tzinfo=UTC)
                 rows = [o for o in rows if datetime.fromisoformat(o["date_modified_gmt"]).replace(tzinfo=UTC) > bound]
@@ -392,9 +533,11 @@ def _route(store: WooStore, method: str, path: str, query: dict, body: dict, cal
             return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
         return _ok(store.refunds.get(order["id"], []) if sub else order)
     if resource == "customers" and method == "GET":
-        if ident is None:
-            return _page(list(store.customers.values()), query)
-        customer = store.customers.get(int(ident))
+        if ident is None:  # role defaults to "customer"; "all" lists every WordPress user
+            role = query.get("role", "customer")
+            users = [*store.customers.values(), *store.users.values()]
+            return _page([u for u in users if role == "all" or u.get("role") == role], query)
+        customer = store._user(int(ident))
         return _ok(customer) if customer else _error(404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
     if resource == "webhooks":
         return _webhooks(store, method, ident, query, body)
@@ -573,17 +716,23 @@ class LocalWooServer:
 
 # -- the contract kits ------------------------------------------------------------------------------
 
-def order_webhook(store: WooStore, secret: str, order_id: str, topic: str = "order.updated",
-                  delivery_id: str = "b1946ac92492d2347c6235b4d2611184") -> tuple[dict[str, str], bytes]:
-    """The delivery WooCommerce would send for an order: the REST JSON, signed with our secret."""
-    body = json.dumps(store.orders[int(order_id)]).encode()
+def webhook_headers(store: WooStore, topic: str, secret: str, body: bytes, *, webhook_id: int = 142,
+                    at: datetime = NOW) -> dict[str, str]:
+    """The headers of a delivery (WC_Webhook::deliver), signed with ``secret``."""
     return {
-        "Content-Type": "application/json", "User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",
+        "Content-Type": "application/json", "User-Agent": USER_AGENT,
         woo_webhooks.SOURCE_HEADER: store.base_url + "/", woo_webhooks.TOPIC_HEADER: topic,
         "X-WC-Webhook-Resource": topic.split(".")[0], "X-WC-Webhook-Event": topic.split(".")[1],
         woo_webhooks.SIGNATURE_HEADER: woo_webhooks.sign(secret, body),
-        woo_webhooks.WEBHOOK_ID_HEADER: "142", woo_webhooks.DELIVERY_HEADER: delivery_id,
-    }, body
+        woo_webhooks.WEBHOOK_ID_HEADER: str(webhook_id), woo_webhooks.DELIVERY_HEADER: delivery_id(webhook_id, at),
+    }
+
+
+def order_webhook(store: WooStore, secret: str, order_id: str, topic: str = "order.updated", *,
+                  webhook_id: int = 142, at: datetime = NOW) -> tuple[dict[str, str], bytes]:
+    """The delivery WooCommerce would send for an order: the REST JSON, signed with our secret."""
+    body = json.dumps(store.orders[int(order_id)]).encode()
+    return webhook_headers(store, topic, secret, body, webhook_id=webhook_id, at=at), body
 
 
 def adapter_for(store: WooStore, key: str | None = None) -> WooCommerceAdapter:
@@ -630,6 +779,7 @@ def _kit(simulator: WooSimulator, scheme: str):
         order_webhook=lambda order_id: order_webhook(store, WEBHOOK_SECRET, order_id),
         failing_adapter=failing,
         revoked_adapter=lambda: adapter_for(store, key="ck_" + "0" * 40),
+        delete_order=lambda order_id: store.trash_order(int(order_id), NOW),
         webhook_topics=("order.created", "order.updated", "customer.updated"),
     )
 

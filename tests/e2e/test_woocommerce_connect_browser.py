@@ -140,7 +140,7 @@ def test_the_merchant_approves_and_sees_the_store_connected_and_its_orders_mirro
         assert (creds["store_url"], creds["consumer_key"], creds["consumer_secret"]) == (STORE, KEY, SECRET)
         assert SECRET not in shop.credentials_encrypted
     assert {h["delivery_url"] for h in store.webhooks.values()} == {f"{app_url}/webhooks/woocommerce"}
-    assert len(store.webhooks) == 6
+    assert len(store.webhooks) == 7  # app.yaml: order.created|updated|deleted|restored, customer.*
 
     page.get_by_role("link", name="Connection", exact=True).click()
     expect(page.locator("h1")).to_have_text("Connection")

@@ -15,7 +15,9 @@ from plugin.shops.models import Shop
 from plugin.shops.privacy_models import PrivacyAudit
 from plugin.shops.service import store_credentials
 from plugin.sync.models import SyncState
+from plugin.sync.reconcile import request_reconcile
 from plugin.sync.reconcile_models import ReconcileReport
+from tests.contract.woocommerce_kit import NOW, build_store, install_shop, woo_simulator  # noqa: F401 (fixture)
 from tests.factories import make_delivery, make_failed_job, make_shop
 
 XSS = "<script>alert(1)</script>"
@@ -46,7 +48,9 @@ def store(db):
             SyncState(shop_id=shop.id, resource="reconcile", status="done", processed=2,
                       finished_at=now - timedelta(minutes=5)),
             ReconcileReport(shop_id=shop.id, remote_orders=300, local_orders=120, applied_orders=2,
-                            subscriptions_created=["orders/create"]),
+                            subscriptions_created=["orders/create"], deleted_orders=1,
+                            webhooks=[{"topic": "orders/create", "found": "missing", "action": "created"},
+                                      {"topic": "orders/paid", "found": "active", "action": "none"}]),
             PrivacyAudit(platform="sandbox", shop_domain=shop.domain, shop_id=shop.id, topic="customers/redact",
                          request_key="delivery:r1", subject={"customer_id": "4242", "order_ids": []},
                          counts={"customers": 1, "orders": 3}, requested_at=now),
@@ -84,7 +88,10 @@ def test_the_page_shows_the_connection_progress_lag_and_errors(client, store):
     assert cell(html, "fact", "lag") == "3 minutes"
     assert cell(html, "fact", "reconcile") == "Done · 5 minutes ago"
     assert (cell(html, "fact", "remote-orders"), cell(html, "fact", "local-orders")) == ("300", "120")
-    assert cell(html, "fact", "recreated") == "orders/create"
+    assert cell(html, "fact", "reconcile-deleted") == "1"
+    assert cell(html, "webhook", "orders/create") == "orders/create Missing Created again"
+    assert cell(html, "webhook", "orders/paid") == "orders/paid Active Nothing needed"
+    assert 'data-note="woocommerce-webhooks"' not in html  # a sandbox shop
     assert "RateLimited: slow down" in unescape(html) and "sync.backfill" in html
     assert cell(html, "fact", "failed-deliveries") == "1 failed webhook in all"
     assert "customers/redact" not in html and "Customer erasure" in html and "4242" in html
@@ -202,3 +209,42 @@ def test_the_overview_keeps_to_the_backfill_and_leaves_the_reconcile_here(client
 
     assert 'data-sync="orders"' in html and 'data-sync="customers"' in html
     assert 'data-sync="reconcile"' not in html
+
+
+def test_each_webhooks_state_and_what_the_reconcile_did_show_for_a_woocommerce_store(client, db, queue,
+                                                                                   woo_simulator):
+    store = woo_simulator.add(build_store("https://ceramika.example", seed=4, orders=5, customers=3))
+    shop_id = install_shop(db, store)
+    with db.uow() as s:
+        request_reconcile(s, shop_id)  # the first run creates every webhook
+        s.commit()
+    queue.drain()
+    hooks = {h["topic"]: h for h in store.webhooks.values()}
+    hooks["order.created"]["status"] = "paused"  # by the merchant, in WooCommerce > Settings > Advanced
+    del store.webhooks[hooks["customer.created"]["id"]]
+    failures = 0
+    while hooks["order.updated"]["status"] == "active":  # our endpoint down: WooCommerce gives up
+        store.update_order(next(iter(store.orders)), NOW)
+        store.flush(lambda url, headers, body: 503, at=NOW)
+        failures += 1
+    assert failures == 7 and hooks["order.updated"]["status"] == "disabled"
+    with db.uow() as s:
+        request_reconcile(s, shop_id)
+        s.commit()
+    queue.drain()
+    sign_in(client, shop_id)
+
+    html = client.get("/admin/connection").text
+
+    assert cell(html, "webhook", "order.created") == "order.created Paused Turned back on"
+    assert cell(html, "webhook", "order.updated") == "order.updated Disabled Turned back on"
+    assert cell(html, "webhook", "customer.created") == "customer.created Missing Created again"
+    assert cell(html, "webhook", "order.deleted") == "order.deleted Active Nothing needed"
+    assert "after 5 failed deliveries" in cell(html, "note", "woocommerce-webhooks")
+    assert {h["status"] for h in store.webhooks.values()} == {"active"} and len(store.webhooks) == 7
+    with db.uow() as s:
+        s.get(Shop, shop_id).locale = "pl"
+        s.commit()
+    polish = client.get("/admin/connection").text
+    assert cell(polish, "webhook", "order.updated") == "order.updated Wyłączony Włączony ponownie"
+    assert "po 5 nieudanych dostawach" in cell(polish, "note", "woocommerce-webhooks")

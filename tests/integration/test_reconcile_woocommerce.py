@@ -3,20 +3,22 @@ WooCommerce disables a webhook after repeated failures and never retries, so the
 on, creates what is missing, and pulls the orders modified since the newest one we hold."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from plugin.sync.models import Order
+from plugin.admin.auth import login_url
+from plugin.sync.models import DomainEvent, Order
 from plugin.sync.reconcile import request_reconcile
 from plugin.sync.reconcile_models import ReconcileReport
 from tests.contract.woocommerce_kit import NOW, build_store, make_order, install_shop, woo_simulator  # noqa: F401 (fixture)
 
 BASE_URL = "https://ceramika.example"
 ADDRESS = "http://localhost:5000/webhooks/woocommerce"  # settings.app_url + /webhooks/woocommerce
-TOPICS = ("order.created", "order.updated", "order.deleted", "customer.created", "customer.updated",
-          "customer.deleted")
+TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
+          "customer.updated", "customer.deleted")
 
 
 @pytest.fixture
@@ -59,3 +61,30 @@ def test_disabled_webhooks_come_back_and_missed_orders_are_pulled(db, queue, woo
         assert s.scalar(select(func.count(Order.id)).where(Order.platform_id.in_(("9001", "9002")))) == 2
     assert (second.remote_orders, second.local_orders, second.applied_orders) == (42, 42, 2)
     assert second.pulled_orders < 10  # modified_after, not the whole store again
+
+
+def test_orders_deleted_without_a_webhook_reaching_us_are_found_and_shown(client, db, queue, woo):
+    store, shop_id = woo
+    first = reconcile(db, queue, shop_id)
+    assert (first.remote_orders, first.local_orders, first.deleted_orders) == (40, 40, 0)
+    gone, trashed = sorted(store.orders)[:2]
+    store.delete_order(gone)  # Delete permanently, straight away: WooCommerce sends nothing
+    store.trash_order(trashed, NOW)  # its order.deleted never arrived (the webhook was disabled)
+
+    second = reconcile(db, queue, shop_id)
+
+    assert (second.remote_orders, second.local_orders, second.deleted_orders) == (38, 38, 2)
+    assert second.unresolved_difference is None
+    with db.uow() as s:
+        marked = dict(s.execute(select(Order.platform_id, Order.deleted_at)
+                                .where(Order.deleted_at.is_not(None))).all())
+        events = s.scalars(select(DomainEvent.key).where(DomainEvent.name == "OrderDeleted")).all()
+    assert set(marked) == {str(gone), str(trashed)} and marked[str(trashed)] == NOW  # when it was trashed
+    assert sorted(events) == sorted(marked)
+    assert client.get(login_url(shop_id)).status_code == 302
+    html = client.get("/admin/connection").text
+    assert re.search(r'data-fact="reconcile-deleted">2<', html)
+    assert re.search(r'data-fact="remote-orders">38<', html) and re.search(r'data-fact="local-orders">38<', html)
+
+    third = reconcile(db, queue, shop_id)  # nothing new: nothing listed again
+    assert (third.deleted_orders, third.local_orders) == (0, 38)

@@ -3,6 +3,7 @@ backfill that outlives its access token, on SQLite and PostgreSQL. Shopify is th
 GraphQL simulator behind ``responses``; webhooks go through the real inbox and the queue."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,9 +18,9 @@ from adapters.shopify.oauth import OfflineToken
 from plugin.shops.models import Shop
 from plugin.shops.service import credentials, store_credentials
 from plugin.sync import backfill
-from plugin.sync.models import Order, Refund, SyncState, WebhookDelivery
+from plugin.sync.models import DomainEvent, Order, Refund, SyncState, WebhookDelivery
 from tests.contract.shopify_simulator import FakeTime, ShopifySimulator, shopify_webhook
-from tests.contract.shopify_store import SimRefund, build_shop
+from tests.contract.shopify_store import SimRefund, build_shop, rest_order
 from tests.factories import make_shop
 from tests.shopify_auth_support import SECRET, granted, shopify_app, token_url
 
@@ -192,3 +193,26 @@ def test_a_backfill_whose_refreshed_token_is_refused_too_marks_the_shop(db, simu
         state = s.scalars(select(SyncState).where(SyncState.shop_id == shop_id,
                                                   SyncState.resource == "customers")).one()
         assert "AuthRevoked" in state.last_error
+
+
+def test_a_deleted_order_is_marked_and_an_older_update_arriving_after_it_does_not_bring_it_back(
+        db, queue, client, simulator, shop_id):
+    shop = simulator.shops[DOMAIN]
+    order = next(o for o in shop.orders.values() if o.updated_at < NOW - timedelta(hours=1))
+    deliver(client, "orders/updated", rest_order(order, shop.currency), "upd-1")
+    queue.drain()
+    late = dataclasses.replace(order, updated_at=order.updated_at + timedelta(minutes=5))  # made before the delete
+    del shop.orders[order.id]  # the merchant deletes it (X-Shopify-Triggered-At: NOW)
+
+    deliver(client, "orders/delete", {"id": order.id}, "del-1")
+    deliver(client, "orders/updated", rest_order(late, shop.currency), "upd-late")  # a retry, hours late
+    deliver(client, "orders/delete", {"id": order.id}, "del-2")  # and another subscription's delivery
+    queue.drain()
+
+    assert [delivery_status(db, i) for i in ("del-1", "upd-late", "del-2")] == ["processed"] * 3
+    with db.uow() as s:
+        held = s.scalars(select(Order).where(Order.shop_id == shop_id, Order.platform_id == str(order.id))).one()
+        deleted = s.scalars(select(DomainEvent.key).where(DomainEvent.name == "OrderDeleted")).all()
+    assert held.deleted_at == NOW + timedelta(microseconds=123456)  # X-Shopify-Triggered-At
+    assert held.platform_updated_at == order.updated_at
+    assert deleted == [str(order.id)]

@@ -2,6 +2,7 @@
 import io
 import json
 import logging
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -219,3 +220,19 @@ def test_a_webhook_body_that_ends_early_gets_400_and_nothing_is_stored(sandbox, 
     _, status, _ = run_wsgi_app(app.wsgi_app, environ, buffered=True)
     assert status.startswith("400")
     assert _count(db, WebhookDelivery) == 0
+
+
+def test_an_order_deleted_in_the_sandbox_stays_as_a_row_marked_deleted(sandbox, db, queue):
+    placed = operations.create_order(sandbox.store, sandbox.domain, delivery=sandbox.delivery)
+    queue.drain()
+    deleted_at = placed.subject.updated_at + timedelta(hours=1)
+
+    operations.delete_order(sandbox.store, sandbox.domain, int(placed.subject.number), delivery=sandbox.delivery,
+                            now=deleted_at)
+    queue.drain()
+
+    with db.uow() as s:
+        order = s.scalars(select(Order).where(Order.platform_id == placed.subject.platform_id)).one()
+        assert order.deleted_at == deleted_at and order.total == placed.subject.total
+        assert [d.status for d in s.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.topic == "orders/delete"))] == ["processed"]

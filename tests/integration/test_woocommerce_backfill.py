@@ -83,3 +83,17 @@ def test_a_backfill_broken_mid_way_resumes_after_its_last_committed_page(db, woo
     assert order_list_requests(store) - before <= 2  # page 1 is never asked for again
     assert count(db, Order, shop_id) == ORDERS
     assert (orders_state(db, shop_id).status, orders_state(db, shop_id).processed) == ("done", ORDERS)
+
+
+def test_the_backfill_imports_only_customers_not_the_stores_staff(db, queue, woo):
+    store, shop_id = woo
+    staff = {str(user_id) for user_id in store.users}  # the administrator and a shop manager
+    assert {u["role"] for u in store.users.values()} == {"administrator", "shop_manager"}
+    with db.uow() as s:
+        backfill.request_backfill(s, shop_id)
+        s.commit()
+    queue.drain()
+
+    with db.uow() as s:
+        held = set(s.scalars(select(Customer.platform_id).where(Customer.shop_id == shop_id)))
+    assert held == {str(customer_id) for customer_id in store.customers} and not held & staff

@@ -104,8 +104,8 @@ def test_a_connection_stores_verified_keys_subscribes_webhooks_backfills_and_sig
         assert session.scalars(select(JobRun.name).where(JobRun.shop_id == shop.id)).all() == ["sync.backfill"]
     assert store.requests[0] == "GET /wp-json/wc/v3/system_status"  # verified before anything was stored
     assert sorted(h["topic"] for h in store.webhooks.values()) == sorted(
-        ["order.created", "order.updated", "order.deleted", "customer.created", "customer.updated",
-         "customer.deleted"])
+        ["order.created", "order.updated", "order.deleted", "order.restored", "customer.created",
+         "customer.updated", "customer.deleted"])
     assert {(h["delivery_url"], h["secret"], h["status"]) for h in store.webhooks.values()} == {
         ("http://localhost:5000/webhooks/woocommerce", creds["webhook_secret"], "active")}
 
@@ -229,7 +229,7 @@ def test_reconnecting_an_uninstalled_shop_reactivates_it_with_the_same_webhook_s
     with db.uow() as session:
         shop = session.scalars(select(Shop)).one()
         assert shop.status == "installed" and credentials(shop)["webhook_secret"] == secret
-    assert len(store.webhooks) == 6  # the existing ones were given the secret again, none duplicated
+    assert len(store.webhooks) == 7  # the existing ones were given the secret again, none duplicated
 
 
 def test_webhooks_from_the_connected_store_are_accepted_and_its_ping_answered(client, db, store):
@@ -263,7 +263,7 @@ def test_of_two_handovers_racing_on_one_token_exactly_one_connects(app, db, stor
     answers.append(client.post("/connect/woocommerce/callback", json=handover(token)).status_code)
 
     assert answers == [200, 400]
-    assert count(db, Shop) == 1 and len(store.webhooks) == 6
+    assert count(db, Shop) == 1 and len(store.webhooks) == 7
 
 
 def test_a_refused_approval_closes_the_connection_so_a_late_handover_is_refused(client, db, store):

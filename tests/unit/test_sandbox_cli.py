@@ -94,6 +94,8 @@ def test_an_order_refund_fulfilment_and_cancellation_from_the_command_line(run, 
     assert "cancelled (inventory)" in cancelled.output
     assert "nothing was delivered" in placed.output
     assert "#1062" in run("orders", "--shop", SHOP, "--limit", "2").output
+    deleted = run("delete", "--shop", SHOP, "1062")
+    assert "Deleted order #1062" in deleted.output and "#1062" not in run("orders", "--shop", SHOP).output
 
 
 def test_webhook_deliveries_are_printed_and_listed(app, run, seeded, receiver_url):

@@ -16,7 +16,7 @@ LATER = NOW + timedelta(hours=1)
 SHOP = "ops.sandbox.test"
 SECRET = "ops-secret"
 ALL_TOPICS = ["orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
-              "refunds/create", "customers/create", "customers/update"]
+              "orders/delete", "refunds/create", "customers/create", "customers/update"]
 
 
 class Recorder:
@@ -104,6 +104,22 @@ def test_a_partial_then_a_final_refund_refund_the_order(store, delivery, recorde
     assert partial.refunds[0].reason == "Scratched"
     assert final.financial_status is FinancialStatus.REFUNDED and final.total_refunded == final.total
     assert recorder.topics == ["refunds/create", "orders/updated"] * 2
+
+
+def test_a_deleted_order_is_gone_and_its_deletion_sends_its_id(store, recorder, tmp_path):
+    bodies = []
+    delivery = Delivery(send=lambda url, body, headers: bodies.append(body) or recorder(url, body, headers))
+    order = place(store, delivery, items=2)
+    recorder.topics.clear()
+
+    outcome = operations.delete_order(store, SHOP, int(order.number), delivery=delivery, now=LATER)
+
+    assert outcome.subject == order and outcome.payload == {"id": int(order.platform_id)}
+    assert recorder.topics == ["orders/delete"] and bodies[-1] == b'{"id":%d}' % int(order.platform_id)
+    with pytest.raises(NotFound):
+        store.order(SHOP, int(order.platform_id))
+    with pytest.raises(NotFound):
+        operations.delete_order(store, SHOP, int(order.number), delivery=delivery)
 
 
 @pytest.mark.parametrize("amount", [Decimal(0), Decimal(-1), Decimal(100000), Decimal("1.001")])

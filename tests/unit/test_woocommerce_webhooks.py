@@ -1,6 +1,7 @@
 """Reading WooCommerce webhook deliveries: headers, topics, the creation ping, the signature."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -81,3 +82,21 @@ def test_a_deleted_customer_arrives_as_its_id(delivery):
     envelope = WooCommerceAdapter.read_webhook(headers, json.dumps({"id": 25}).encode())
 
     assert (envelope.topic, envelope.payload) == ("customers/delete", {"id": 25})
+
+
+def test_the_dedupe_key_is_the_delivery_id_with_the_bodys_digest(delivery):
+    headers, body = delivery
+    other_body = body.replace(b'"status"', b'"status" ', 1)
+
+    envelope = WooCommerceAdapter.read_webhook(headers, body)
+
+    assert envelope.delivery_id == f"{headers[webhooks.DELIVERY_HEADER]}:{hashlib.sha256(body).hexdigest()}"
+    assert WooCommerceAdapter.read_webhook(headers, other_body).delivery_id != envelope.delivery_id
+
+
+def test_the_dedupe_key_fits_the_inbox_column_whatever_the_header_holds(delivery):
+    headers, body = delivery
+
+    envelope = WooCommerceAdapter.read_webhook({**headers, webhooks.DELIVERY_HEADER: "x" * 500}, body)
+
+    assert len(envelope.delivery_id) == 128 and envelope.delivery_id.startswith("x" * 63 + ":")
