@@ -11,6 +11,7 @@ import pytest
 import responses
 from sqlalchemy import func, select
 
+from adapters.woocommerce import webhooks as woo_webhooks
 from plugin.jobs.models import JobRun
 from plugin.security import sign_wordpress_sign_in
 from plugin.shops import woocommerce_identity
@@ -84,9 +85,11 @@ def signed_in_to(client) -> int | None:
         return sess.get("shop_id")
 
 
-def delivered_to(db, delivery_id: str) -> int:
+def delivered_to(db, headers: dict[str, str]) -> int:
+    """The shop the delivery sent with ``headers`` was stored for (its inbox key starts with its delivery id)."""
+    prefix = headers[woo_webhooks.DELIVERY_HEADER] + ":"
     with db.uow() as session:
-        return session.scalars(select(WebhookDelivery.shop_id).where(WebhookDelivery.delivery_id == delivery_id)).one()
+        return session.scalars(select(WebhookDelivery.shop_id).where(WebhookDelivery.delivery_id.startswith(prefix))).one()
 
 
 def snapshot(db) -> list[tuple]:
@@ -115,14 +118,14 @@ def test_two_unrelated_browsers_connecting_two_sites_of_one_host_get_two_shops(a
     assert held_a["webhook_secret"] != held_b["webhook_secret"]
     assert (signed_in_to(browser_a), signed_in_to(browser_b)) == (a.id, b.id)  # B never signed in to A
 
-    for store, held, shop, delivery in ((store_a, held_a, a, "delivery-a"), (store_b, held_b, b, "delivery-b")):
+    for store, held, shop, webhook_id in ((store_a, held_a, a, 201), (store_b, held_b, b, 202)):
         headers, body = order_webhook(store, held["webhook_secret"], str(next(iter(store.orders))),
-                                      delivery_id=delivery)
+                                      webhook_id=webhook_id)
         assert headers["X-WC-Webhook-Source"] == f"{store.base_url}/"
         assert browser_a.post("/webhooks/woocommerce", data=body, headers=headers).json["status"] == "accepted"
-        assert delivered_to(db, delivery) == shop.id
+        assert delivered_to(db, headers) == shop.id
     forged_headers, forged = order_webhook(store_a, held_b["webhook_secret"], str(next(iter(store_a.orders))),
-                                           delivery_id="delivery-forged")
+                                           webhook_id=203)
     assert browser_a.post("/webhooks/woocommerce", data=forged, headers=forged_headers).status_code == 401
 
 
@@ -304,21 +307,21 @@ def legacy(db, store_a):
 
 def test_a_store_keyed_by_its_host_before_keeps_receiving_its_webhooks_and_is_rekeyed(app, db, store_a, legacy):
     client = app.test_client()
-    headers, body = order_webhook(store_a, "legacy-secret", str(next(iter(store_a.orders))), delivery_id="legacy-1")
+    headers, body = order_webhook(store_a, "legacy-secret", str(next(iter(store_a.orders))), webhook_id=301)
 
     assert client.post("/webhooks/woocommerce", data=body, headers=headers).json["status"] == "accepted"
-    assert delivered_to(db, "legacy-1") == legacy
+    assert delivered_to(db, headers) == legacy
     forged_headers, forged = order_webhook(store_a, "not-the-secret", str(next(iter(store_a.orders))),
-                                           delivery_id="legacy-forged")
+                                           webhook_id=302)
     assert client.post("/webhooks/woocommerce", data=forged, headers=forged_headers).status_code == 401
 
     with db.uow() as session:
         assert woocommerce_identity.rekey_every_legacy_shop(session) == 1
         session.commit()
     assert shop_of(db, KEY_A).id == legacy
-    headers, body = order_webhook(store_a, "legacy-secret", str(next(iter(store_a.orders))), delivery_id="legacy-2")
+    headers, body = order_webhook(store_a, "legacy-secret", str(next(iter(store_a.orders))), webhook_id=303)
     assert client.post("/webhooks/woocommerce", data=body, headers=headers).json["status"] == "accepted"
-    assert delivered_to(db, "legacy-2") == legacy
+    assert delivered_to(db, headers) == legacy
 
 
 def test_an_older_plugin_signing_with_the_bare_host_still_reaches_its_own_shop(app, db, store_a, legacy):
