@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import String, case, delete, func, literal, select, update
 
 from adapters import base as dto
 from plugin.db import UTCDateTime, utcnow
@@ -41,13 +41,32 @@ def _chunks(items: Sequence, size: int = CHUNK):
         yield items[start:start + size]
 
 
+def _limits(table) -> dict[str, int]:
+    return {c.name: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
+
+
+_LIMITS = {table.name: _limits(table) for table in (Customer.__table__, Order.__table__, LineItem.__table__,
+                                                    Refund.__table__)}
+
+
+def _fitted(table, row: dict) -> dict:
+    """``row`` with every text cut to its column: platforms store what shoppers type (a 5,000-character
+    name), and PostgreSQL refuses a row with a longer value, which would lose the whole order. An email
+    too long for its column is no email (RFC 5321 allows 254 characters): dropped, not stored half."""
+    for name, limit in _LIMITS[table.name].items():
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            row[name] = None if name == "email" else value[:limit]
+    return row
+
+
 def _customer_row(shop_id: int, c: dto.Customer) -> dict:
-    return {
+    return _fitted(Customer.__table__, {
         "shop_id": shop_id, "platform_id": c.platform_id, "email": (c.email or None) and c.email.lower(),
         "first_name": c.first_name, "last_name": c.last_name, "birthday": c.birthday,
         "accepts_marketing": c.accepts_marketing, "locale": c.locale, "platform_created_at": c.created_at,
         "platform_updated_at": c.updated_at, "synced_at": utcnow(),
-    }
+    })
 
 
 def upsert_customers(session, shop_id: int, customers: Sequence[dto.Customer], source: str) -> UpsertResult:
@@ -118,7 +137,7 @@ def _order_customer_id(o: dto.Order, customer_ids: dict[str, int], by_email: dic
 
 
 def _order_row(shop_id: int, o: dto.Order, customer_id: int | None) -> dict:
-    return {
+    return _fitted(Order.__table__, {
         "shop_id": shop_id, "platform_id": o.platform_id, "number": o.number, "customer_id": customer_id,
         "email": (o.email or (o.customer.email if o.customer else None) or None),
         "currency": o.currency, "subtotal": o.subtotal, "total": o.total, "total_discounts": o.total_discounts,
@@ -127,7 +146,7 @@ def _order_row(shop_id: int, o: dto.Order, customer_id: int | None) -> dict:
         "cancel_reason": o.cancel_reason, "created_at": o.created_at, "paid_at": o.paid_at,
         "cancelled_at": o.cancelled_at, "closed_at": o.closed_at, "fulfilled_at": o.fulfilled_at,
         "platform_updated_at": o.updated_at, "synced_at": utcnow(),
-    }
+    })
 
 
 def _order_events(o: dto.Order, source: str) -> list[tuple[str, str, dict]]:
@@ -182,11 +201,13 @@ def _replace_children(session, shop_id: int, orders: Sequence[dto.Order], ids: d
     for chunk in _chunks(order_ids):
         session.execute(delete(LineItem).where(LineItem.order_id.in_(chunk)))
         session.execute(delete(Refund).where(Refund.order_id.in_(chunk)))
-    items = [{"shop_id": shop_id, "order_id": ids[o.platform_id], "platform_id": li.platform_id,
-              "product_id": li.product_id, "sku": li.sku, "title": li.title[:512], "quantity": li.quantity,
-              "unit_price": li.unit_price, "total": li.line_total} for o in orders for li in o.line_items]
-    refunds = [{"shop_id": shop_id, "order_id": ids[o.platform_id], "platform_id": r.platform_id,
-                "amount": r.amount, "reason": r.reason, "created_at": r.created_at} for o in orders for r in o.refunds]
+    items = [_fitted(LineItem.__table__, {
+        "shop_id": shop_id, "order_id": ids[o.platform_id], "platform_id": li.platform_id,
+        "product_id": li.product_id, "sku": li.sku, "title": li.title, "quantity": li.quantity,
+        "unit_price": li.unit_price, "total": li.line_total}) for o in orders for li in o.line_items]
+    refunds = [_fitted(Refund.__table__, {
+        "shop_id": shop_id, "order_id": ids[o.platform_id], "platform_id": r.platform_id, "amount": r.amount,
+        "reason": r.reason, "created_at": r.created_at}) for o in orders for r in o.refunds]
     for chunk in _chunks(items):
         session.execute(LineItem.__table__.insert(), chunk)
     for chunk in _chunks(refunds):

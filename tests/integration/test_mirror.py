@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from adapters import base as dto
 from plugin.sync import events, mirror
 from plugin.sync.models import Customer, DomainEvent, LineItem, Order, Refund
-from tests.dto_factories import customer, later, order
+from tests.dto_factories import T0, customer, later, order
 from tests.factories import make_shop
 
 
@@ -109,3 +109,25 @@ def test_events_dispatch_once_to_subscribers_in_order(app, db):
     assert events.dispatch_pending(db, bus, shop_id) == 3  # two OrderPaid and one CustomerCreated
     assert events.dispatch_pending(db, bus, shop_id) == 0
     assert seen == [("OrderPaid", "o1", "webhook"), ("OrderPaid", "o2", "webhook")]
+
+
+def test_text_longer_than_its_column_is_cut_and_the_order_still_syncs(db):
+    """A shopper can type 5,000 characters into a name field, and platforms store it: the order and the
+    customer are kept, each text cut to its column (PostgreSQL refuses the row otherwise), and an email
+    too long to be one is dropped rather than stored half."""
+    long = "Ż" * 5000
+    cust = customer(first_name=long, last_name=long, email="x" * 400 + "@example.com")
+    refund = dto.Refund("r1", Decimal("10.00"), T0, reason=long)
+    line = dto.LineItem("li1", long, 1, Decimal("120.00"), sku="S" * 300)
+    placed = order(cust=cust, line_items=(line,), refunds=(refund,), cancel_reason=long,
+                   financial_status=dto.FinancialStatus.PARTIALLY_REFUNDED)
+    with db.uow() as s:
+        shop = make_shop(s)
+        mirror.upsert_customers(s, shop.id, [cust], source="webhook")
+        assert mirror.upsert_orders(s, shop.id, [placed], source="webhook").applied == 1
+        s.commit()
+        row = s.scalars(select(Order)).one()
+        assert (row.cancel_reason, row.email) == ("Ż" * 64, None)
+        assert (row.customer.first_name, row.customer.last_name, row.customer.email) == ("Ż" * 255, "Ż" * 255, None)
+        assert (row.line_items[0].title, row.line_items[0].sku) == ("Ż" * 512, "S" * 128)
+        assert row.refunds[0].reason == "Ż" * 255
