@@ -14,7 +14,6 @@ plugin computes the same key in PHP (``Storecare_Signing::shop_domain``); tests 
 """
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit
 
 from adapters.errors import InvalidPayload
 from adapters.messages import N_
-from adapters.woocommerce.addresses import AddressPolicy, AddressRefused
+from adapters.woocommerce.addresses import AddressPolicy, AddressRefused, host_name
 
 AUTHORIZE_PATH = "/wc-auth/v1/authorize"
 SCOPE = "read_write"
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _ADMIN_TAIL = re.compile(r"/(wp-admin|wp-json|wp-login\.php)(/.*)?$", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _KEY = re.compile(r"^(ck|cs)_[A-Za-z0-9]{10,120}$")
@@ -139,20 +137,12 @@ def parse_store_url(text: str, *, policy: AddressPolicy | None = None) -> StoreA
 
 
 def _host(raw: str) -> str:
-    host = raw.rstrip(".").lower()
-    if not host:
+    if not raw.rstrip("."):
         raise StoreUrlError(N_("The address has no host name."))
     try:
-        return str(ipaddress.ip_address(host))
+        return host_name(raw)
     except ValueError:
-        pass
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
         raise StoreUrlError(N_("The host name in this address is not valid.")) from None
-    if len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
-        raise StoreUrlError(N_("The host name in this address is not valid."))
-    return host
 
 
 def authorize_url(store: StoreAddress, *, app_name: str, user_id: str, return_url: str, callback_url: str,

@@ -5,7 +5,6 @@ confirmed. Against the store simulator."""
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -17,6 +16,7 @@ from plugin.shops.models import Shop
 from plugin.shops.service import credentials
 from tests.contract.woocommerce_kit import WooSimulator, build_store
 from tests.unit.test_woocommerce_wordpress import hello_request, run_php
+from tests.woocommerce_support import approve, start, token_of
 
 STORE = "https://ceramika.woo.test/sklep"
 KEY = "ceramika.woo.test/sklep"
@@ -31,14 +31,8 @@ def store():
 
 def connect_from_our_admin(client, store):
     """Connected from our form while the store has no plugin yet."""
-    with client.session_transaction() as sess:
-        sess["csrf"] = "test-csrf"
-    started = client.post("/connect/woocommerce", data={"store_url": STORE, "csrf_token": "test-csrf"})
-    token = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
-    key = store.issue_key()
-    assert client.post("/connect/woocommerce/callback", json={
-        "key_id": key.key_id, "user_id": token, "consumer_key": key.consumer_key,
-        "consumer_secret": key.consumer_secret, "key_permissions": "read_write"}).json["status"] == "connected"
+    answer, key = approve(client, store, token_of(start(client, STORE)))
+    assert answer.json["status"] == "connected"
     return key
 
 

@@ -4,7 +4,6 @@ Against the store simulator (WooCommerce answers a deleted key with 401)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -18,6 +17,7 @@ from plugin.shops.shopify import refreshing_adapter_for
 from plugin.sync.backfill import request_backfill
 from plugin.sync.reconcile import request_reconcile, request_reconcile_everywhere
 from tests.contract.woocommerce_kit import WooSimulator, build_store
+from tests.woocommerce_support import connect_store
 
 STORE = "https://ceramika.woo.test/sklep"
 KEY = "ceramika.woo.test/sklep"
@@ -32,16 +32,9 @@ def store():
 
 def connect(client, store):
     """Our form, the store's approval (a new key), the return: the merchant is signed in."""
-    with client.session_transaction() as sess:
-        sess["csrf"] = "test-csrf"
-    started = client.post("/connect/woocommerce", data={"store_url": STORE, "csrf_token": "test-csrf"})
-    token = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
-    key = store.issue_key()
-    answer = client.post("/connect/woocommerce/callback", json={
-        "key_id": key.key_id, "user_id": token, "consumer_key": key.consumer_key,
-        "consumer_secret": key.consumer_secret, "key_permissions": "read_write"})
+    answer, landing, key = connect_store(client, store)
     assert answer.json["status"] == "connected", answer.text
-    assert client.get(f"/connect/woocommerce/return?success=1&user_id={token}").status_code == 302
+    assert landing.status_code == 302
     return key
 
 

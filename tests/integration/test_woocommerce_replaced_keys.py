@@ -3,7 +3,6 @@ cannot delete keys), or listed on the Connection page with where to delete it. A
 whose plugin route follows includes/class-storecare-keys.php (tested in php in the unit tests)."""
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from plugin.shops.models import Shop
 from plugin.shops.service import credentials
 from tests.contract.woocommerce_kit import WooSimulator, build_store
+from tests.woocommerce_support import connect_store
 
 STORE = "https://ceramika.woo.test"
 HTML = {"Accept": "text/html"}
@@ -26,16 +26,9 @@ def store():
 
 
 def connect(client, store, user_id: int = 1):
-    with client.session_transaction() as sess:
-        sess["csrf"] = "test-csrf"
-    started = client.post("/connect/woocommerce", data={"store_url": STORE, "csrf_token": "test-csrf"})
-    token = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
-    key = store.issue_key(user_id=user_id)
-    answer = client.post("/connect/woocommerce/callback", json={
-        "key_id": key.key_id, "user_id": token, "consumer_key": key.consumer_key,
-        "consumer_secret": key.consumer_secret, "key_permissions": "read_write"})
+    answer, landing, key = connect_store(client, store, user_id=user_id)
     assert answer.json["status"] == "connected", answer.text
-    assert client.get(f"/connect/woocommerce/return?success=1&user_id={token}").status_code == 302
+    assert landing.status_code == 302
     return key
 
 

@@ -21,6 +21,9 @@ from plugin.storefront.identity import TOKEN_HEADER, TokenClaims, encode_token
 from plugin.sync.models import WebhookDelivery
 from tests.contract.woocommerce_kit import OTHER_KEY, OTHER_SECRET, WooSimulator, build_store, order_webhook
 from tests.factories import make_order
+from tests.woocommerce_support import approve, token_of
+from tests.woocommerce_support import connect_store as connect
+from tests.woocommerce_support import start as start_connection
 
 HOST = "multi.woo.test"
 STORE_A, STORE_B = f"https://{HOST}/storeA", f"https://{HOST}/storeB"
@@ -51,26 +54,7 @@ def store_b(simulator):
 
 
 def start(client, store_url: str) -> str:
-    with client.session_transaction() as sess:
-        sess["csrf"] = "test-csrf"
-    response = client.post("/connect/woocommerce", data={"store_url": store_url, "csrf_token": "test-csrf"})
-    assert response.status_code == 302, response.text
-    return parse_qs(urlsplit(response.headers["Location"]).query)["user_id"][0]
-
-
-def approve(client, store, token: str):
-    """The merchant approves on /wc-auth: the store creates a key and posts it to our callback."""
-    key = store.issue_key()
-    return client.post("/connect/woocommerce/callback", json={
-        "key_id": key.key_id, "user_id": token, "consumer_key": key.consumer_key,
-        "consumer_secret": key.consumer_secret, "key_permissions": "read_write"}), key
-
-
-def connect(client, store):
-    """A whole connection from our form: start, approve, come back. Returns (callback, landing, key)."""
-    token = start(client, store.base_url)
-    answer, key = approve(client, store, token)
-    return answer, client.get(f"/connect/woocommerce/return?success=1&user_id={token}"), key
+    return token_of(start_connection(client, store_url))
 
 
 def shop_of(db, key: str) -> Shop:

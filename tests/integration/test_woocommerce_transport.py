@@ -11,33 +11,16 @@ from plugin.jobs.models import JobRun
 from plugin.sync import backfill
 from plugin.sync.models import Order
 from plugin.sync.reconcile import request_reconcile
-from tests.contract.woocommerce_kit import LocalWooServer, Names, build_store, install_shop
+from tests.contract.woocommerce_kit import LocalWooServer, build_store, install_shop
+from tests.woocommerce_support import names, production, simulator  # noqa: F401 (fixtures)
 from tests.woocommerce_support import (
     NAME,
     PUBLIC,
     connect,
     count,
-    production_settings,
     running,
-    simulated_stores,
     start,
 )
-
-
-@pytest.fixture
-def names() -> Names:
-    return Names()
-
-
-@pytest.fixture
-def production(settings_with, names):
-    return production_settings(settings_with, names)
-
-
-@pytest.fixture
-def simulator():
-    with simulated_stores() as simulator:
-        yield simulator
 
 
 # -- item 15: private stores, refused by default, allowed by the operator ---------------------------

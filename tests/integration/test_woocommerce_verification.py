@@ -11,35 +11,18 @@ import trustme
 from sqlalchemy import select
 
 from plugin.shops.models import PendingConnection, Shop
-from tests.contract.woocommerce_kit import KEY, LocalWooServer, Names, build_store
+from tests.contract.woocommerce_kit import KEY, LocalWooServer, build_store
+from tests.woocommerce_support import names, production, simulator  # noqa: F401 (fixtures)
 from tests.woocommerce_support import (
     NAME,
     PUBLIC,
     connect,
     count,
     handover,
-    production_settings,
     running,
-    simulated_stores,
     start,
     token_of,
 )
-
-
-@pytest.fixture
-def names() -> Names:
-    return Names()
-
-
-@pytest.fixture
-def production(settings_with, names):
-    return production_settings(settings_with, names)
-
-
-@pytest.fixture
-def simulator():
-    with simulated_stores() as simulator:
-        yield simulator
 
 
 def test_a_store_resolving_inside_our_network_at_the_handover_is_refused_though_it_was_public_at_the_start(
