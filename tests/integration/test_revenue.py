@@ -191,7 +191,7 @@ def test_an_order_deleted_in_the_store_counts_nowhere_and_leaves_the_lists(clien
 
 def test_the_migration_recounts_every_customers_figures_from_paid_orders(database_url):
     """Customers counted by the rule before (every order not cancelled) are recounted by 0004."""
-    migrate.upgrade(database_url, "0003_orders_deleted_on_the_platf")
+    migrate.upgrade(database_url, "0003_platform_fidelity_security")
     engine = create_engine(database_url)
     orders = [("1", "paid", "100.00", "0", None, None), ("2", "partially_refunded", "80.00", "30.00", None, None),
               ("3", "pending", "45.00", "0", None, None), ("4", "paid", "90.00", "0", None, "2026-01-02"),

@@ -6,8 +6,8 @@ Customers' orders_count, total_spent and first/last order counted every order th
 this computes them once for every customer, so that customers without a new order are right too.
 The rule is written out here, not imported: a migration keeps doing what it did when it was written.
 
-Revision ID: 0005_customer_figures_from_paid
-Revises: 0004_admin_sessions_and_spent_si
+Revision ID: 0004_customer_figures_from_paid
+Revises: 0003_platform_fidelity_security
 Create Date: 2026-12-05 20:46:46.278402
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0005_customer_figures_from_paid'
-down_revision: str | Sequence[str] | None = '0004_admin_sessions_and_spent_si'
+revision: str = '0004_customer_figures_from_paid'
+down_revision: str | Sequence[str] | None = '0003_platform_fidelity_security'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,12 @@
-"""admin sessions and spent sign-in links
+"""platform fidelity and security: orders.deleted_at (deleted or trashed on the platform); admin_sessions
+and spent_sign_in_links (server-side admin sessions, single-use sign-in links); pending_connections
+.error_params, .intended_shop_id and .unused_key_ending (why a WooCommerce connection failed, the shop a
+reconnect was started from, a key WooCommerce made that we could not delete); reconcile_reports
+.deleted_orders and .webhooks (what the last reconcile found)
 
-Revision ID: 0004_admin_sessions_and_spent_si
-Revises: 0003_orders_deleted_on_the_platf
-Create Date: 2026-12-05 20:48:53.907344
+Revision ID: 0003_platform_fidelity_security
+Revises: 0002_platform_installs_privacy_a
+Create Date: 2026-12-05
 """
 from __future__ import annotations
 
@@ -11,13 +15,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0004_admin_sessions_and_spent_si'
-down_revision: str | Sequence[str] | None = '0003_orders_deleted_on_the_platf'
+revision: str = '0003_platform_fidelity_security'
+down_revision: str | Sequence[str] | None = '0002_platform_installs_privacy_a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True))
+
     op.create_table('admin_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
@@ -48,8 +55,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_spent_sign_in_links_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_spent_sign_in_links_shop_id'), ['shop_id'], unique=False)
 
+    with op.batch_alter_table('pending_connections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('error_params', sa.JSON(), nullable=True))
+
+    with op.batch_alter_table('pending_connections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('intended_shop_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('unused_key_ending', sa.String(length=7), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_pending_connections_intended_shop_id_shops'), 'shops',
+                                    ['intended_shop_id'], ['id'], ondelete='CASCADE')
+
+    with op.batch_alter_table('reconcile_reports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deleted_orders', sa.Integer(), server_default='0', nullable=False))
+
+    with op.batch_alter_table('reconcile_reports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('webhooks', sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('reconcile_reports', schema=None) as batch_op:
+        batch_op.drop_column('webhooks')
+
+    with op.batch_alter_table('reconcile_reports', schema=None) as batch_op:
+        batch_op.drop_column('deleted_orders')
+
+    with op.batch_alter_table('pending_connections', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_pending_connections_intended_shop_id_shops'), type_='foreignkey')
+        batch_op.drop_column('unused_key_ending')
+        batch_op.drop_column('intended_shop_id')
+
+    with op.batch_alter_table('pending_connections', schema=None) as batch_op:
+        batch_op.drop_column('error_params')
+
     with op.batch_alter_table('spent_sign_in_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_spent_sign_in_links_shop_id'))
         batch_op.drop_index(batch_op.f('ix_spent_sign_in_links_expires_at'))
@@ -60,3 +96,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_admin_sessions_expires_at'))
 
     op.drop_table('admin_sessions')
+
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('deleted_at')
