@@ -6,8 +6,6 @@ These run php (Debian's php-cli). Without it they are skipped on a developer's m
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,19 +16,11 @@ from adapters.woocommerce.auth import store_key
 from plugin.security import sign_wordpress_sign_in
 from plugin.shops.woocommerce_wordpress import wordpress_config_php
 from plugin.storefront.identity import TokenClaims, encode_token, verify_token
+from tests.wordpress_support import php
 
 PLUGIN = Path(__file__).resolve().parents[2] / "adapters" / "woocommerce" / "wordpress" / "storecare"
 SIGNING = PLUGIN / "includes" / "class-storecare-signing.php"
 SECRET = "0123456789abcdef" * 4
-
-
-def php() -> str:
-    found = shutil.which("php")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("php is required in CI to check the WordPress plugin (apt-get install -y php-cli)")
-    pytest.skip("php is not installed here (apt-get install -y php-cli); CI runs these")
 
 
 def run_php(code: str, *args: str) -> str:
