@@ -22,8 +22,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "demo.sandbox.test"
 
 
+DATA_DIR = ROOT / "var" / "demo"
+
+
+def demo_port(environ=os.environ, data_dir: Path = DATA_DIR) -> int:
+    """``PORT``; else the port the demo last started on (``var/demo/port``), so that a command from
+    another terminal acts on the running demo (its webhook address, its links) without repeating PORT;
+    else 5000."""
+    if environ.get("PORT"):
+        return int(environ["PORT"])
+    try:
+        return int((data_dir / "port").read_text().strip())
+    except (OSError, ValueError):
+        return 5000
+
+
 def demo_environment(port: int) -> dict[str, str]:
-    data_dir = ROOT / "var" / "demo"
+    data_dir = DATA_DIR
     data_dir.mkdir(parents=True, exist_ok=True)
     return {**os.environ, "STORECARE_ENV": "demo", "STORECARE_DATA_DIR": str(data_dir),
             "STORECARE_APP_URL": f"http://127.0.0.1:{port}", "STORECARE_LOG_LEVEL": "INFO",
@@ -70,7 +85,7 @@ def wait_until_up(url: str, proc: subprocess.Popen, seconds: float = 30) -> None
 
 def run_cli(argv: list[str]) -> None:
     """``python -m plugin.demo cli sandbox order ...``: any flask command against the demo's data."""
-    env = demo_environment(int(os.environ.get("PORT", "5000")))
+    env = demo_environment(demo_port())
     raise SystemExit(subprocess.call([sys.executable, "-m", "flask", "--app", "plugin", *argv], cwd=ROOT, env=env))
 
 
@@ -82,8 +97,9 @@ def main() -> None:
     args = parser.parse_args()
     port = int(os.environ.get("PORT", "5000"))
     if args.reset:
-        shutil.rmtree(ROOT / "var" / "demo", ignore_errors=True)
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
     env = demo_environment(port)
+    (DATA_DIR / "port").write_text(f"{port}\n")
     prepare(env)
     bin_dir = Path(sys.executable).parent
     web = subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "python:plugin.gunicorn_conf", "-w", "2",
