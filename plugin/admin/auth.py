@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from plugin.admin import sessions
 from plugin.admin.sessions import SessionEnded, SignInLink
 from plugin.db import utcnow
+from plugin.i18n import SUPPORTED
 from plugin.problems import Problem
 from plugin.security import random_secret
 from plugin.shops.models import Shop
@@ -133,13 +134,18 @@ def sign_in(shop: Shop, *, link: SignInLink | None = None) -> None:
 
 
 def sign_out() -> None:
-    """End this browser's session on the server and forget it in the cookie (the language stays)."""
+    """End this browser's session on the server and forget it in the cookie (the language it spoke in
+    stays: the merchant's choice, else the shop's)."""
     key = _browser_key()
     if key is not None:
         db = request_session()
         sessions.end_session(db, key)
         db.commit()
     kept = {name: session[name] for name in KEPT_AT_SIGN_OUT if name in session}
+    if "lang" not in kept:  # the shop's language, which its admin spoke without a choice
+        shop = installed_shop(request_session(), session.get(SESSION_SHOP))
+        if shop is not None and (shop.locale or "")[:2] in SUPPORTED:
+            kept["lang"] = shop.locale[:2]
     session.clear()
     session.update(kept)
 

@@ -256,6 +256,7 @@ def login_woocommerce():
 def sign_out_view():
     """The header's Sign out button (a form with the CSRF token): ends the session on the server."""
     sign_out()
+    refresh()  # the language kept may differ from the one this request started in
     flash(gettext("You have signed out of Storecare."), "info")
     return redirect(url_for(".signed_out_page"))
 

@@ -119,6 +119,21 @@ def test_sign_out_speaks_polish_to_a_merchant_who_chose_polish(client, shop):
     assert "Wylogowano ze Storecare." in page.text
 
 
+def test_sign_out_speaks_the_shops_language_when_the_merchant_chose_none(client, db):
+    """The admin of a Polish shop is in Polish without a choice; its signed-out page must be too, though
+    the browser asks for English and the session no longer names the shop."""
+    with db.uow() as session:
+        polish = make_shop(session, name="Kawa & Co.", locale="pl")
+        session.commit()
+    sign_in(client, polish.id)
+    token = csrf(client)
+
+    client.post("/admin/sign-out", data={"csrf_token": token}, headers={"Accept-Language": "en"})
+
+    page = client.get("/admin/signed-out", headers={**HTML, "Accept-Language": "en"})
+    assert "Wylogowano ze Storecare." in page.text
+
+
 # -- a new sign-in, idle time, the absolute cap ------------------------------------------------------
 
 def test_a_new_sign_in_ends_the_session_the_browser_carried_before(app, client, db, shop):
