@@ -20,8 +20,11 @@ def _count(db, *where):
 
 
 def _backfill_done(db, shop_id):
+    """Customers and orders both done. Only those two: the worker's quarter-hourly reconcile may run
+    meanwhile (on the clock) and add a sync state of its own."""
     with db.uow() as s:
-        states = s.scalars(select(SyncState).where(SyncState.shop_id == shop_id)).all()
+        states = s.scalars(select(SyncState).where(SyncState.shop_id == shop_id,
+                                                   SyncState.resource.in_(("customers", "orders")))).all()
         return len(states) == 2 and all(st.status == "done" for st in states)
 
 
