@@ -56,8 +56,11 @@ def create_app(settings=None) -> Flask:
     app.extensions["storecare.woocommerce_transport"] = make_store_transport(settings)
     babel.init_app(app, locale_selector=select_locale)
 
-    _register_jobs(queue)
-    _register_blueprints(app)
+    from plugin.features import install_features
+    from plugin.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    install_features(app)
     from plugin.sync.views import WebhookLane
 
     app.wsgi_app = WebhookLane(app, app.wsgi_app)  # webhooks skip Flask's request machinery (see there)
@@ -66,28 +69,3 @@ def create_app(settings=None) -> Flask:
 
     register_cli(app)
     return app
-
-
-def _register_jobs(queue) -> None:
-    from plugin.shops import shopify, woocommerce_upkeep
-    from plugin.sync import tasks as sync_tasks
-
-    sync_tasks.register(queue)
-    shopify.register(queue)
-    woocommerce_upkeep.register(queue)
-
-
-def _register_blueprints(app: Flask) -> None:
-    from plugin.admin.views import bp as admin_bp
-    from plugin.health import bp as health_bp
-    from plugin.shops.shopify_views import bp as shopify_auth_bp
-    from plugin.shops.woocommerce_views import bp as woocommerce_connect_bp
-    from plugin.storefront.views import bp as storefront_bp
-    from plugin.sync.views import bp as webhooks_bp
-
-    app.register_blueprint(health_bp)
-    app.register_blueprint(webhooks_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(shopify_auth_bp)
-    app.register_blueprint(woocommerce_connect_bp)
-    app.register_blueprint(storefront_bp)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
                    session, url_for)
-from flask_babel import get_locale, gettext, lazy_gettext, refresh
+from flask_babel import get_locale, gettext, refresh
 from werkzeug.exceptions import NotFound
 
 from plugin.admin import connection as connection_page
@@ -23,7 +23,7 @@ from plugin.admin.auth import (LoginError, LoginExpired, close_request_session, 
                                signed_in_shop_id, signed_out)
 from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.admin.formatting import LANGUAGES, day, money, status_label, status_tone, when
-from plugin.admin.nav import NavItem, nav_items, register_nav
+from plugin.admin.nav import nav_items
 from plugin.admin.schemas import OverviewSchema
 from plugin.admin.sessions import LinkAlreadyUsed, SignInLink
 from plugin.admin.shopper_text import person_name, plain_text, shopper_text
@@ -38,14 +38,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(shopify_embedded)  # /admin/shopify: the embedded admin's entry point
 
-ADMIN_NAV = (
-    NavItem("admin.overview", lazy_gettext("Overview"), icon="home", order=0),
-    NavItem("admin.orders", lazy_gettext("Orders"), icon="orders", order=10),
-    NavItem("admin.customers", lazy_gettext("Customers"), icon="customers", order=20),
-    NavItem("admin.connection", lazy_gettext("Connection"), icon="sync", order=70),
-    NavItem("admin.jobs", lazy_gettext("Jobs"), icon="jobs", order=80),
-    NavItem("admin.settings", lazy_gettext("Settings"), icon="settings", order=90),
-)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                "script-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
@@ -53,12 +45,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-@bp.record_once
-def _register_navigation(state) -> None:
-    for item in ADMIN_NAV:
-        register_nav(state.app, item)
 
 
 # -- request plumbing

@@ -395,9 +395,6 @@ def subscribe_webhooks_job(shop_id: int) -> None:
     subscribe_webhooks(current_app.extensions["storecare.db"], shop_id)
 
 
-def register(queue) -> None:
-    queue.register(SUBSCRIBE_JOB, subscribe_webhooks_job, max_attempts=8)
-
 
 def apply_scopes_update(shop: Shop, payload: Mapping) -> None:
     """app/scopes_update: the merchant granted or removed scopes. ``current`` is what we hold now; the

@@ -118,7 +118,3 @@ def check_plugin_job(shop_id: int) -> None:
 def upkeep_task() -> None:
     upkeep(_db())
 
-
-def register(queue) -> None:
-    queue.register(CHECK_JOB, check_plugin_job, max_attempts=3)
-    queue.every(60, UPKEEP, upkeep_task)

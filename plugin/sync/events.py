@@ -37,18 +37,35 @@ Handler = Callable[..., None]  # handler(session, event): writes in the caller's
 
 
 class EventBus:
-    """Subscribers by event name, filled at create_app time (plain data, one per app)."""
+    """Which features record which events, and who subscribes to them; filled while ``create_app``
+    installs the features (plugin/features.py), one bus per app. The set of events is open: a feature
+    declares the ones it records, and a subscription to an undeclared event is an error."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, list[Handler]] = {name: [] for name in EVENT_NAMES}
+        self._declared: dict[str, str] = {}  # event name -> the feature that records it
+        self._handlers: dict[str, list[tuple[str, Handler]]] = {}
 
-    def subscribe(self, name: str, handler: Handler) -> None:
-        if name not in self._handlers:
-            raise ValueError(f"unknown event {name!r}")
-        self._handlers[name].append(handler)
+    def declare(self, event: str, feature: str) -> None:
+        owner = self._declared.setdefault(event, feature)
+        if owner != feature:
+            raise ValueError(f"event {event!r} is declared by {owner!r} and {feature!r}")
+        self._handlers.setdefault(event, [])
 
-    def handlers(self, name: str) -> list[Handler]:
-        return list(self._handlers.get(name, ()))
+    def declared(self) -> dict[str, str]:
+        return dict(self._declared)
+
+    def subscribe(self, event: str, handler: Handler, *, name: str | None = None) -> None:
+        """Subscribe ``handler`` to ``event`` under ``name`` (unique in the app: the subscriber's
+        progress is kept under it)."""
+        if event not in self._declared:
+            raise ValueError(f"unknown event {event!r}: no feature declares it")
+        name = name or f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
+        if any(name == taken for subscribers in self._handlers.values() for taken, _ in subscribers):
+            raise ValueError(f"subscriber {name!r} is registered twice")
+        self._handlers[event].append((name, handler))
+
+    def handlers(self, event: str) -> list[Handler]:
+        return [handler for _, handler in self._handlers.get(event, ())]
 
 
 def record(session, shop_id: int, events: Iterable[tuple[str, str, dict]]) -> int:
