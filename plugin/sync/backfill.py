@@ -26,7 +26,7 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.jobs.queue import PermanentJobError, TransientJobError
 from plugin.shops.models import Shop
-from plugin.shops.shopify import refreshing_adapter_for as adapter_for
+from plugin.shops.service import adapter_for
 from plugin.sync import mirror
 from plugin.sync.models import SyncState
 
