@@ -203,6 +203,14 @@ class JobQueue:
             session.commit()
 
     # -- operator tools
+    def retry_all(self, job_ids: list[int]) -> list[JobRun]:
+        """Queue failed jobs again, all of them or none (JobError names the first that cannot be);
+        commits."""
+        with self.app.extensions["storecare.db"].uow() as session:
+            runs = [self.retry(session, job_id) for job_id in job_ids]
+            session.commit()
+        return runs
+
     def retry(self, session: Session, job_id: int) -> JobRun:
         run = session.get(JobRun, job_id)
         if run is None:

@@ -43,6 +43,14 @@ BULK_BATCH = 250
 BULK_POLLS = (1.0, 2.0, 4.0, 8.0)  # waits between polls within one run (~15 s), then retry the job later
 
 
+def queue_backfill(db, shop_id: int) -> JobRun:
+    """``request_backfill`` in a unit of work of its own; commits."""
+    with db.uow() as session:
+        run = request_backfill(session, shop_id)
+        session.commit()
+    return run
+
+
 def request_backfill(session, shop_id: int, restart: bool = True) -> JobRun:
     """Queue a backfill of the shop unless one is already queued or running (then return that one)."""
     queue = current_app.extensions["storecare.queue"]
