@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from adapters.errors import AdapterError
 from plugin.db import utcnow
-from plugin.jobs.models import JobRun
+from plugin.jobs.models import JobRun, queued_run
 
 log = logging.getLogger(__name__)
 RUNNER = "storecare.run_job"
@@ -103,8 +103,7 @@ class JobQueue:
         ``args`` are the job function's keyword arguments (ids, never objects); ``shop_id`` tags the run
         so the shop's merchant sees it.
         """
-        run = JobRun(name=name, shop_id=shop_id, args=dict(args), max_attempts=self.max_attempts(name),
-                     status="queued", enqueued_at=utcnow())
+        run = JobRun(**queued_run(name, shop_id, dict(args), self.max_attempts(name), utcnow()))
         session.add(run)
         session.flush()
         pending = session.info.setdefault("storecare.pending_jobs", [])
