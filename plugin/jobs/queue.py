@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from adapters.errors import AdapterError
+from adapters.retries import backoff
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun, queued_run
 
@@ -47,9 +48,9 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 600.0, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter in [0.5, 1.5) of the step: 2, 4, 8 ... capped."""
-    step = min(cap, base * (2 ** max(0, attempt - 1)))
-    return step * (0.5 + (rng or random).random())
+    """A job's delay before its next attempt: 2, 4, 8 ... s capped at 10 minutes, on the one backoff curve
+    (adapters/retries.py: full jitter in [0.5, 1.5) of the step)."""
+    return backoff(attempt, base, cap, rng)
 
 
 @dataclass(frozen=True)
