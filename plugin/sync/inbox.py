@@ -15,15 +15,15 @@ from adapters import UnknownPlatform, get_adapter_class
 from adapters.errors import AdapterError, Deleted, InvalidPayload, NotFound, WebhookPing
 from plugin.db import utcnow
 from plugin.jobs.queue import PermanentJobError
+from plugin.privacy import service as privacy
 from plugin.security import InvalidSignature, verify_base64_hmac
-from plugin.shops import privacy
 from plugin.shops import service as shops
 from plugin.shops import shopify as shopify_shops
 from plugin.shops.models import Shop
 from plugin.shops.woocommerce_identity import legacy_webhook_row
 from plugin.sync import backfill, mirror
-from plugin.sync.models import WebhookDelivery
 from plugin.sync.ingress import InboxWriter, ShopKey, ShopKeys
+from plugin.sync.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "sync.process_delivery"
