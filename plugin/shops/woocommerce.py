@@ -41,8 +41,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from adapters import get_adapter
-from adapters.base import Connection, Platform
+from adapters.base import Platform
 from adapters.errors import AdapterError, InvalidPayload, NotFound
 from adapters.messages import N_
 from adapters.woocommerce.auth import (
@@ -61,7 +60,7 @@ from plugin.security import random_secret
 from plugin.shops import woocommerce_identity as identity
 from plugin.shops import woocommerce_keys
 from plugin.shops.models import PendingConnection, Shop
-from plugin.shops.service import adapter_options, credentials, find_shop, store_credentials
+from plugin.shops.service import credentials, find_shop, platform_adapter, store_credentials
 from plugin.shops.woocommerce_failures import UNUSED_KEY, why_not_verified
 
 log = logging.getLogger(__name__)
@@ -293,8 +292,7 @@ def _adapter(store: StoreAddress, handover: KeyHandover):
 def _store_adapter(store: StoreAddress, consumer_key: str, consumer_secret: str):
     """An adapter for the address being connected, with the given keys (the one way one is built here)."""
     values = {"store_url": store.url, "consumer_key": consumer_key, "consumer_secret": consumer_secret}
-    return get_adapter(PLATFORM, Connection(shop_domain=store.domain, credentials=values),
-                       **adapter_options(PLATFORM))
+    return platform_adapter(PLATFORM, store.domain, values)  # keys not stored yet: no shop to guard
 
 
 def _previous_keys_work(store: StoreAddress, held: identity.Held) -> bool:
