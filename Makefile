@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast install translations system-packages services bench clean
+.PHONY: demo test test-fast lint install translations system-packages services bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,11 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
 test: install translations system-packages services
+	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
 
 test-fast: install translations
 	STORECARE_TEST_DATABASES=sqlite $(BIN)/pytest -n 2 -p no:cacheprovider -m "not browser and not slow" $(PYTEST_ARGS)

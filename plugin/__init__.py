@@ -61,9 +61,9 @@ def create_app(settings=None) -> Flask:
 
     app.register_blueprint(health_bp)
     install_features(app)
-    from plugin.sync.views import WebhookLane
+    from plugin.sync.lane import install_webhook_lane
 
-    app.wsgi_app = WebhookLane(app, app.wsgi_app)  # webhooks skip Flask's request machinery (see there)
+    install_webhook_lane(app)  # the usual webhook skips Flask's request machinery (see there)
 
     from plugin.cli import register_cli
 

@@ -31,7 +31,7 @@ from flask import Flask
 from plugin.admin.nav import NavItem, register_nav
 
 # The app's features, in the order they are installed.
-FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.sync", "plugin.storefront", "plugin.admin")
+FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.privacy", "plugin.sync", "plugin.storefront", "plugin.admin")
 FEATURES_KEY = "storecare.features"
 
 

@@ -7,16 +7,19 @@ it may be given, and the kernel spreads connections over the workers' sockets un
 the address): with 32 connections over three workers, the busiest held 12 to 18 in four runs. At 12
 threads a process, requests queued for a thread while others slept in their batch; 24 threads took the
 webhook benchmark on PostgreSQL from about 0.61 to 0.74 of the bare endpoint (which stayed where it
-was). ``STORECARE_WEB_WORKERS`` and ``STORECARE_WEB_THREADS`` override the defaults.
+was). ``STORECARE_WEB_WORKERS``, ``STORECARE_WEB_THREADS`` and ``STORECARE_WEB_LOG_LEVEL`` override the
+defaults, read (like every setting) through ``plugin.settings.Settings``; gunicorn reads this file when it
+starts, before any app exists, so only the serving settings are read here, unchecked otherwise.
 """
 from __future__ import annotations
 
-import os
+from plugin.settings import Settings
 
+_serving = Settings.from_env(validate=False)
 worker_class = "gthread"
-workers = int(os.environ.get("STORECARE_WEB_WORKERS", "3"))
-threads = int(os.environ.get("STORECARE_WEB_THREADS", "24"))
-loglevel = os.environ.get("STORECARE_WEB_LOG_LEVEL", "warning")
+workers = _serving.web_workers
+threads = _serving.web_threads
+loglevel = _serving.web_log_level
 # Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections across them.
 # With one shared socket the worker that wakes first takes the connection, and long-lived keep-alive
 # connections (a platform's webhook sender, a load balancer) can pile onto one process, which then works

@@ -2,8 +2,8 @@
 from plugin.admin.models import AdminSession, SpentSignInLink
 from plugin.db import Base
 from plugin.jobs.models import JobRun
+from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import OAuthState, PendingConnection, Shop
-from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.sync.models import Customer, DomainEvent, LineItem, Order, Refund, SyncState, WebhookDelivery
 from plugin.sync.reconcile_models import ReconcileReport
 

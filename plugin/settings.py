@@ -49,6 +49,13 @@ class Settings:
     woocommerce_private_stores: tuple[str, ...] = ()
     # A PEM file of CA certificates trusted for stores' certificates, besides the public ones.
     woocommerce_ca_bundle: str = ""
+    # Serving (plugin/gunicorn_conf.py): web processes, threads in each, gunicorn's log level.
+    web_workers: int = 3
+    web_threads: int = 24
+    web_log_level: str = "warning"
+    # The webhook lane (plugin/sync/lane.py): webhooks served in front of Flask. Off (0): through Flask,
+    # with every app-wide hook, at Flask's cost.
+    webhook_lane: bool = True
     # How store host names are resolved (host -> addresses); None is the system resolver. Not read from
     # the environment: tests (and anyone embedding the app) pass their own.
     woocommerce_resolver: Callable[[str], Iterable[str]] | None = field(default=None, compare=False, repr=False)
@@ -62,7 +69,9 @@ class Settings:
         return bool(self.shopify_api_key and self.shopify_api_secret)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, validate: bool = True) -> "Settings":
+        """The settings the environment describes. ``validate=False`` skips the start-up checks and
+        development defaults: for readers of settings that are not the app (gunicorn's configuration)."""
         environ = os.environ if environ is None else environ
         get = lambda name, default="": environ.get(PREFIX + name, default)  # noqa: E731
         env = get("ENV", "production")
@@ -91,8 +100,12 @@ class Settings:
             woocommerce_private_stores=tuple(e.strip() for e in get("WOOCOMMERCE_PRIVATE_STORES").split(",")
                                              if e.strip()),
             woocommerce_ca_bundle=get("WOOCOMMERCE_CA_BUNDLE"),
+            web_workers=_count(environ, "WEB_WORKERS", 3),
+            web_threads=_count(environ, "WEB_THREADS", 24),
+            web_log_level=get("WEB_LOG_LEVEL", "warning"),
+            webhook_lane=_switch(environ, "WEBHOOK_LANE", True),
         )
-        return settings.validated()
+        return settings.validated() if validate else settings
 
     def validated(self) -> "Settings":
         """Fill development defaults (demo/test only) and refuse unsafe production settings."""
@@ -136,3 +149,25 @@ class Settings:
                 problems.append(f"{PREFIX}WOOCOMMERCE_CA_BUNDLE: {bundle} holds no PEM certificates we can "
                                 f"read ({exc})")
         return problems
+
+
+def _count(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number of at least 1, or SettingsError naming the variable."""
+    text = environ.get(PREFIX + name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """On (1, true, yes, on) or off (0, false, no, off), or SettingsError naming the variable."""
+    text = environ.get(PREFIX + name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}{name} must be 1 or 0 (on or off), not {text!r}")

@@ -8,11 +8,12 @@ app, and it refuses anything it cannot read with InvalidPayload naming the field
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from adapters.base import Customer, FinancialStatus, FulfillmentStatus, LineItem, Order, Refund
+from adapters import readers
 from adapters.errors import InvalidPayload
 from adapters.sandbox.records import CustomerRecord, OrderRecord
 from adapters.sandbox.schema import from_cents
@@ -160,19 +161,15 @@ def _fulfilled_at(fulfillments: list[Mapping], status: FulfillmentStatus, where:
     return max(times, default=None)
 
 
-def _object(value: Any, what: str) -> Mapping:
-    if not isinstance(value, Mapping):
-        raise InvalidPayload(f"{what} payload must be a JSON object, not {type(value).__name__}")
-    return value
+# -- readers (adapters/readers.py) ---------------------------------------------------------------------
 
-
-def _list(data: Mapping, key: str, where: str) -> list:
-    value = data.get(key, [])
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidPayload(f"{where}: {key} must be a list")
-    return value
+_object = readers.as_object
+_list = readers.items
+_text = readers.text
+_optional_text = readers.optional_text
+_money = readers.money
+_time = readers.required_time
+_optional_time = readers.optional_time
 
 
 def _id(data: Mapping, key: str, where: str) -> str:
@@ -192,22 +189,6 @@ def _number(data: Mapping, where: str) -> str:
     raise InvalidPayload(f"{where}: order_number and name are both missing")
 
 
-def _text(data: Mapping, key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidPayload(f"{where}: {key} is missing or not text")
-    return value
-
-
-def _optional_text(data: Mapping, key: str, where: str) -> str | None:
-    value = data.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidPayload(f"{where}: {key} must be text")
-    return value
-
-
 def _flag(data: Mapping, key: str, where: str) -> bool:
     value = data.get(key, False)
     if value is None:
@@ -217,21 +198,6 @@ def _flag(data: Mapping, key: str, where: str) -> bool:
     return value
 
 
-def _money(data: Mapping, key: str, where: str, default: Decimal | None = None) -> Decimal:
-    value = data.get(key)
-    if value is None and default is not None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise InvalidPayload(f"{where}: {key} is missing or not a money amount")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidPayload(f"{where}: {key} is not a money amount: {value!r}") from None
-    if not amount.is_finite():
-        raise InvalidPayload(f"{where}: {key} is not a money amount: {value!r}")
-    return amount
-
-
 def _choice(data: Mapping, key: str, enum_type: type, where: str):
     value = data.get(key)
     try:
@@ -239,28 +205,6 @@ def _choice(data: Mapping, key: str, enum_type: type, where: str):
     except ValueError:
         allowed = ", ".join(member.value for member in enum_type)
         raise InvalidPayload(f"{where}: {key} is {value!r}, expected one of {allowed}") from None
-
-
-def _time(data: Mapping, key: str, where: str) -> datetime:
-    value = _optional_time(data, key, where)
-    if value is None:
-        raise InvalidPayload(f"{where}: {key} is missing")
-    return value
-
-
-def _optional_time(data: Mapping, key: str, where: str) -> datetime | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidPayload(f"{where}: {key} must be an ISO 8601 time")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidPayload(f"{where}: {key} is not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise InvalidPayload(f"{where}: {key} has no timezone: {value!r}")
-    return parsed.astimezone(UTC)
 
 
 def _optional_date(data: Mapping, key: str, where: str) -> date | None:

@@ -24,6 +24,7 @@ import requests
 
 from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, lowered_headers, webhook_envelope
 from adapters.errors import InvalidPayload
+from adapters.retries import retry_call
 from adapters.sandbox.records import DeliveryRecord, SubscriptionRecord
 from adapters.sandbox.store import SandboxStore
 
@@ -123,16 +124,25 @@ def _deliver_one(store: SandboxStore, domain: str, subscription: SubscriptionRec
     webhook_id = str(uuid.uuid4())
     headers = webhook_request(domain, subscription.topic, body, subscription.secret, webhook_id, triggered_at)
     attempts: list[DeliveryRecord] = []
-    for number, delay in enumerate((0.0, *retry_delays), start=1):
-        if delay > 0:
-            time.sleep(delay)
+
+    def once() -> None:
         status, error = _attempt(send, subscription.address, body, headers)
-        record = store.record_delivery(domain, subscription, webhook_id=webhook_id, attempt=number,
+        record = store.record_delivery(domain, subscription, webhook_id=webhook_id, attempt=len(attempts) + 1,
                                        status_code=status, error=error, at=datetime.now(UTC))
         attempts.append(record)
-        if record.succeeded or not _worth_retrying(status):
-            break
+        if not record.succeeded and _worth_retrying(status):
+            raise _TryAgain(status)
+
+    try:
+        retry_call(once, retry_on=_TryAgain, limits={"all": len(retry_delays)},
+                   wait=lambda _exc, failures: retry_delays[failures - 1], sleep=time.sleep)
+    except _TryAgain:
+        pass  # every attempt failed, and the delivery log says so
     return attempts
+
+
+class _TryAgain(Exception):
+    """A delivery attempt failed in a way worth another (no answer, 5xx, 429)."""
 
 
 def _attempt(send: Send, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int | None, str | None]:

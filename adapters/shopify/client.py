@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from adapters.errors import AdapterError, AuthRevoked, RateLimited, Transient
+from adapters.retries import backoff, retry_call
 from adapters.shopify.documents import Document
 from adapters.shopify.throttle import CostBucket, estimate_cost
 
@@ -43,8 +44,7 @@ class RetryPolicy:
     throttle_floor: float = 0.25  # shortest wait after THROTTLED when Shopify gives no figures
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
-        step = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return step * (0.5 + rng.random())
+        return backoff(attempt, self.backoff_base, self.backoff_cap, rng)
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -76,40 +76,46 @@ class AdminClient:
         body = {"query": document.text, "variables": variables}
         if operation:
             body["operationName"] = operation
-        throttled = failures = 0
-        while True:
-            self._wait(self.bucket.delay_for(expected))
-            outcome = self._attempt(body, site, operation)
-            if isinstance(outcome, dict):
-                return outcome
-            kind, delay, message = outcome
-            if kind == "throttled":
-                throttled += 1
-                self.throttled += 1
-                if throttled > self._policy.throttle_retries:
-                    raise RateLimited(f"Shopify kept throttling {operation}", retry_after=max(delay, 1.0))
-                self._wait(max(delay, self._policy.throttle_floor))
-                expected = self.bucket.expected_cost(site, expected)
-            else:
-                failures += 1
-                if failures > self._policy.transient_retries:
-                    raise Transient(f"Shopify is unavailable ({message}); gave up after {failures} attempts")
-                self._wait(max(delay, self._policy.backoff(failures, self._rng)))
+        expected_cost = [expected]  # what the bucket should hold for the next attempt
 
-    def _attempt(self, body: dict, site: str, operation: str | None) -> dict | tuple[str, float, str]:
-        """One POST: the data, or ("throttled" | "transient", seconds to wait, what happened)."""
+        def attempt() -> dict:
+            self._wait(self.bucket.delay_for(expected_cost[0]))
+            try:
+                return self._attempt(body, site, operation)
+            except _Throttled:
+                self.throttled += 1
+                raise
+
+        def wait(exc: _Again, failures: int) -> float:
+            if isinstance(exc, _Throttled):
+                expected_cost[0] = self.bucket.expected_cost(site, expected_cost[0])
+                return max(exc.delay, self._policy.throttle_floor)
+            return max(exc.delay, self._policy.backoff(failures, self._rng))
+
+        try:
+            return retry_call(attempt, retry_on=_Again, kind=lambda exc: type(exc).__name__, wait=wait,
+                              limits={"_Throttled": self._policy.throttle_retries,
+                                      "_Unavailable": self._policy.transient_retries}, sleep=self._wait)
+        except _Throttled as exc:
+            raise RateLimited(f"Shopify kept throttling {operation}", retry_after=max(exc.delay, 1.0)) from None
+        except _Unavailable as exc:
+            attempts = self._policy.transient_retries + 1
+            raise Transient(f"Shopify is unavailable ({exc.message}); gave up after {attempts} attempts") from None
+
+    def _attempt(self, body: dict, site: str, operation: str | None) -> dict:
+        """One POST: the data, or _Throttled / _Unavailable (with the seconds to wait) to try again."""
         try:
             response = self._http.post(self.endpoint, json=body, headers={TOKEN_HEADER: self._token,
                                                                           "Accept": "application/json"})
         except requests.RequestException as exc:
-            return "transient", 0.0, f"{type(exc).__name__}: {exc}"
+            raise _Unavailable(0.0, f"{type(exc).__name__}: {exc}") from None
         status = response.status_code
         if status == 401:
             raise AuthRevoked("Shopify refused the shop's access token (401): it must be authorised again")
         if status == 429:
-            return "throttled", _retry_after(response) or self._deficit(site), "HTTP 429"
+            raise _Throttled(_retry_after(response) or self._deficit(site), "HTTP 429")
         if status >= 500:
-            return "transient", _retry_after(response) or 0.0, f"HTTP {status}"
+            raise _Unavailable(_retry_after(response) or 0.0, f"HTTP {status}")
         if status >= 400:
             raise AdapterError(f"Shopify refused {operation} with HTTP {status}: {_text(response)}")
         if response.headers.get(DEPRECATION_HEADER):
@@ -117,7 +123,7 @@ class AdminClient:
         try:
             payload = response.json()
         except ValueError:
-            return "transient", 0.0, "a response that is not JSON"
+            raise _Unavailable(0.0, "a response that is not JSON") from None
         if not isinstance(payload, dict):
             raise AdapterError(f"Shopify answered {operation} with something that is not a JSON object")
         extensions = payload.get("extensions")
@@ -126,9 +132,9 @@ class AdminClient:
         if errors:
             codes = _error_codes(errors)
             if "THROTTLED" in codes:
-                return "throttled", self._deficit(site), "THROTTLED"
+                raise _Throttled(self._deficit(site), "THROTTLED")
             if codes & _TRANSIENT_CODES:
-                return "transient", 0.0, ", ".join(sorted(codes & _TRANSIENT_CODES))
+                raise _Unavailable(0.0, ", ".join(sorted(codes & _TRANSIENT_CODES)))
             raise AdapterError(f"Shopify refused {operation}: {_messages(errors)}")
         data = payload.get("data")
         if not isinstance(data, dict):
@@ -142,6 +148,22 @@ class AdminClient:
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
             self._sleep(seconds)
+
+
+class _Again(Exception):
+    """An attempt to make again after ``delay`` seconds (at least)."""
+
+    def __init__(self, delay: float, message: str):
+        super().__init__(message)
+        self.delay, self.message = delay, message
+
+
+class _Throttled(_Again):
+    """THROTTLED or 429: Shopify's bucket is empty; ``delay`` is what it asks us to wait."""
+
+
+class _Unavailable(_Again):
+    """A network error, a 5xx, INTERNAL_SERVER_ERROR: back off."""
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -35,9 +35,7 @@ from adapters.base import (
     Customer, DiscountKind, DiscountSpec, FinancialStatus, FulfillmentStatus, LineItem, Order, Refund,
 )
 from adapters.errors import InvalidPayload
-from adapters.shopify.readers import (
-    as_object, money, objects, optional_text, optional_time, quantity, required_time, text,
-)
+from adapters.readers import amount_of, as_object, objects, optional_text, optional_time, quantity, required_time, text
 
 GID_PREFIX = "gid://shopify/"
 _FINANCIAL = {
@@ -90,16 +88,16 @@ def order_from_rest(payload: Mapping) -> Order:
         platform_id=numeric_id(data.get("id"), "Order", where),
         number=_number(data, where),
         currency=text(data, "currency", where),
-        total=money(data.get("total_price"), f"{where} total_price"),
-        subtotal=money(data.get("subtotal_price"), f"{where} subtotal_price", Decimal(0)),
+        total=amount_of(data.get("total_price"), f"{where} total_price"),
+        subtotal=amount_of(data.get("subtotal_price"), f"{where} subtotal_price", Decimal(0)),
         created_at=required_time(data, "created_at", where),
         updated_at=required_time(data, "updated_at", where),
         financial_status=financial,
         fulfillment_status=fulfillment,
         customer=customer_dto,
         email=optional_text(data, "email", where) or (customer_dto.email if customer_dto else None),
-        total_discounts=money(data.get("total_discounts"), f"{where} total_discounts", Decimal(0)),
-        total_tax=money(data.get("total_tax"), f"{where} total_tax", Decimal(0)),
+        total_discounts=amount_of(data.get("total_discounts"), f"{where} total_discounts", Decimal(0)),
+        total_tax=amount_of(data.get("total_tax"), f"{where} total_tax", Decimal(0)),
         paid_at=processed_at if financial in _PAID else None,
         cancelled_at=optional_time(data, "cancelled_at", where),
         cancel_reason=optional_text(data, "cancel_reason", where),
@@ -146,12 +144,12 @@ def _customer_rest(data: Mapping, locale: str | None) -> Customer:
 def _line_item_rest(data: Mapping, where: str) -> LineItem:
     where = f"{where} line item {data.get('id')!r}"
     count = quantity(data.get("quantity"), where)
-    price = money(data.get("price"), f"{where} price")
+    price = amount_of(data.get("price"), f"{where} price")
     allocations = objects(data, "discount_allocations", where)
     if allocations:
-        discount = sum((money(a.get("amount"), f"{where} discount") for a in allocations), Decimal(0))
+        discount = sum((amount_of(a.get("amount"), f"{where} discount") for a in allocations), Decimal(0))
     else:
-        discount = money(data.get("total_discount"), f"{where} total_discount", Decimal(0))
+        discount = amount_of(data.get("total_discount"), f"{where} total_discount", Decimal(0))
     product = data.get("product_id")
     return LineItem(platform_id=numeric_id(data.get("id"), "LineItem", where),
                     title=text(data, "title", where), quantity=count, unit_price=price,
@@ -166,7 +164,7 @@ def _refund_rest(data: Mapping, order: Mapping, ratio: Decimal | None, where: st
     for transaction in objects(data, "transactions", where):
         if transaction.get("kind") != "refund" or transaction.get("status") != "success":
             continue
-        value = money(transaction.get("amount"), f"{where} transaction amount")
+        value = amount_of(transaction.get("amount"), f"{where} transaction amount")
         currency = transaction.get("currency")
         if currency and currency != order.get("currency") and ratio is not None:
             value = (value * ratio).quantize(_CENT, rounding=ROUND_HALF_UP)
@@ -184,8 +182,8 @@ def _shop_ratio(order: Mapping, where: str) -> Decimal | None:
     shop, shown = price_set.get("shop_money"), price_set.get("presentment_money")
     if not isinstance(shop, Mapping) or not isinstance(shown, Mapping):
         return None
-    shown_amount = money(shown.get("amount"), f"{where} presentment total")
-    return money(shop.get("amount"), f"{where} shop total") / shown_amount if shown_amount else None
+    shown_amount = amount_of(shown.get("amount"), f"{where} presentment total")
+    return amount_of(shop.get("amount"), f"{where} shop total") / shown_amount if shown_amount else None
 
 
 # -- GraphQL nodes (Admin API 2026-10)
@@ -355,4 +353,4 @@ def _shop_money(data: Mapping, key: str, where: str, default: Decimal | None = N
     if bag is None and default is not None:
         return default
     shop = as_object(bag, f"{where} {key}").get("shopMoney")
-    return money(as_object(shop, f"{where} {key}.shopMoney").get("amount"), f"{where} {key}")
+    return amount_of(as_object(shop, f"{where} {key}.shopMoney").get("amount"), f"{where} {key}")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from adapters.base import Platform, WebhookEnvelope, WebhookHeaders, lowered_headers, webhook_envelope
 from adapters.errors import InvalidPayload
-from adapters.shopify.readers import parse_time
+from adapters.readers import parse_time
 
 _PREFIXES = ("x-shopify-", "shopify-")
 TOPIC, SHOP, WEBHOOK_ID, EVENT_ID, TRIGGERED_AT, HMAC = (

@@ -27,6 +27,7 @@ import html
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from adapters.base import (
@@ -40,6 +41,7 @@ from adapters.base import (
     Order,
     Refund,
 )
+from adapters import readers
 from adapters.errors import InvalidPayload
 
 _UNPAID = frozenset({"pending", "on-hold", "checkout-draft", "failed", "draft"})
@@ -256,21 +258,16 @@ def _decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
-# -- readers ----------------------------------------------------------------------------------------
+# -- readers (adapters/readers.py), as WooCommerce writes: some text as numbers, blank text for none,
+# amounts only as text, ``*_gmt`` times in UTC without an offset (an offset, if present, is honoured) ----
 
-def _object(value: Any, what: str) -> Mapping:
-    if not isinstance(value, Mapping):
-        raise InvalidPayload(f"{what} must be a JSON object")
-    return value
-
-
-def _list(data: Mapping, key: str, where: str) -> list:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidPayload(f"{where}: {key} must be a list")
-    return value
+_object = readers.as_object
+_list = readers.items
+_text = partial(readers.text, numbers=True)
+_optional_text = partial(readers.optional_text, strip=True)
+_money = partial(readers.money, floats=False)
+_time = partial(readers.required_time, naive_utc=True)
+_optional_time = partial(readers.optional_time, naive_utc=True)
 
 
 def _id(data: Mapping, key: str, where: str) -> str:
@@ -278,58 +275,6 @@ def _id(data: Mapping, key: str, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
         raise InvalidPayload(f"{where}: {key} must be a numeric id, not {value!r}")
     return str(int(value))
-
-
-def _text(data: Mapping, key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value) == "":
-        raise InvalidPayload(f"{where}: {key} is missing")
-    return str(value)
-
-
-def _optional_text(data: Mapping, key: str, where: str) -> str | None:
-    value = data.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise InvalidPayload(f"{where}: {key} must be text")
-    return value.strip() or None
-
-
-def _money(data: Mapping, key: str, where: str, default: Decimal | None = None) -> Decimal:
-    value = data.get(key)
-    if value in (None, "") and default is not None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidPayload(f"{where}: {key} must be an amount as text, not {value!r}")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidPayload(f"{where}: {key} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise InvalidPayload(f"{where}: {key} is not an amount: {value!r}")
-    return amount
-
-
-def _time(data: Mapping, key: str, where: str) -> datetime:
-    value = _optional_time(data, key, where)
-    if value is None:
-        raise InvalidPayload(f"{where}: {key} is missing")
-    return value
-
-
-def _optional_time(data: Mapping, key: str, where: str) -> datetime | None:
-    """A ``*_gmt`` time: ISO 8601 without offset, in UTC (an offset, if present, is honoured)."""
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise InvalidPayload(f"{where}: {key} must be an ISO 8601 time")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidPayload(f"{where}: {key} is not an ISO 8601 time: {value!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def gmt_text(moment: datetime) -> str:

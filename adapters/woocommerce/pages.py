@@ -8,7 +8,8 @@ skipping one. Only a deletion mid-way can skip an item; the periodic reconciliat
 
 ``fetch_in_order`` keeps up to ``in_flight`` page requests running in threads and yields the pages
 in order. A 429 (or a 503 with Retry-After) closes a shared gate for the time the store asked, so
-every thread waits, not only the one refused; other transient failures back off exponentially.
+every thread waits, not only the one refused; other transient failures back off exponentially (both
+through adapters/retries.py).
 The clock and the sleep are parameters, so tests and benchmarks control time.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +27,8 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from adapters.errors import RateLimited, Transient
+from adapters.retries import backoff as retry_backoff
+from adapters.retries import retry_call
 
 MAX_PER_PAGE = 100
 T = TypeVar("T")
@@ -104,19 +108,18 @@ def fetch_in_order(fetch: Callable[[int], Fetched[T]], first_page: int, in_fligh
     gate = _Gate(clock, sleep)
 
     def attempt(page: int) -> Fetched[T]:
-        for number in range(1, max_attempts + 1):
+        def once() -> Fetched[T]:
             gate.wait()
-            try:
-                return fetch(page)
-            except RateLimited as exc:
-                if number == max_attempts:
-                    raise
+            return fetch(page)
+
+        def wait(exc: BaseException, failures: int) -> float:
+            if isinstance(exc, RateLimited):  # every page waits, this one too: at the gate
                 gate.hold(exc.retry_after)
-            except Transient:
-                if number == max_attempts:
-                    raise
-                sleep(backoff * 2 ** (number - 1))
-        raise AssertionError("unreachable")
+                return 0.0
+            return retry_backoff(failures, backoff, cap=math.inf, jitter=False)
+
+        return retry_call(once, retry_on=(RateLimited, Transient), limits={"all": max_attempts - 1}, wait=wait,
+                          sleep=sleep)
 
     first = attempt(first_page)
     yield first

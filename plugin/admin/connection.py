@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
-from plugin.shops import privacy
+from plugin.privacy import service as privacy
+from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import Shop
-from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.shops.service import credentials
 from plugin.shops.woocommerce_keys import ReplacedKey, replaced_keys
 from plugin.sync.models import SyncState, WebhookDelivery

@@ -30,7 +30,7 @@ from plugin.admin.shopper_text import person_name, plain_text, shopper_text
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
 from plugin.problems import Problem, prefers_html, problem_response
-from plugin.shops import privacy
+from plugin.privacy import service as privacy
 from plugin.shops.shopify_views import embedded as shopify_embedded
 from plugin.shops.shopify_views import frame_ancestors
 

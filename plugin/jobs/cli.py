@@ -42,14 +42,10 @@ def list_jobs(status: str, shop_id: int | None, limit: int):
 @with_appcontext
 def retry_jobs(job_ids: tuple[int, ...]):
     """Queue failed jobs again (their attempt count starts over)."""
-    db, queue = current_app.extensions["storecare.db"], current_app.extensions["storecare.queue"]
-    with db.uow() as session:
-        for job_id in job_ids:
-            try:
-                queue.retry(session, job_id)
-            except JobError as exc:
-                raise click.ClickException(str(exc)) from None
-        session.commit()
+    try:
+        current_app.extensions["storecare.queue"].retry_all(list(job_ids))
+    except JobError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"queued again: {', '.join(f'#{i}' for i in job_ids)}")
 
 

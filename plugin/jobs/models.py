@@ -29,3 +29,15 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A running job whose lease has passed was lost with its worker and is re-queued.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+def queued_run(name: str, shop_id: int | None, args: dict, max_attempts: int, enqueued_at: datetime) -> dict:
+    """A new run's row, column by column: the one definition of it. ``JobQueue.enqueue`` builds its
+    JobRun from it, and the webhook inbox's batch, which writes job rows in SQL of its own for speed
+    (plugin/sync/ingress.py), names ``QUEUED_COLUMNS`` in that order; every other column of ``job_runs``
+    must start empty (tests/integration/test_ingress.py compares the two with the model)."""
+    return {"name": name, "shop_id": shop_id, "args": args, "status": "queued", "attempts": 0,
+            "max_attempts": max_attempts, "enqueued_at": enqueued_at}
+
+
+QUEUED_COLUMNS: tuple[str, ...] = tuple(queued_run("", None, {}, 0, utcnow()))

@@ -20,8 +20,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from adapters.errors import AdapterError
+from adapters.retries import backoff
 from plugin.db import utcnow
-from plugin.jobs.models import JobRun
+from plugin.jobs.models import JobRun, queued_run
 
 log = logging.getLogger(__name__)
 RUNNER = "storecare.run_job"
@@ -47,9 +48,9 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: float = 600.0, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter in [0.5, 1.5) of the step: 2, 4, 8 ... capped."""
-    step = min(cap, base * (2 ** max(0, attempt - 1)))
-    return step * (0.5 + (rng or random).random())
+    """A job's delay before its next attempt: 2, 4, 8 ... s capped at 10 minutes, on the one backoff curve
+    (adapters/retries.py: full jitter in [0.5, 1.5) of the step)."""
+    return backoff(attempt, base, cap, rng)
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,7 @@ class JobQueue:
         ``args`` are the job function's keyword arguments (ids, never objects); ``shop_id`` tags the run
         so the shop's merchant sees it.
         """
-        run = JobRun(name=name, shop_id=shop_id, args=dict(args), max_attempts=self.max_attempts(name),
-                     status="queued", enqueued_at=utcnow())
+        run = JobRun(**queued_run(name, shop_id, dict(args), self.max_attempts(name), utcnow()))
         session.add(run)
         session.flush()
         pending = session.info.setdefault("storecare.pending_jobs", [])
@@ -203,6 +203,14 @@ class JobQueue:
             session.commit()
 
     # -- operator tools
+    def retry_all(self, job_ids: list[int]) -> list[JobRun]:
+        """Queue failed jobs again, all of them or none (JobError names the first that cannot be);
+        commits."""
+        with self.app.extensions["storecare.db"].uow() as session:
+            runs = [self.retry(session, job_id) for job_id in job_ids]
+            session.commit()
+        return runs
+
     def retry(self, session: Session, job_id: int) -> JobRun:
         run = session.get(JobRun, job_id)
         if run is None:

@@ -1,14 +1,23 @@
-"""A platform that stops accepting our credentials: the shop waits for its merchant to reconnect.
+"""A shop's adapter that keeps its platform access working, or says for good that it stopped.
 
-Shopify's tokens expire and refresh (plugin/shops/shopify.py: a 401 refreshes once, a second one marks
-the shop). WooCommerce keys neither expire nor refresh: they stop working when the merchant deletes
-them (or the WordPress user they belong to). So a WooCommerce job's adapter is a ``RevocationGuard``:
-when a platform call, or a page of an iteration, raises ``AuthRevoked`` (401/403), it asks the store
-once more with ``GET system_status``. A refusal of one route (a security plugin, a WAF) is not a
-revoked key, and the job fails alone; when the store refuses that too, the shop is marked
-``needs_reauth`` in a unit of work of its own (the caller's session is neither used nor committed) and
-the job fails for good. Later jobs stop in ``service.adapter_for`` without calling the store, every
-admin page asks the merchant to reconnect, and a reconnect clears the mark.
+``service.adapter_for`` returns every shop's adapter wrapped in a ``ShopAdapter``. When a platform call
+raises ``AuthRevoked`` (401/403):
+
+- Shopify: access tokens expire and refresh (plugin/shops/shopify.py). Jobs hold an adapter longer
+  than a token lives (an hour), so a 401 refreshes the token once and the call is tried again; a second
+  401 marks the shop ``needs_reauth`` and the error goes on (the job fails for good). An iterator's
+  later items pass through untouched (a bulk export's file is a signed URL, not ours).
+- WooCommerce: keys neither expire nor refresh; they stop working when the merchant deletes them (or
+  the WordPress user they belong to). A refusal, of a call or of a page of an iteration, is checked
+  once more with ``GET system_status``: a refusal of one route (a security plugin, a WAF) is not a
+  revoked key, and the job fails alone; when the store refuses that too, the shop is marked
+  ``needs_reauth`` and the job fails for good.
+- The sandbox: the error goes on.
+
+Every refresh and every mark is a unit of work of its own: the caller's session is neither used nor
+committed (a use case holding a lock keeps it, and its work stays its own to commit or roll back).
+Later jobs stop in ``service.adapter_for`` without calling the platform, every admin page asks the
+merchant to reconnect, and a reconnect (or a new Shopify grant) clears the mark.
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ from collections.abc import Iterator
 from flask import current_app
 from sqlalchemy import update
 
+from adapters.base import Platform, PlatformAdapter
 from adapters.errors import AdapterError, AuthRevoked
 from plugin.shops.models import Shop
 
@@ -32,15 +42,16 @@ def mark_needs_reauth(shop_id: int, reason: str) -> None:
     log.warning("shop %s needs the merchant to reconnect: %s", shop_id, reason)
 
 
-class RevocationGuard:
-    """A WooCommerce shop's adapter for jobs (see the module doc). Attributes that are not methods pass
-    through; a method's iterator result is guarded item by item (the backfill pages through one)."""
+class ShopAdapter:
+    """A shop's platform adapter with the refusal handling above. Attributes that are not methods pass
+    through; a method's iterator result is guarded item by item."""
 
-    def __init__(self, shop_id: int, adapter):
-        self._shop_id, self._adapter = shop_id, adapter
+    def __init__(self, shop: Shop, adapter: PlatformAdapter):
+        self._shop_id, self._platform, self._domain = shop.id, shop.platform, shop.domain
+        self._adapter = adapter
 
     def __repr__(self) -> str:
-        return f"<RevocationGuard {self._adapter!r}>"
+        return f"<ShopAdapter {self._adapter!r}>"
 
     def __getattr__(self, name: str):
         value = getattr(self._adapter, name)
@@ -51,8 +62,13 @@ class RevocationGuard:
             try:
                 result = value(*args, **kwargs)
             except AuthRevoked as exc:
-                self._confirm(exc)
-                raise
+                if not self._renewed(exc):
+                    raise
+                try:  # once more, with the renewed credentials
+                    result = getattr(self._adapter, name)(*args, **kwargs)
+                except AuthRevoked:
+                    mark_needs_reauth(self._shop_id, "the platform refused freshly renewed credentials")
+                    raise
             return self._guarded(result) if isinstance(result, Iterator) else result
 
         return call
@@ -61,8 +77,28 @@ class RevocationGuard:
         try:
             yield from items
         except AuthRevoked as exc:
-            self._confirm(exc)
+            if self._platform == Platform.WOOCOMMERCE:
+                self._confirm(exc)
             raise
+
+    def _renewed(self, refused: AuthRevoked) -> bool:
+        """After a refused call: whether the credentials were renewed and the call is worth one more try."""
+        if self._platform == Platform.SHOPIFY:
+            self._refresh()
+            return True
+        if self._platform == Platform.WOOCOMMERCE:
+            self._confirm(refused)
+        return False
+
+    def _refresh(self) -> None:
+        """Refresh the Shopify token the platform refused, unless another worker already did."""
+        from plugin.shops import service
+        from plugin.shops.shopify import refresh_after_401
+
+        refused = self._adapter.connection.credentials.get("access_token")
+        with current_app.extensions["storecare.db"].uow() as session:
+            values = refresh_after_401(session, session.get(Shop, self._shop_id), refused)
+        self._adapter = service.platform_adapter(self._platform, self._domain, values)
 
     def _confirm(self, refused: AuthRevoked) -> None:
         """Mark the shop only if the store refuses our keys on a plain read too."""

@@ -1,5 +1,6 @@
-"""Shops: installing into Shopify and connecting WooCommerce stores, uninstall, privacy requests, and
-the sandbox store's command line (the demo's and the tests' platform)."""
+"""Shops: installing into Shopify and connecting WooCommerce stores, uninstall, and the sandbox store's
+command line (the demo's and the tests' platform). Privacy requests are a feature of their own
+(plugin/privacy/)."""
 from plugin.features import Feature, Job, Schedule
 
 FEATURE = Feature(
@@ -8,8 +9,7 @@ FEATURE = Feature(
     jobs=(
         Job("shopify.subscribe_webhooks", "plugin.shops.shopify:subscribe_webhooks_job", max_attempts=8),
         Job("woocommerce.check_plugin", "plugin.shops.woocommerce_upkeep:check_plugin_job", max_attempts=3),
-        Job("privacy.redact_shop", "plugin.shops.privacy_tasks:redact_shop_job"),
     ),
     schedules=(Schedule("storecare.woocommerce_upkeep", 60, "plugin.shops.woocommerce_upkeep:upkeep_task"),),
-    commands=("plugin.shops.privacy_cli:privacy_cli", "plugin.sandbox_cli:sandbox_cli"),
+    commands=("plugin.sandbox_cli:sandbox_cli",),
 )

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
 
 from adapters import get_adapter
 from adapters.base import Connection, Platform, PlatformAdapter
@@ -53,19 +52,36 @@ def adapter_options(platform: str) -> dict:
 
 
 def adapter_for(shop: Shop) -> PlatformAdapter:
-    """The shop's adapter, bound to its own credentials for this call only."""
+    """The shop's adapter: the one way to call a shop's platform, bound to its credentials for this call.
+
+    Refuses an uninstalled shop (ShopError) and one waiting for its merchant to reconnect
+    (AuthRevoked). A Shopify access token that expires within five minutes is refreshed first; the
+    adapter it returns is a ``ShopAdapter`` (plugin/shops/access.py), which handles a refusal met
+    later (a 401 refreshes Shopify's token once and tries again; WooCommerce keys refused on a plain
+    read too mark the shop). Every refresh and every mark is a unit of work of its own: the session
+    ``shop`` belongs to is neither used nor committed, so a use case may ask for an adapter while it
+    holds a lock and uncommitted work (on SQLite, whose one writer is the caller while it has written,
+    ask for the adapter before writing: a refresh must wait for that writer)."""
+    from plugin.shops.access import ShopAdapter
+
     if shop.status != "installed":
         raise ShopError(f"shop {shop.domain} is uninstalled: no platform calls are made for it")
-    if shop.needs_reauth and shop.platform == Platform.WOOCOMMERCE:  # Shopify: ensure_fresh_token says it
+    if shop.needs_reauth and shop.platform == Platform.WOOCOMMERCE:  # Shopify: fresh_credentials says it
         raise AuthRevoked("the store no longer accepts Storecare's API keys: the merchant must reconnect it "
                           "(Connection > Reconnect)")
     values = credentials(shop)
     if shop.platform == Platform.SHOPIFY:  # expiring offline tokens: refreshed here, before any call
-        from plugin.shops.shopify import ensure_fresh_token
+        from plugin.shops.shopify import fresh_credentials
 
-        values = ensure_fresh_token(object_session(shop), shop)
-    connection = Connection(shop_domain=shop.domain, credentials=values)
-    return get_adapter(shop.platform, connection, **adapter_options(shop.platform))
+        values = fresh_credentials(shop)
+    return ShopAdapter(shop, platform_adapter(shop.platform, shop.domain, values))
+
+
+def platform_adapter(platform: str, domain: str, values: dict) -> PlatformAdapter:
+    """The platform's own adapter for ``values``, unguarded: for ``adapter_for``'s wrapper, and for
+    keys not stored yet (a WooCommerce connection checking the keys it was handed)."""
+    connection = Connection(shop_domain=domain, credentials=values)
+    return get_adapter(platform, connection, **adapter_options(platform))
 
 
 def find_shop(session, platform: str, domain: str) -> Shop | None:

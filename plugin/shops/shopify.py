@@ -20,8 +20,9 @@ from typing import Callable, Iterable, Mapping
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from adapters.base import Platform, PlatformAdapter
+from adapters.base import Platform
 from adapters.errors import AuthRevoked, InvalidPayload, Transient
 from adapters.shopify.oauth import GrantRefused, OAuthClient, OfflineToken, authorize_url, without_token
 from plugin.admin.sessions import end_shop_sessions
@@ -250,20 +251,41 @@ def mark_needs_reauth(session: Session, shop: Shop, reason: str) -> None:
     log.warning("shopify shop %s needs re-authorisation: %s", shop.id, reason)
 
 
-def ensure_fresh_token(session: Session | None, shop: Shop, now: datetime | None = None) -> dict:
+def fresh_credentials(shop: Shop, now: datetime | None = None) -> dict:
+    """``shop``'s credentials with an access token valid for at least five more minutes (what
+    ``service.adapter_for`` builds a Shopify adapter with).
+
+    A token that needs it is refreshed in a unit of work of its own, never in the session ``shop``
+    belongs to: a refresh commits at once (a rotated refresh token must never be lost to a later
+    rollback), and committing the caller's session would commit its unfinished use case (a redemption
+    holding a balance lock). The caller's copy of the shop is given what was stored without becoming
+    dirty, so the caller's own commit writes no credentials. Raises as ``ensure_fresh_token``."""
+    now = now or utcnow()
+    if shop.needs_reauth:
+        raise AuthRevoked("Shopify needs the merchant to open Storecare again to re-authorise it")
+    values = service.credentials(shop)
+    token = OfflineToken.from_credentials(values)
+    if token is None or not token.expires_within(REFRESH_MARGIN.total_seconds(), now):
+        return values
+    with current_app.extensions["storecare.db"].uow() as own:
+        stored = own.get(Shop, shop.id)
+        try:
+            values = ensure_fresh_token(own, stored, now)
+        except AuthRevoked:  # Shopify refused the refresh token: the shop was marked
+            set_committed_value(shop, "needs_reauth", stored.needs_reauth)
+            raise
+        set_committed_value(shop, "credentials_encrypted", stored.credentials_encrypted)
+        return values
+
+
+def ensure_fresh_token(session: Session, shop: Shop, now: datetime | None = None) -> dict:
     """The shop's credentials with an access token valid for at least five more minutes.
 
-    Refreshes when needed, serialised on the shop's row. A refresh commits ``session`` at once (a
-    rotated refresh token must never be lost to a later rollback): call this, through ``adapter_for``,
-    at the start of a unit of work. When the refresh gets no answer, nothing is overwritten and
-    ``Transient`` asks for a retry; when Shopify refuses the refresh token, the shop is marked
-    ``needs_reauth`` and ``AuthRevoked`` is raised.
+    Refreshes when needed, serialised on the shop's row, and commits ``session`` at once: give it a
+    session of its own (``fresh_credentials`` does). When the refresh gets no answer, nothing is
+    overwritten and ``Transient`` asks for a retry; when Shopify refuses the refresh token, the shop is
+    marked ``needs_reauth`` and ``AuthRevoked`` is raised.
     """
-    if session is None:  # a detached shop: work in a session of our own, then update the caller's copy
-        with current_app.extensions["storecare.db"].uow() as own:
-            values = ensure_fresh_token(own, own.get(Shop, shop.id), now)
-            shop.credentials_encrypted = own.get(Shop, shop.id).credentials_encrypted
-            return values
     now = now or utcnow()
     if shop.needs_reauth:
         raise AuthRevoked("Shopify needs the merchant to open Storecare again to re-authorise it")
@@ -283,61 +305,6 @@ def refresh_after_401(session: Session, shop: Shop, failed_access_token: str | N
         raise AuthRevoked("Shopify needs the merchant to open Storecare again to re-authorise it")
     failed = failed_access_token or service.credentials(shop).get("access_token")
     return _refresh(session, shop, now or utcnow(), lambda current: current.access_token == failed)
-
-
-class RefreshingAdapter:
-    """A shop's adapter for a long job (backfill, reconciliation): each platform call that Shopify
-    answers with 401 refreshes the token once, in a unit of work of its own, and is tried again; a
-    second 401 marks the shop ``needs_reauth`` and raises ``AuthRevoked`` (the job fails for good).
-
-    Jobs hold an adapter across many units of work, longer than an access token lives (an hour), so
-    the refresh cannot wait for the next ``adapter_for``. Attributes that are not methods, and
-    iterators' later items, pass through untouched (a bulk export's file is a signed URL, not ours)."""
-
-    def __init__(self, shop_id: int, adapter: PlatformAdapter, access_token: str | None):
-        self._shop_id, self._adapter, self._token = shop_id, adapter, access_token
-
-    def __repr__(self) -> str:
-        return f"<RefreshingAdapter {self._adapter!r}>"
-
-    def __getattr__(self, name: str):
-        value = getattr(self._adapter, name)
-        if name.startswith("_") or not callable(value):
-            return value
-
-        def call(*args, **kwargs):
-            try:
-                return value(*args, **kwargs)
-            except AuthRevoked:
-                self._refresh()  # then once more, below, with the new token
-            try:
-                return getattr(self._adapter, name)(*args, **kwargs)
-            except AuthRevoked:
-                with current_app.extensions["storecare.db"].uow() as session:
-                    mark_needs_reauth(session, session.get(Shop, self._shop_id),
-                                      "Shopify refused a freshly refreshed access token")
-                raise
-
-        return call
-
-    def _refresh(self) -> None:
-        with current_app.extensions["storecare.db"].uow() as session:
-            shop = session.get(Shop, self._shop_id)
-            values = refresh_after_401(session, shop, self._token)
-            self._adapter, self._token = service.adapter_for(shop), values.get("access_token")
-
-
-def refreshing_adapter_for(shop: Shop) -> PlatformAdapter:
-    """``service.adapter_for`` for jobs: a Shopify shop's adapter refreshes its token on a 401; a
-    WooCommerce shop's marks the shop ``needs_reauth`` when the store refuses its keys (access.py)."""
-    adapter = service.adapter_for(shop)
-    if shop.platform == Platform.WOOCOMMERCE:
-        from plugin.shops.access import RevocationGuard
-
-        return RevocationGuard(shop.id, adapter)
-    if shop.platform != PLATFORM:
-        return adapter
-    return RefreshingAdapter(shop.id, adapter, service.credentials(shop).get("access_token"))
 
 
 def _refresh(session: Session, shop: Shop, now: datetime,

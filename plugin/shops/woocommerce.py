@@ -41,8 +41,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from adapters import get_adapter
-from adapters.base import Connection, Platform
+from adapters.base import Platform
 from adapters.errors import AdapterError, InvalidPayload, NotFound
 from adapters.messages import N_
 from adapters.woocommerce.auth import (
@@ -61,7 +60,7 @@ from plugin.security import random_secret
 from plugin.shops import woocommerce_identity as identity
 from plugin.shops import woocommerce_keys
 from plugin.shops.models import PendingConnection, Shop
-from plugin.shops.service import adapter_options, credentials, find_shop, store_credentials
+from plugin.shops.service import credentials, find_shop, platform_adapter, store_credentials
 from plugin.shops.woocommerce_failures import UNUSED_KEY, why_not_verified
 
 log = logging.getLogger(__name__)
@@ -150,16 +149,25 @@ def _app_url(path: str) -> str:
     return base + path
 
 
-def _woocommerce_shop_id(session, shop_id: int | None) -> int | None:
+def _woocommerce_shop_id(session, shop_id: object) -> int | None:
     shop = session.get(Shop, shop_id) if isinstance(shop_id, int) and not isinstance(shop_id, bool) else None
     return shop.id if shop is not None and shop.platform == PLATFORM and shop.status == "installed" else None
 
 
-def start(session, store_url: str, *, browser_binder: str | None, signed_in_shop_id: int | None = None,
+def start(db, store_url: str, *, browser_binder: str | None, signed_in_shop_id: object = None,
           now: datetime | None = None) -> Started:
-    """Record a pending connection and build the authorize URL. ``signed_in_shop_id``: the WooCommerce
-    shop whose admin this browser is signed in to (a reconnect's proof, see woocommerce_identity). The
-    caller commits."""
+    """Record a pending connection and build the authorize URL; commits. ``signed_in_shop_id``: the
+    shop this browser's admin session names (as the session holds it): when it is an installed
+    WooCommerce shop, a reconnect's proof (see woocommerce_identity)."""
+    with db.uow() as session:
+        started = _start(session, store_url, browser_binder=browser_binder,
+                         signed_in_shop_id=signed_in_shop_id, now=now)
+        session.commit()
+    return started
+
+
+def _start(session, store_url: str, *, browser_binder: str | None, signed_in_shop_id: object,
+           now: datetime | None) -> Started:
     now = now or utcnow()
     store = check_store_url(store_url)
     token = secrets.token_urlsafe(32)
@@ -181,11 +189,19 @@ def _pending(session, token: str) -> PendingConnection | None:
                                                            PendingConnection.platform == PLATFORM)).first()
 
 
-def bind_browser(session, token: str, browser_binder: str, now: datetime | None = None, *,
-                 signed_in_shop_id: int | None = None) -> str:
+def bind_browser(db, token: str, browser_binder: str, now: datetime | None = None, *,
+                 signed_in_shop_id: object = None) -> str:
     """The WordPress plugin's link: the first browser to follow it is bound to the connection (with the
     WooCommerce shop it is signed in to, if any); it is then sent on to the store's authorize screen.
-    The caller commits."""
+    Commits."""
+    with db.uow() as session:
+        target = _bind_browser(session, token, browser_binder, now, signed_in_shop_id=signed_in_shop_id)
+        session.commit()
+    return target
+
+
+def _bind_browser(session, token: str, browser_binder: str, now: datetime | None, *,
+                  signed_in_shop_id: object) -> str:
     now = now or utcnow()
     row = _pending(session, token)
     if row is None or row.status != "pending" or row.expires_at <= now:
@@ -276,8 +292,7 @@ def _adapter(store: StoreAddress, handover: KeyHandover):
 def _store_adapter(store: StoreAddress, consumer_key: str, consumer_secret: str):
     """An adapter for the address being connected, with the given keys (the one way one is built here)."""
     values = {"store_url": store.url, "consumer_key": consumer_key, "consumer_secret": consumer_secret}
-    return get_adapter(PLATFORM, Connection(shop_domain=store.domain, credentials=values),
-                       **adapter_options(PLATFORM))
+    return platform_adapter(PLATFORM, store.domain, values)  # keys not stored yet: no shop to guard
 
 
 def _previous_keys_work(store: StoreAddress, held: identity.Held) -> bool:
@@ -394,12 +409,24 @@ class Landing:
     already_signed_in: bool = False  # the page opened again by the browser it signed in
 
 
-def land(session, token: str, browser_binder: str | None, success: bool, now: datetime | None = None, *,
-         signed_in_shop_id: int | None = None) -> Landing:
+def land(db, token: str, browser_binder: str | None, success: bool, now: datetime | None = None, *,
+         signed_in_shop_id: object = None) -> Landing:
     """The merchant's browser is back from the store. Return the shop to sign in to (once), or raise
-    ConnectError with what to tell them. ``signed_in_shop_id``: the shop this browser's admin session is
-    signed in to (signing in rotates the session, so the browser that started is known by that once it
-    landed). The caller commits, also after a ConnectError (a refusal closes the pending connection)."""
+    ConnectError with what to tell them. ``signed_in_shop_id``: the shop this browser's admin session
+    names (signing in rotates the session, so the browser that started is known by that once it
+    landed). Commits, also after a ConnectError (a refusal closes the pending connection)."""
+    with db.uow() as session:
+        try:
+            landing = _land(session, token, browser_binder, success, now, signed_in_shop_id=signed_in_shop_id)
+        except ConnectError:
+            session.commit()
+            raise
+        session.commit()
+    return landing
+
+
+def _land(session, token: str, browser_binder: str | None, success: bool, now: datetime | None, *,
+          signed_in_shop_id: object) -> Landing:
     now = now or utcnow()
     row = _pending(session, token)
     if row is not None and row.landed_at is not None:

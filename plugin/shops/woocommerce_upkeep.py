@@ -29,7 +29,7 @@ from plugin.jobs.models import JobRun
 from plugin.shops import woocommerce_identity as identity
 from plugin.shops import woocommerce_keys
 from plugin.shops.models import Shop
-from plugin.shops.service import credentials, store_credentials
+from plugin.shops.service import adapter_for, credentials, store_credentials
 
 log = logging.getLogger(__name__)
 NAMING_ONLY = AddressPolicy(allow_private=True)  # a store key from an address no request goes to
@@ -71,14 +71,13 @@ def check_plugin(db, shop_id: int) -> str:
     """Read the plugin's ``connection`` route with the keys we hold (which marks the plugin connected),
     adopt its storefront secret, and retry deleting listed replaced keys. Returns "confirmed", "absent"
     (no plugin, or no usable secret) or "skipped" (the shop is not one to call)."""
-    from plugin.shops.shopify import refreshing_adapter_for  # a refused key marks the shop (access.py)
     from plugin.shops.woocommerce import storefront_secret_of
 
     with db.uow() as session:
         shop = session.get(Shop, shop_id)
         if shop is None or shop.platform != PLATFORM or shop.status != "installed" or shop.needs_reauth:
             return "skipped"
-        adapter, key = refreshing_adapter_for(shop), shop.domain
+        adapter, key = adapter_for(shop), shop.domain  # a refused key marks the shop
     secret = storefront_secret_of(adapter.plugin_connection())
     if secret is None:
         return "absent"

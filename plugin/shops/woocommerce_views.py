@@ -24,7 +24,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext
 
 from adapters.woocommerce.auth import StoreUrlError
-from plugin.admin.auth import SESSION_SHOP, installed_shop, sign_in
+from plugin.admin.auth import SESSION_SHOP, sign_in
 from plugin.admin.csrf import check_csrf, csrf_token
 from plugin.extensions import db
 from plugin.problems import problem_response
@@ -57,12 +57,6 @@ def _binder() -> str:
     return value
 
 
-def _signed_in_shop_id(db_session) -> int | None:
-    """The installed shop this browser's admin session is signed in to, if any."""
-    shop = installed_shop(db_session, session.get(SESSION_SHOP))
-    return shop.id if shop is not None else None
-
-
 def _page(status: int = 200, **context):
     context.setdefault("store_url", "")
     context.setdefault("error", None)
@@ -88,15 +82,13 @@ def form():
 def submit():
     check_csrf()
     store_url = request.form.get("store_url", "")[:2000]
-    with db.uow() as db_session:
-        try:
-            started = woocommerce.start(db_session, store_url, browser_binder=_binder(),
-                                        signed_in_shop_id=_signed_in_shop_id(db_session))
-        except StoreUrlError as exc:
-            return _page(400, store_url=store_url, error=gettext(str(exc)))
-        except woocommerce.ConnectError as exc:
-            return _outcome(exc.message, exc.status)
-        db_session.commit()
+    try:
+        started = woocommerce.start(db, store_url, browser_binder=_binder(),
+                                    signed_in_shop_id=session.get(SESSION_SHOP))
+    except StoreUrlError as exc:
+        return _page(400, store_url=store_url, error=gettext(str(exc)))
+    except woocommerce.ConnectError as exc:
+        return _outcome(exc.message, exc.status)
     return redirect(started.authorize_url)
 
 
@@ -104,14 +96,12 @@ def submit():
 def start_from_wordpress():
     data = request.get_json(silent=True) if request.is_json else request.form
     store_url = str((data or {}).get("store_url", ""))[:2000]
-    with db.uow() as db_session:
-        try:
-            started = woocommerce.start(db_session, store_url, browser_binder=None)
-        except StoreUrlError as exc:
-            return problem_response(400, "Bad Request", str(exc), errors={"store_url": [str(exc)]})
-        except woocommerce.ConnectError as exc:
-            return problem_response(exc.status, "Unavailable", exc.message)
-        db_session.commit()
+    try:
+        started = woocommerce.start(db, store_url, browser_binder=None)
+    except StoreUrlError as exc:
+        return problem_response(400, "Bad Request", str(exc), errors={"store_url": [str(exc)]})
+    except woocommerce.ConnectError as exc:
+        return problem_response(exc.status, "Unavailable", exc.message)
     return jsonify({"redirect_url": started.go_url,
                     "expires_in": int(woocommerce.TOKEN_TTL.total_seconds())})
 
@@ -129,13 +119,11 @@ def hello_from_wordpress():
 
 @bp.get("/go")
 def go():
-    with db.uow() as db_session:
-        try:
-            target = woocommerce.bind_browser(db_session, request.args.get("user_id", ""), _binder(),
-                                              signed_in_shop_id=_signed_in_shop_id(db_session))
-        except woocommerce.ConnectError as exc:
-            return _outcome(exc.message, exc.status)
-        db_session.commit()
+    try:
+        target = woocommerce.bind_browser(db, request.args.get("user_id", ""), _binder(),
+                                          signed_in_shop_id=session.get(SESSION_SHOP))
+    except woocommerce.ConnectError as exc:
+        return _outcome(exc.message, exc.status)
     return redirect(target)
 
 
@@ -158,19 +146,16 @@ def callback():
 
 @bp.get("/return")
 def landing():
-    with db.uow() as db_session:
-        try:
-            landing = woocommerce.land(db_session, request.args.get("user_id", ""), session.get(BINDER),
-                                       success=request.args.get("success") == "1",
-                                       signed_in_shop_id=_signed_in_shop_id(db_session))
-        except woocommerce.ConnectError as exc:
-            db_session.commit()
-            return _outcome(exc.message, exc.status, exc.note, exc.params)
-        if landing.already_signed_in:  # this browser opened the page again after it signed in here
-            return redirect(url_for("admin.overview"))
-        db_session.commit()
-        shop = landing.shop
-        sign_in(shop)
+    try:
+        landing = woocommerce.land(db, request.args.get("user_id", ""), session.get(BINDER),
+                                   success=request.args.get("success") == "1",
+                                   signed_in_shop_id=session.get(SESSION_SHOP))
+    except woocommerce.ConnectError as exc:
+        return _outcome(exc.message, exc.status, exc.note, exc.params)
+    if landing.already_signed_in:  # this browser opened the page again after it signed in here
+        return redirect(url_for("admin.overview"))
+    shop = landing.shop
+    sign_in(shop)
     flash(gettext("%(store)s is connected. Its orders and customers are being imported; the numbers "
                   "update as they arrive.", store=shop.domain), "success")
     return redirect(url_for("admin.overview"))

@@ -26,7 +26,7 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.jobs.queue import PermanentJobError, TransientJobError
 from plugin.shops.models import Shop
-from plugin.shops.shopify import refreshing_adapter_for as adapter_for
+from plugin.shops.service import adapter_for
 from plugin.sync import mirror
 from plugin.sync.models import SyncState
 
@@ -41,6 +41,14 @@ PAGES_IN_FLIGHT = 4  # WooCommerce: pages requested at once (bench/backfill_wooc
 BULK_PREFIX = "bulk:"
 BULK_BATCH = 250
 BULK_POLLS = (1.0, 2.0, 4.0, 8.0)  # waits between polls within one run (~15 s), then retry the job later
+
+
+def queue_backfill(db, shop_id: int) -> JobRun:
+    """``request_backfill`` in a unit of work of its own; commits."""
+    with db.uow() as session:
+        run = request_backfill(session, shop_id)
+        session.commit()
+    return run
 
 
 def request_backfill(session, shop_id: int, restart: bool = True) -> JobRun:

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from plugin.shops.models import Shop
-from plugin.sync.backfill import request_backfill
+from plugin.sync.backfill import queue_backfill
 from plugin.sync.models import Customer, Order, SyncState, WebhookDelivery
 from plugin.sync.reconcile import ReconcileResult, run_reconcile, webhook_row
 
@@ -37,9 +37,9 @@ def backfill(domain: str):
     """Queue a full re-sync of a shop (the worker runs it)."""
     db = current_app.extensions["storecare.db"]
     with db.uow() as session:
-        run = request_backfill(session, _shop(session, domain).id)
-        session.commit()
-        click.echo(f"backfill job #{run.id} is {run.status}")
+        shop_id = _shop(session, domain).id
+    run = queue_backfill(db, shop_id)
+    click.echo(f"backfill job #{run.id} is {run.status}")
 
 
 @sync_cli.command("status")

@@ -15,15 +15,15 @@ from adapters import UnknownPlatform, get_adapter_class
 from adapters.errors import AdapterError, Deleted, InvalidPayload, NotFound, WebhookPing
 from plugin.db import utcnow
 from plugin.jobs.queue import PermanentJobError
+from plugin.privacy import service as privacy
 from plugin.security import InvalidSignature, verify_base64_hmac
-from plugin.shops import privacy
 from plugin.shops import service as shops
 from plugin.shops import shopify as shopify_shops
 from plugin.shops.models import Shop
 from plugin.shops.woocommerce_identity import legacy_webhook_row
 from plugin.sync import backfill, mirror
-from plugin.sync.models import WebhookDelivery
 from plugin.sync.ingress import InboxWriter, ShopKey, ShopKeys
+from plugin.sync.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "sync.process_delivery"
@@ -155,7 +155,7 @@ def process_delivery(db, delivery_id: int) -> str:
             return delivery.status
         shop = session.get(Shop, delivery.shop_id)
         try:
-            # _apply may call the platform first (and a token refresh commits): nothing is written before.
+            # _apply may call the platform first; a token refresh there is a unit of work of its own.
             status = _apply(session, shop, delivery)
         except AdapterError as exc:
             session.rollback()
@@ -201,7 +201,7 @@ def _apply(session, shop: Shop, delivery: WebhookDelivery) -> str:
     referenced = getattr(adapter_cls, "referenced_order_id", None)
     order_id = referenced(topic, payload) if referenced else None
     if order_id is not None:  # the payload is a part of an order (a Shopify refund, a fulfilment)
-        order = shopify_shops.refreshing_adapter_for(shop).get_order(order_id)
+        order = shops.adapter_for(shop).get_order(order_id)
         mirror.upsert_orders(session, shop.id, [order], source="webhook")
         return "processed"
     if topic == "bulk_operations/finish":
@@ -238,7 +238,7 @@ def _delete_order(session, shop: Shop, delivery: WebhookDelivery) -> None:
         raise InvalidPayload("the orders/delete body has no order id")
     order_id = str(order_id).strip()
     try:
-        order = shopify_shops.refreshing_adapter_for(shop).get_order(order_id)
+        order = shops.adapter_for(shop).get_order(order_id)
     except Deleted as gone:
         mirror.mark_order_deleted(session, shop.id, order_id, gone.deleted_at, source="webhook")
     except NotFound:

@@ -38,6 +38,7 @@ from psycopg import pq
 from sqlalchemy import bindparam, select
 
 from plugin.db import utcnow
+from plugin.jobs.models import QUEUED_COLUMNS, queued_run
 from plugin.shops.models import Shop
 
 log = logging.getLogger(__name__)
@@ -258,7 +259,7 @@ class InboxWriter:
 # array of deliveries, each payload spliced in as the text it came as; they go in in arrival order, and
 # one job per shop lists the shop's new deliveries.
 _POSTGRESQL_NAME = b"storecare_inbox_batch"
-_POSTGRESQL = """
+_POSTGRESQL = f"""
 WITH incoming AS (
     SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
         platform text, shop_id bigint, topic text, delivery_id text, received_at timestamptz,
@@ -272,9 +273,9 @@ WITH incoming AS (
     ON CONFLICT (platform, shop_id, delivery_id) DO NOTHING
     RETURNING id, platform, shop_id, delivery_id
 ), jobs AS (
-    INSERT INTO job_runs (name, shop_id, args, status, attempts, max_attempts, enqueued_at)
+    INSERT INTO job_runs ({', '.join(QUEUED_COLUMNS)})  -- queued_run's values, with our ids
     SELECT $2, shop_id, json_build_object('shop_id', shop_id, 'delivery_ids', json_agg(id ORDER BY id)),
-           'queued', 0, $3::integer, now()
+           $4, $5::integer, $3::integer, now()
     FROM stored GROUP BY shop_id
     RETURNING id
 )
@@ -298,7 +299,8 @@ def _insert_postgresql(pgconn, rows: list[dict], max_attempts: int) -> tuple[dic
     every webhook waits for. The connection has prepared it (``_prepare_postgresql``)."""
     batch = orjson.dumps([{**row, "payload": orjson.Fragment(row["payload"])} for row in rows],
                          option=orjson.OPT_NAIVE_UTC)  # our times are UTC; a naive one is too
-    params = [batch, JOB.encode(), b"%d" % max_attempts]
+    job = queued_run(JOB, None, {}, max_attempts, utcnow())
+    params = [batch, JOB.encode(), b"%d" % max_attempts, job["status"].encode(), b"%d" % job["attempts"]]
     result = _pq_check(pgconn, pgconn.exec_prepared(_POSTGRESQL_NAME, params), pq.ExecStatus.TUPLES_OK)
     stored, job_ids = {}, []
     for n in range(result.ntuples):
@@ -333,17 +335,23 @@ def _insert_sqlite(conn, rows: list[dict], max_attempts: int) -> tuple[dict, lis
         by_shop: dict[int, list[int]] = {}
         for id_, _, shop_id, _ in sorted(found):
             by_shop.setdefault(shop_id, []).append(id_)
-        now = _sqlite_time(utcnow())
-        job_ids = [conn.execute(
-            "INSERT INTO job_runs (name, shop_id, args, status, attempts, max_attempts, enqueued_at) "
-            "VALUES (?, ?, ?, 'queued', 0, ?, ?) RETURNING id",
-            (JOB, shop_id, json.dumps({"shop_id": shop_id, "delivery_ids": ids}), max_attempts, now)).fetchone()[0]
+        now = utcnow()
+        job_ids = [conn.execute(_SQLITE_JOB, _sqlite_values(queued_run(
+            JOB, shop_id, json.dumps({"shop_id": shop_id, "delivery_ids": ids}), max_attempts, now))).fetchone()[0]
             for shop_id, ids in by_shop.items()]
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
     return stored, job_ids
+
+
+_SQLITE_JOB = (f"INSERT INTO job_runs ({', '.join(QUEUED_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * len(QUEUED_COLUMNS))}) RETURNING id")
+
+
+def _sqlite_values(run: dict) -> tuple:
+    return tuple(_sqlite_time(run[c]) if isinstance(run[c], datetime) else run[c] for c in QUEUED_COLUMNS)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:

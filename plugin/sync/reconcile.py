@@ -41,8 +41,7 @@ from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.jobs.queue import PermanentJobError
 from plugin.shops.models import Shop
-from plugin.shops.service import credentials
-from plugin.shops.shopify import refreshing_adapter_for as adapter_for
+from plugin.shops.service import adapter_for, credentials
 from plugin.sync import mirror
 from plugin.sync.models import Order, SyncState
 from plugin.sync.reconcile_models import ReconcileReport

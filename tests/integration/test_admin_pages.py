@@ -134,7 +134,6 @@ def test_retrying_a_job_that_is_not_failed_only_warns(client, db, store):
 
 
 def test_resync_queues_a_backfill(client, db, store):
-    pytest.importorskip("plugin.sync.backfill")
     token = sign_in(client, store["shop"])
 
     response = client.post("/admin/sync", data={"csrf_token": token}, follow_redirects=True)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from plugin.admin.auth import login_url
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
+from plugin.privacy.models import PrivacyAudit
 from plugin.shops.models import Shop
-from plugin.shops.privacy_models import PrivacyAudit
 from plugin.shops.service import store_credentials
 from plugin.sync.models import SyncState
 from plugin.sync.reconcile import request_reconcile

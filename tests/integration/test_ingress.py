@@ -5,6 +5,7 @@ of shop keys never turns a valid webhook away."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -13,9 +14,10 @@ from sqlalchemy import delete, func, select, text
 from adapters.sandbox import mapping
 from adapters.sandbox import webhooks as sandbox_webhooks
 from plugin.db import utcnow
-from plugin.jobs.models import JobRun
+from plugin.jobs.models import QUEUED_COLUMNS, JobRun
 from plugin.shops.models import Shop
 from plugin.shops.service import credentials, store_credentials, webhook_secret
+from plugin.sync import ingress
 from plugin.sync.ingress import JOB, InboxWriter, _insert_postgresql, _Item, _prepare_postgresql
 from tests.conftest import BACKENDS
 from plugin.sync.models import WebhookDelivery
@@ -80,6 +82,43 @@ def test_deliveries_of_two_shops_in_one_batch_get_a_job_each(app, db, queue, san
     with db.uow() as s:
         jobs = {j.shop_id: j.args["delivery_ids"] for j in s.scalars(select(JobRun).where(JobRun.name == JOB))}
     assert jobs == {sandbox.shop_id: [items[0].result, items[2].result], other.shop_id: [items[1].result]}
+
+
+def job_columns(sql: str) -> list[str]:
+    found = re.search(r"INSERT INTO job_runs \(([^)]*)\)", sql)
+    assert found, "the statement writes no job row"
+    return [name.strip() for name in found.group(1).split(",")]
+
+
+def test_the_batchs_sql_writes_a_job_row_of_every_column_the_model_fills():
+    """The batch writes its JobRun rows in SQL of its own: a column added to the model with a default, or
+    filled by enqueue, would be left empty there without a word. The SQL names queued_run's columns;
+    every other column of the model must start empty."""
+    table = JobRun.__table__
+    for sql in (ingress._POSTGRESQL, ingress._SQLITE_JOB):
+        assert job_columns(sql) == list(QUEUED_COLUMNS)
+    assert set(QUEUED_COLUMNS) <= set(table.columns.keys())
+    left_empty = [table.c[name] for name in table.columns.keys() if name not in QUEUED_COLUMNS]
+    assert [column.name for column in left_empty if column.primary_key] == ["id"]
+    assert [column.name for column in left_empty if not column.primary_key and (
+        not column.nullable or column.default is not None or column.server_default is not None)] == []
+
+
+def test_a_job_row_from_the_batch_is_the_row_enqueue_writes(app, db, queue, sandbox):
+    writer = InboxWriter(app.extensions["storecare.db"], queue)
+    write_batch(writer, [row(sandbox.shop_id, "one")])
+    writer.stop()
+    with db.uow() as s:
+        queue.enqueue(s, JOB, {"shop_id": sandbox.shop_id, "delivery_ids": []}, shop_id=sandbox.shop_id)
+        s.commit()
+        batch, enqueued = s.scalars(select(JobRun).where(JobRun.name == JOB).order_by(JobRun.id)).all()
+
+    def values(run: JobRun) -> dict:
+        return {name: getattr(run, name) for name in JobRun.__table__.columns.keys()
+                if name not in ("id", "args", "enqueued_at")}
+
+    assert values(batch) == values(enqueued)
+    assert batch.enqueued_at.tzinfo is not None and batch.args["delivery_ids"]
 
 
 def write_batch(writer: InboxWriter, rows: list[dict]) -> list[_Item]:

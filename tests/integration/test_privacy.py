@@ -17,8 +17,8 @@ from adapters.sandbox import webhooks as sandbox_webhooks
 from plugin.admin.auth import login_url
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
+from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import Shop
-from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.shops.service import webhook_secret
 from plugin.sync.models import Customer, DomainEvent, LineItem, Order, WebhookDelivery
 from tests import sandbox_support

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from plugin.admin.auth import login_url
+from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.security import sign_base64
 from plugin.shops.models import Shop
-from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.sync.models import Customer, Order, WebhookDelivery
 from tests.factories import make_order, make_shop
 from tests.shopify_auth_support import SECRET, shopify_app

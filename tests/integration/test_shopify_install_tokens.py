@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 import responses
 from huey.exceptions import RetryTask
+from sqlalchemy import event
 
 from adapters.errors import AuthRevoked, Transient
 from adapters.shopify.oauth import OfflineToken
 from plugin.jobs.models import JobRun
 from plugin.shops import service as shops
 from plugin.shops.models import Shop
-from plugin.shops.shopify import SUBSCRIBE_JOB, ensure_fresh_token, refresh_after_401, refreshing_adapter_for
+from plugin.sync.models import Customer
+from plugin.shops.shopify import SUBSCRIBE_JOB, ensure_fresh_token, refresh_after_401
 from tests.factories import make_shop
 from tests.shopify_auth_support import (CLIENT_ID, SECRET, SHOP, FakeAdminApi, granted, shopify_app,
                                         token_url)
@@ -167,15 +168,29 @@ def test_concurrent_refreshers_spend_the_refresh_token_once(app, db, shopify):
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    first = threading.Thread(target=refresher)
-    first.start()
-    assert inside.wait(10)
-    second = threading.Thread(target=refresher)
-    second.start()
-    time.sleep(0.5)  # the second refresher is now waiting for the shop's row (or it has a bug and posted)
-    release.set()
-    first.join(20)
-    second.join(20)
+    first, second = threading.Thread(target=refresher), threading.Thread(target=refresher)
+    waiting = threading.Event()
+
+    def lock_asked(_conn, _cursor, statement, _parameters, _context, _executemany):
+        # The refresh's row lock: SELECT ... FOR UPDATE on PostgreSQL, a no-op UPDATE on SQLite.
+        if threading.current_thread() is second and "shops" in statement and (
+                "FOR UPDATE" in statement or statement.lstrip().upper().startswith("UPDATE")):
+            waiting.set()
+
+    event.listen(db.engine, "before_cursor_execute", lock_asked)
+    try:
+        first.start()
+        assert inside.wait(10)
+        second.start()
+        # The second refresher asks for the shop's row while the first holds it (a second refresher that
+        # posted without waiting for the row would block in the token endpoint instead, and fail here).
+        assert waiting.wait(10)
+        release.set()
+        first.join(20)
+        second.join(20)
+    finally:
+        release.set()
+        event.remove(db.engine, "before_cursor_execute", lock_asked)
     assert errors == [] and results == ["shpat_new", "shpat_new"]
     assert len(refresh_calls(shopify)) == 1
 
@@ -223,21 +238,21 @@ def test_adapter_for_refreshes_before_building_the_adapter(db, shopify):
     assert adapter.connection.credentials["access_token"] == "shpat_new"
 
 
-def test_a_jobs_adapter_retries_once_with_a_refreshed_token(db, shopify):
+def test_a_shops_adapter_retries_once_with_a_refreshed_token(db, shopify):
     shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     api = admin_api(shopify, refuse={"shpat_old"})
     shopify.post(token_url(), json=granted(access="shpat_new"))
     with db.uow() as session:
-        assert count_orders(refreshing_adapter_for(session.get(Shop, shop_id))) == 0
+        assert count_orders(shops.adapter_for(session.get(Shop, shop_id))) == 0
     assert api.tokens[SHOP] == ["shpat_old", "shpat_new"] and reload(db, shop_id).needs_reauth is False
 
 
-def test_a_jobs_adapter_marks_reauthorisation_when_the_new_token_is_refused_too(db, shopify):
+def test_a_shops_adapter_marks_reauthorisation_when_the_new_token_is_refused_too(db, shopify):
     shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     api = admin_api(shopify, refuse={"shpat_old", "shpat_new"})
     shopify.post(token_url(), json=granted(access="shpat_new"))
     with db.uow() as session, pytest.raises(AuthRevoked):
-        count_orders(refreshing_adapter_for(session.get(Shop, shop_id)))
+        count_orders(shops.adapter_for(session.get(Shop, shop_id)))
     assert api.tokens[SHOP] == ["shpat_old", "shpat_new"] and reload(db, shop_id).needs_reauth is True
     assert len(refresh_calls(shopify)) == 1
 
@@ -255,3 +270,34 @@ def test_one_shops_token_is_never_sent_for_another_shop(db, shopify):
         shops.adapter_for(session.get(Shop, shop_id)).count_orders()
         shops.adapter_for(session.get(Shop, other_id)).count_orders()
     assert api.tokens == {SHOP: ["shpat_old"], "other-shop.myshopify.com": ["shpat_other"]}
+
+
+@pytest.mark.parametrize("outcome", ["rolled back", "committed"])
+def test_a_refresh_neither_commits_nor_loses_the_callers_unfinished_work(db, shopify, outcome):
+    """A use case asks for the adapter in the middle of its unit of work (a redemption holding its
+    balance): the refresh commits itself alone, in a unit of work of its own, and the use case's work
+    is still its own to commit or roll back."""
+    shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    shopify.post(token_url(), json=granted(access="shpat_new", refresh="shprt_new"))
+
+    with db.uow() as session:
+        shop = session.get(Shop, shop_id)
+        shop.name = "Renamed by the use case"
+        session.add(Customer(shop_id=shop_id, platform_id="77", email="anna@example.com"))
+
+        adapter = shops.adapter_for(shop)
+
+        assert adapter.connection.credentials["access_token"] == "shpat_new"
+        with db.uow() as elsewhere:  # the refresh is stored; nothing of the use case is
+            seen = elsewhere.get(Shop, shop_id)
+            assert shops.credentials(seen)["refresh_token"] == "shprt_new" and seen.name != shop.name
+            assert elsewhere.query(Customer).count() == 0
+        if outcome == "committed":
+            session.commit()
+        else:
+            session.rollback()
+    shop = reload(db, shop_id)
+    assert shops.credentials(shop)["refresh_token"] == "shprt_new"  # never lost to the use case's rollback
+    with db.uow() as session:
+        kept = outcome == "committed"
+        assert (shop.name == "Renamed by the use case") is kept and (session.query(Customer).count() == 1) is kept

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from adapters.base import DiscountKind, DiscountSpec
 from adapters.errors import AuthRevoked
 from plugin.jobs.models import JobRun
+from plugin.shops import service as shops
 from plugin.shops.models import Shop
-from plugin.shops.shopify import refreshing_adapter_for
 from plugin.sync.backfill import request_backfill
 from plugin.sync.reconcile import request_reconcile, request_reconcile_everywhere
 from tests.contract.woocommerce_kit import WooSimulator, build_store
@@ -102,7 +102,7 @@ def test_a_route_refused_while_the_keys_still_work_does_not_mark_the_shop(db, st
     spec = DiscountSpec(code="THANKS10", kind=DiscountKind.PERCENTAGE, value=Decimal(10), title="Thanks")
 
     with db.uow() as session:
-        adapter = refreshing_adapter_for(session.get(Shop, shop_id))
+        adapter = shops.adapter_for(session.get(Shop, shop_id))
     with pytest.raises(AuthRevoked):
         adapter.create_discount_code(spec)
     assert shop(db, shop_id).needs_reauth is False
@@ -116,7 +116,7 @@ def test_a_route_refused_while_the_keys_still_work_does_not_mark_the_shop(db, st
 def test_a_key_deleted_while_pages_are_read_marks_the_shop(db, store, connected):
     shop_id, key = connected
     with db.uow() as session:
-        pages = refreshing_adapter_for(session.get(Shop, shop_id)).iter_orders(per_page=2, pages_in_flight=1)
+        pages = shops.adapter_for(session.get(Shop, shop_id)).iter_orders(per_page=2, pages_in_flight=1)
     next(pages)
     store.delete_key(key.key_id)
 

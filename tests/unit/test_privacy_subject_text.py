@@ -1,7 +1,7 @@
-"""Error texts lose the subject of a redaction and keep the rest (plugin/shops/privacy_subject.py)."""
+"""Error texts lose the subject of a redaction and keep the rest (plugin/privacy/subject.py)."""
 from __future__ import annotations
 
-from plugin.shops.privacy_subject import Subject
+from plugin.privacy.subject import Subject
 
 ANNA = Subject(customer_ids=frozenset({"7"}), emails=frozenset({"anna.kowalska@example.com"}),
                phones=frozenset({"+48 600 100 200"}), names=frozenset({"Anna", "Kowalska", "Anna Kowalska"}))

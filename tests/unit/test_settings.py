@@ -1,6 +1,11 @@
+import os
+import subprocess
+import sys
+
 import pytest
 from cryptography.fernet import Fernet
 
+from plugin import ROOT
 from plugin.settings import Settings, SettingsError
 
 
@@ -71,3 +76,32 @@ def test_a_ca_bundle_that_is_missing_or_not_pem_stops_start_up(tmp_path):
     garbage.write_text("not a certificate\n")
     with pytest.raises(SettingsError, match=f"WOOCOMMERCE_CA_BUNDLE: {garbage} holds no PEM certificates"):
         Settings.from_env({**PRODUCTION, "STORECARE_WOOCOMMERCE_CA_BUNDLE": str(garbage)})
+
+
+def serving(env: dict) -> subprocess.CompletedProcess:
+    """gunicorn's view of the configuration: plugin/gunicorn_conf.py imported as gunicorn imports it."""
+    code = "from plugin import gunicorn_conf as c; print(c.workers, c.threads, c.loglevel)"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STORECARE_")}
+    return subprocess.run([sys.executable, "-c", code], env={**environ, **env}, capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+
+
+def test_gunicorns_configuration_reads_its_settings_through_settings():
+    assert serving({}).stdout.split() == ["3", "24", "warning"]
+    done = serving({"STORECARE_WEB_WORKERS": "5", "STORECARE_WEB_THREADS": "8", "STORECARE_WEB_LOG_LEVEL": "info"})
+    assert done.stdout.split() == ["5", "8", "info"]
+
+
+@pytest.mark.parametrize("name, value", [("WEB_WORKERS", "0"), ("WEB_THREADS", "many"), ("WEB_THREADS", "-4")])
+def test_a_serving_setting_that_cannot_work_stops_gunicorn_naming_it(name, value):
+    done = serving({f"STORECARE_{name}": value})
+
+    assert done.returncode != 0 and f"STORECARE_{name} must be a whole number of at least 1" in done.stderr
+
+
+def test_the_webhook_lane_is_on_unless_turned_off():
+    assert Settings.from_env({"STORECARE_ENV": "demo"}).webhook_lane is True
+    assert Settings.from_env({"STORECARE_ENV": "demo", "STORECARE_WEBHOOK_LANE": "0"}).webhook_lane is False
+    assert Settings.from_env({"STORECARE_ENV": "demo", "STORECARE_WEBHOOK_LANE": "off"}).webhook_lane is False
+    with pytest.raises(SettingsError, match="STORECARE_WEBHOOK_LANE must be 1 or 0"):
+        Settings.from_env({"STORECARE_ENV": "demo", "STORECARE_WEBHOOK_LANE": "maybe"})

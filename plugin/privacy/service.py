@@ -23,11 +23,18 @@ from sqlalchemy.orm import Session
 from adapters.errors import InvalidPayload
 from plugin.db import checkpoint_wal_after_commit, utcnow
 from plugin.jobs.models import JobRun
+from plugin.privacy.models import DataExport, PrivacyAudit
+from plugin.privacy.records import (
+    Holdings,
+    deliveries_mentioning,
+    events_mentioning,
+    find_holdings,
+    jsonable,
+    row_dict,
+    scrub_error_texts,
+)
+from plugin.privacy.subject import PrivacyRequest, PrivacyRequestError
 from plugin.shops.models import Shop
-from plugin.shops.privacy_models import DataExport, PrivacyAudit
-from plugin.shops.privacy_records import (Holdings, deliveries_mentioning, events_mentioning, find_holdings,
-                                          jsonable, row_dict, scrub_error_texts)
-from plugin.shops.privacy_subject import PrivacyRequest, PrivacyRequestError
 from plugin.sync.models import Customer, LineItem, Order, Refund, WebhookDelivery
 from plugin.upsert import insert_ignore
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from plugin.shops import privacy
+from plugin.privacy import service as privacy
 
 
 def redact_shop_job(shop_id: int, platform: str, shop_domain: str, request_key: str, requested_at: str,

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.jobs.models import JobRun
-from plugin.shops.privacy_subject import PrivacyRequest, Subject, plain_id
+from plugin.privacy.subject import PrivacyRequest, Subject, plain_id
 from plugin.sync.models import Customer, DomainEvent, Order, SyncState, WebhookDelivery
 
 SCAN_BATCH = 500

@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from plugin.shops import privacy
+from plugin.privacy import service as privacy
 
 
 @click.group("privacy")
