@@ -13,8 +13,11 @@ What a feature may declare:
 - ``jobs``: queue jobs (``Job``: a name, the function, its attempts) and ``schedules`` (``Schedule``:
   a function the worker runs every N minutes, which should only enqueue jobs);
 - ``events``: the names of the domain events it records (another feature may subscribe to them);
-- ``subscribers``: ``Subscriber`` (a unique name, an event name, the handler): the handler gets the
-  event in a transaction of its own and never commits;
+- ``subscribers``: ``Subscriber`` (a unique name, an event name or a tuple of them, the handler): the
+  handler gets each event of a shop in the shop's order, in a transaction of its own that also
+  advances the subscriber's progress, and never commits (plugin/sync/dispatch.py). Events one
+  subscriber handles keep their relative order; two subscribers are independent (one failing never
+  holds up or rolls back the other), so put events whose order matters to you in one subscriber;
 - ``commands``: click commands or groups added to ``flask``;
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
@@ -56,7 +59,7 @@ class Schedule:
 @dataclass(frozen=True)
 class Subscriber:
     name: str  # unique in the app, e.g. "loyalty.award_points": its progress is kept under this name
-    event: str  # a declared event name
+    event: str | tuple[str, ...]  # a declared event name, or several handled in their shop's order
     handler: str  # "module:function" taking (session, event); writes in that session, never commits
 
 
