@@ -284,3 +284,35 @@ def request_lagging_dispatches(db, bus: EventBus) -> list[int]:
             request_dispatch(session, shop_id)
         session.commit()
     return list(shops)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Where a parked subscriber stopped, for the admin's Jobs page."""
+
+    subscriber: str
+    event: str | None  # the event's name, e.g. OrderPaid
+    subject: str | None  # what it is about: the order's number, else the event's key
+    behind: int  # events waiting for it (the failed one included)
+    failures: int
+
+
+def stops(session, bus: EventBus, shop_id: int, job_ids: list[int]) -> dict[int, Stop]:
+    """The stops of the parked subscribers whose jobs are ``job_ids`` (those of other jobs are absent)."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        select(EventCursor, DomainEvent.name, DomainEvent.key, DomainEvent.payload)
+        .outerjoin(DomainEvent, and_(DomainEvent.shop_id == EventCursor.shop_id,
+                                     DomainEvent.seq == EventCursor.failed_seq))
+        .where(EventCursor.shop_id == shop_id, EventCursor.parked_job_id.in_(job_ids))).all()
+    found = {}
+    for cursor, name, key, payload in rows:
+        subscription = bus.subscription(cursor.subscriber)
+        behind = session.scalar(select(func.count(DomainEvent.id)).where(
+            DomainEvent.shop_id == shop_id, DomainEvent.seq > cursor.position,
+            DomainEvent.name.in_(subscription.events))) if subscription is not None else 0
+        number = payload.get("order_number") if isinstance(payload, dict) else None
+        found[cursor.parked_job_id] = Stop(cursor.subscriber, name, str(number or key or "") or None, behind or 0,
+                                           cursor.failures)
+    return found
