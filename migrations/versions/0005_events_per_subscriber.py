@@ -180,7 +180,9 @@ def _payload(bind, row, installed) -> dict | None:
     if order is None:
         return None
     common = {"order_id": order.id, "order_platform_id": order.platform_id, "order_number": order.number,
-              "customer_id": order.customer_id, "customer_platform_id": old.get("customer_platform_id"),
+              "customer_id": order.customer_id, "customer_platform_id": bind.scalar(
+                  sa.select(customers.c.platform_id).where(customers.c.id == order.customer_id))
+              if order.customer_id is not None else None,
               "currency": order.currency, "total": _money(order.total)}
     items = [{"product_id": i.product_id, "title": i.title, "quantity": i.quantity,
               "unit_price": _money(i.unit_price), "total": _money(i.total)}
