@@ -18,6 +18,8 @@ What a feature may declare:
   advances the subscriber's progress, and never commits (plugin/sync/dispatch.py). Events one
   subscriber handles keep their relative order; two subscribers are independent (one failing never
   holds up or rolls back the other), so put events whose order matters to you in one subscriber;
+- ``messages``: the kinds of message to shoppers it writes to the outbox (``MessageKind``: a name, a
+  lazily translated label; plugin/outbox/kinds.py);
 - ``commands``: click commands or groups added to ``flask``;
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
@@ -32,9 +34,10 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from plugin.admin.nav import NavItem, register_nav
+from plugin.outbox.kinds import MessageKind, MessageKindError, register_message_kind
 
 # The app's features, in the order they are installed.
-FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.sync", "plugin.storefront", "plugin.admin")
+FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.sync", "plugin.storefront", "plugin.admin", "plugin.outbox")
 FEATURES_KEY = "storecare.features"
 
 
@@ -72,6 +75,7 @@ class Feature:
     schedules: tuple[Schedule, ...] = ()
     events: tuple[str, ...] = ()
     subscribers: tuple[Subscriber, ...] = ()
+    messages: tuple[MessageKind, ...] = ()
     commands: tuple[str, ...] = ()
     init_app: str | None = None
 
@@ -131,9 +135,11 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             queue.every(schedule.minutes, schedule.name, load(schedule.func))
         for subscriber in feature.subscribers:
             bus.subscribe(subscriber.event, load(subscriber.handler), name=subscriber.name)
+        for kind in feature.messages:
+            register_message_kind(app, kind)
         for path in feature.commands:
             app.cli.add_command(load(path))
         if feature.init_app is not None:
             load(feature.init_app)(app)
-    except (ImportError, AttributeError, ValueError) as exc:
+    except (ImportError, AttributeError, ValueError, MessageKindError) as exc:
         raise FeatureError(f"feature {feature.name!r}: {exc}") from exc

@@ -2,6 +2,7 @@
 from plugin.admin.models import AdminSession, SpentSignInLink
 from plugin.db import Base
 from plugin.jobs.models import JobRun
+from plugin.outbox.models import OutboxMessage
 from plugin.shops.models import OAuthState, PendingConnection, Shop
 from plugin.shops.privacy_models import DataExport, PrivacyAudit
 from plugin.sync.models import (Customer, DomainEvent, EventCursor, EventStream, LineItem, Order, Refund, SyncState,
@@ -13,4 +14,4 @@ metadata = Base.metadata
 __all__ = ["Base", "metadata", "Shop", "OAuthState", "PendingConnection", "Customer", "Order", "LineItem",
            "Refund", "WebhookDelivery",
            "SyncState", "DomainEvent", "EventStream", "EventCursor", "JobRun", "DataExport", "PrivacyAudit",
-           "ReconcileReport", "AdminSession", "SpentSignInLink"]
+           "ReconcileReport", "AdminSession", "SpentSignInLink", "OutboxMessage"]

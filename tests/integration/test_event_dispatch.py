@@ -194,7 +194,7 @@ def test_progress_survives_a_restart(app, db, settings, subscribers, shop_id):
 
         assert handled(new_db, shop_id, "loyalty.award") == [("OrderPaid", f"o{n}") for n in (1, 2, 3)]
         assert handled(new_db, shop_id, "returns.open") == [("OrderPaid", "o1")]  # still parked at o2
-        [run] = jobs(new_db, dispatch.SUBSCRIBER_JOB)
+        assert len(jobs(new_db, dispatch.SUBSCRIBER_JOB)) == 1  # the one job of the park, queued before the restart
         restarted.extensions["storecare.queue"].drain()  # its job, now that the handler is fixed
         assert handled(new_db, shop_id, "returns.open") == [("OrderPaid", f"o{n}") for n in (1, 2, 3)]
         new_db.dispose()

@@ -394,3 +394,45 @@ def database_file_copies(db, needle: bytes) -> dict[str, int]:
             found[name.name] = count
     return found
 
+
+
+def test_a_customers_messages_in_the_outbox_are_exported_then_cancelled_and_stripped_by_a_redact(
+        app, db, queue, client, shops):
+    from plugin.outbox import service as outbox
+    from plugin.outbox.kinds import MessageKind, register_message_kind
+    from plugin.outbox.models import OutboxMessage
+
+    ours, _ = shops
+    anna, other = loyal_customers(db, ours.shop_id)
+    register_message_kind(app, MessageKind("care.thank_you", "Thank-you note"))
+    with db.uow() as s:
+        to_anna = outbox.enqueue_message(s, ours.shop_id, kind="care.thank_you", source_key="a", customer_id=anna["id"],
+                                         reason="Order %(number)s", reason_params={"number": "1", "to": anna["email"]})
+        sent = outbox.enqueue_message(s, ours.shop_id, kind="care.thank_you", source_key="b", email=anna["email"],
+                                      reason="Order %(number)s", reason_params={"number": "2"})
+        outbox.mark_sent(s, ours.shop_id, sent.id)
+        to_other = outbox.enqueue_message(s, ours.shop_id, kind="care.thank_you", source_key="c",
+                                          customer_id=other["id"], reason="Order %(number)s")
+        s.commit()
+        ids = (to_anna.id, sent.id, to_other.id)
+    assert post(client, db, ours, "customers/data_request",
+                request_payload(ours, anna, "orders_requested", [], data_request={"id": 7}), "dr-o").status_code == 200
+    queue.drain()
+    sign_in(client, ours.shop_id)
+    with db.uow() as s:
+        export_id = s.scalars(select(DataExport.id)).one()
+    document = client.get(f"/admin/privacy/exports/{export_id}").get_json()
+    assert sorted(m["id"] for m in document["outbox_messages"]) == [ids[0], ids[1]]
+
+    assert post(client, db, ours, "customers/redact", request_payload(ours, anna, "orders_to_redact", []),
+                "redact-o").status_code == 200
+    queue.drain()
+
+    with db.uow() as s:
+        rows = {m.id: (m.status, m.email, m.reason_params) for m in s.scalars(select(OutboxMessage))}
+        audit = s.scalars(select(PrivacyAudit).where(PrivacyAudit.topic == "customers/redact")).one()
+    assert rows[ids[0]] == ("cancelled", None, {"number": "1", "to": "redacted"})
+    assert rows[ids[1]] == ("sent", None, {"number": "2"})  # sent stays sent, without the address
+    assert rows[ids[2]][0] == "waiting"  # another customer's message is untouched
+    assert audit.counts["outbox_messages"] == 2
+    assert anna["email"] not in dump(db, "outbox_messages")

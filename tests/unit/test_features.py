@@ -13,7 +13,7 @@ from tests.factories import make_shop
 def test_every_package_of_the_app_is_a_feature_with_a_name_of_its_own():
     names = [feature_of(package).name for package in FEATURES]
 
-    assert names == ["shops", "sync", "storefront", "admin"]
+    assert names == ["shops", "sync", "storefront", "admin", "outbox"]
 
 
 def test_a_feature_package_plugs_in_its_blueprint_navigation_job_command_and_subscriber(app, db, queue):
