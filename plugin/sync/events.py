@@ -1,12 +1,15 @@
 """Domain events: facts the mirror learns (OrderPaid, ...), recorded once and numbered per shop.
 
 Recording is idempotent: (shop, name, key) is unique, so a redelivered webhook or a re-run backfill
-records nothing new. A shop's events are numbered 1, 2, 3 ... (``seq``) in the order their
-transactions commit: when a session that recorded events commits, it locks the shop's ``EventStream``
-row, numbers its events after the stream's ``head`` and makes sure a dispatch job will look at the log
-(``request_dispatch``). The lock is taken last and held only until that commit, so numbers are
-dense and an event becomes visible only after every event numbered before it. That is what lets each
-subscriber keep one number as its progress (plugin/sync/dispatch.py).
+records nothing new. A shop's events are numbered (``seq``) in the order their transactions commit:
+``record`` keeps the facts in the session, and as the session commits they are written under a lock
+on the shop's ``EventStream`` row, numbered after the stream's ``head`` (a fact the shop already has is
+left out, and its number is skipped), and a dispatch job is made sure to look at the log. The lock is
+taken last and held only until that commit, so numbers grow in commit order and an event becomes
+visible only after every event numbered before it: that is what lets each subscriber keep one number
+as its progress (plugin/sync/dispatch.py). Writing at commit also spares writing every event twice
+(once, then again to number it); a backfill records one or two events per order. Record in the
+session that commits, not inside a savepoint that may roll back alone.
 
 Payloads of the sync package's events are the dataclasses of plugin/sync/payloads.py.
 """
@@ -19,7 +22,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import utcnow
@@ -36,7 +39,7 @@ ORDER_DELETED = "OrderDeleted"  # deleted or trashed on the platform; once per o
 CUSTOMER_CREATED = "CustomerCreated"
 DISPATCH_JOB = "sync.dispatch_events"
 LIVE_JOB_STATUSES = ("queued", "running", "retrying")
-_UNSEQUENCED = "storecare.unsequenced_shops"
+_PENDING = "storecare.pending_events"  # session.info: {shop id: {(name, key): row}}
 
 
 @dataclass(frozen=True)
@@ -108,20 +111,22 @@ class EventBus:
 
 def record(session: Session, shop_id: int,
            events: Iterable[tuple[str, str, dict | payloads.EventPayload]]) -> int:
-    """Record (name, key, payload) facts in ``session``; returns how many were new. They are numbered
-    when the session commits (see the module's docstring)."""
-    rows = [{"shop_id": shop_id, "name": n, "key": k, "occurred_at": utcnow(),
-             "payload": p.to_json() if isinstance(p, payloads.EventPayload) else p} for n, k, p in events]
-    inserted = 0
-    for start in range(0, len(rows), 500):
-        inserted += len(insert_ignore(session, DomainEvent.__table__, rows[start:start + 500],
-                                      ["shop_id", "name", "key"], returning=[DomainEvent.id]))
-    if inserted:
-        session.info.setdefault(_UNSEQUENCED, set()).add(shop_id)
-        if not orm_event.contains(session, "before_commit", _number_at_commit):
-            orm_event.listen(session, "before_commit", _number_at_commit)
-            orm_event.listen(session, "after_rollback", _forget_unnumbered)
-    return inserted
+    """Record (name, key, payload) facts in ``session``'s transaction; returns how many it took (a fact
+    given twice in one transaction counts once). They are written when the session commits: numbered
+    after the shop's head, a fact the shop already has left out (see the module's docstring)."""
+    pending: dict[tuple[str, str], dict] = session.info.setdefault(_PENDING, {}).setdefault(shop_id, {})
+    now, taken = utcnow(), 0
+    for name, key, payload in events:
+        if (name, key) in pending:
+            continue
+        pending[(name, key)] = {"shop_id": shop_id, "name": name, "key": key, "occurred_at": now,
+                                "payload": payload.to_json() if isinstance(payload, payloads.EventPayload)
+                                else payload}
+        taken += 1
+    if taken and not orm_event.contains(session, "before_commit", _write_at_commit):
+        orm_event.listen(session, "before_commit", _write_at_commit)
+        orm_event.listen(session, "after_rollback", _forget_pending)
+    return taken
 
 
 def record_facts(session: Session, shop_id: int, facts: Iterable[payloads.EventPayload]) -> int:
@@ -129,13 +134,14 @@ def record_facts(session: Session, shop_id: int, facts: Iterable[payloads.EventP
     return record(session, shop_id, [(f.name, payloads.fact_key(f), f) for f in facts])
 
 
-def _number_at_commit(session: Session) -> None:
-    for shop_id in sorted(session.info.pop(_UNSEQUENCED, ())):  # one lock order: no deadlock between shops
-        number_events(session, shop_id)
+def _write_at_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, {})
+    for shop_id in sorted(pending):  # one lock order: no deadlock between two shops' transactions
+        write_events(session, shop_id, list(pending[shop_id].values()))
 
 
-def _forget_unnumbered(session: Session) -> None:
-    session.info.pop(_UNSEQUENCED, None)
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _locked_stream(session: Session, shop_id: int):
@@ -151,20 +157,24 @@ def _locked_stream(session: Session, shop_id: int):
     return found
 
 
-def number_events(session: Session, shop_id: int) -> int:
-    """Number the shop's unnumbered events after its head, in the order they were inserted, and make
-    sure a dispatch job will see them; returns how many were numbered. Called as the session commits."""
+def write_events(session: Session, shop_id: int, rows: list[dict]) -> int:
+    """Insert the transaction's events of one shop, numbered after the stream's head under its lock, and
+    make sure a dispatch job will see them; returns how many were new. A fact the shop already had is
+    left out, and its number with it (numbers grow in commit order; one may be skipped). Called as the
+    session commits, so the lock is held only until that commit."""
     head, job_id = _locked_stream(session, shop_id)
-    numbered = (select(DomainEvent.id, (func.row_number().over(order_by=DomainEvent.id) + head).label("seq"))
-                .where(DomainEvent.shop_id == shop_id, DomainEvent.seq.is_(None)).subquery())
-    count = session.execute(update(DomainEvent).where(DomainEvent.id == numbered.c.id)
-                            .values(seq=numbered.c.seq).execution_options(synchronize_session=False)).rowcount
-    if count:
-        values: dict[str, Any] = {"head": head + count, "version": EventStream.version + 1, "updated_at": utcnow()}
+    numbered = [{**row, "seq": head + n} for n, row in enumerate(rows, start=1)]
+    new = 0
+    for start in range(0, len(numbered), 500):
+        new += len(insert_ignore(session, DomainEvent.__table__, numbered[start:start + 500],
+                                 ["shop_id", "name", "key"], returning=[DomainEvent.seq]))
+    if new:
+        values: dict[str, Any] = {"head": head + len(numbered), "version": EventStream.version + 1,
+                                  "updated_at": utcnow()}
         if not _job_is_live(session, job_id):
             values["dispatch_job_id"] = _enqueue_dispatch(session, shop_id)
         session.execute(update(EventStream).where(EventStream.shop_id == shop_id).values(**values))
-    return count
+    return new
 
 
 def request_dispatch(session: Session, shop_id: int) -> None:

@@ -34,7 +34,7 @@ CHUNK = 400  # rows per statement: far below both databases' bound-parameter lim
 class UpsertResult:
     applied: int  # rows inserted or updated (newer data)
     skipped: int  # rows we already held in this or a newer version
-    events: int  # new domain events recorded
+    events: int  # domain events recorded (written as the transaction commits, those already held left out)
 
 
 def _chunks(items: Sequence, size: int = CHUNK):

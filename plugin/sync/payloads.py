@@ -21,7 +21,7 @@ What a subscriber can rely on (the README lists the fields):
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -75,6 +75,9 @@ class LineItemData:
         return cls(item.product_id, item.title, item.quantity, _money(item.unit_price), _money(item.line_total))
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 @dataclass(frozen=True, kw_only=True)
 class EventPayload:
     """Fields every event of the sync package carries."""
@@ -85,7 +88,16 @@ class EventPayload:
     occurred_at: str | None  # ISO 8601 (UTC) on the platform's clock
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The payload as stored (what ``dataclasses.asdict`` gives, several times faster: a backfill
+        writes one or two of these per order)."""
+        names = _FIELDS.get(type(self))
+        if names is None:
+            names = _FIELDS[type(self)] = tuple(f.name for f in fields(self))
+        data = {name: getattr(self, name) for name in names}
+        if "line_items" in data:
+            data["line_items"] = [{"product_id": li.product_id, "title": li.title, "quantity": li.quantity,
+                                   "unit_price": li.unit_price, "total": li.total} for li in data["line_items"]]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EventPayload:

@@ -262,7 +262,7 @@ def test_a_subscriber_leased_by_another_worker_is_passed_by_until_the_lease_runs
     assert dispatch.request_lagging_dispatches(db, subscribers.bus) == []
 
 
-def test_events_are_numbered_per_shop_in_commit_order_without_gaps(app, db, shop_id):
+def test_events_are_numbered_per_shop_in_commit_order(app, db, shop_id):
     with db.uow() as s:
         other = make_shop(s, domain="other.sandbox.test").id
         s.commit()
