@@ -17,8 +17,9 @@ A handler that raises rolls back alone; the subscriber is parked at that event (
 ``failed_seq``, ``last_error``) and a job of its own (``sync.deliver_events``) takes it from there with
 the queue's retries and backoff (plugin/jobs/queue.py); run out of attempts, the job is failed on the
 admin's Jobs page, where Retry resumes it at the same event. The shop's dispatcher passes parked
-subscribers by, so the others go on. Events are delivered at least once to a handler whose commit
-fails after the handler ran; handlers are written to be idempotent (key your writes by the event).
+subscribers by, so the others go on. A handler may run more than once for one event (a try that
+rolled back, then the retry), but its writes commit once, with the cursor's advance; what it does
+outside the database (a platform call) must be safe to repeat.
 """
 from __future__ import annotations
 
