@@ -13,8 +13,13 @@ What a feature may declare:
 - ``jobs``: queue jobs (``Job``: a name, the function, its attempts) and ``schedules`` (``Schedule``:
   a function the worker runs every N minutes, which should only enqueue jobs);
 - ``events``: the names of the domain events it records (another feature may subscribe to them);
-- ``subscribers``: ``Subscriber`` (a unique name, an event name, the handler): the handler gets the
-  event in a transaction of its own and never commits;
+- ``subscribers``: ``Subscriber`` (a unique name, an event name or a tuple of them, the handler): the
+  handler gets each event of a shop in the shop's order, in a transaction of its own that also
+  advances the subscriber's progress, and never commits (plugin/sync/dispatch.py). Events one
+  subscriber handles keep their relative order; two subscribers are independent (one failing never
+  holds up or rolls back the other), so put events whose order matters to you in one subscriber;
+- ``messages``: the kinds of message to shoppers it writes to the outbox (``MessageKind``: a name, a
+  lazily translated label; plugin/outbox/kinds.py);
 - ``commands``: click commands or groups added to ``flask``;
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
@@ -29,9 +34,11 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from plugin.admin.nav import NavItem, register_nav
+from plugin.outbox.kinds import MessageKind, MessageKindError, register_message_kind
 
 # The app's features, in the order they are installed.
-FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.privacy", "plugin.sync", "plugin.storefront", "plugin.admin")
+FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.privacy", "plugin.sync", "plugin.storefront", "plugin.admin",
+                             "plugin.outbox")
 FEATURES_KEY = "storecare.features"
 
 
@@ -56,7 +63,7 @@ class Schedule:
 @dataclass(frozen=True)
 class Subscriber:
     name: str  # unique in the app, e.g. "loyalty.award_points": its progress is kept under this name
-    event: str  # a declared event name
+    event: str | tuple[str, ...]  # a declared event name, or several handled in their shop's order
     handler: str  # "module:function" taking (session, event); writes in that session, never commits
 
 
@@ -69,6 +76,7 @@ class Feature:
     schedules: tuple[Schedule, ...] = ()
     events: tuple[str, ...] = ()
     subscribers: tuple[Subscriber, ...] = ()
+    messages: tuple[MessageKind, ...] = ()
     commands: tuple[str, ...] = ()
     init_app: str | None = None
 
@@ -128,9 +136,11 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             queue.every(schedule.minutes, schedule.name, load(schedule.func))
         for subscriber in feature.subscribers:
             bus.subscribe(subscriber.event, load(subscriber.handler), name=subscriber.name)
+        for kind in feature.messages:
+            register_message_kind(app, kind)
         for path in feature.commands:
             app.cli.add_command(load(path))
         if feature.init_app is not None:
             load(feature.init_app)(app)
-    except (ImportError, AttributeError, ValueError) as exc:
+    except (ImportError, AttributeError, ValueError, MessageKindError) as exc:
         raise FeatureError(f"feature {feature.name!r}: {exc}") from exc

@@ -2,14 +2,16 @@
 from plugin.admin.models import AdminSession, SpentSignInLink
 from plugin.db import Base
 from plugin.jobs.models import JobRun
+from plugin.outbox.models import OutboxMessage
 from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import OAuthState, PendingConnection, Shop
-from plugin.sync.models import Customer, DomainEvent, LineItem, Order, Refund, SyncState, WebhookDelivery
+from plugin.sync.models import (Customer, DomainEvent, EventCursor, EventStream, LineItem, Order, Refund, SyncState,
+                                WebhookDelivery)
 from plugin.sync.reconcile_models import ReconcileReport
 
 metadata = Base.metadata
 
 __all__ = ["Base", "metadata", "Shop", "OAuthState", "PendingConnection", "Customer", "Order", "LineItem",
            "Refund", "WebhookDelivery",
-           "SyncState", "DomainEvent", "JobRun", "DataExport", "PrivacyAudit",
-           "ReconcileReport", "AdminSession", "SpentSignInLink"]
+           "SyncState", "DomainEvent", "EventStream", "EventCursor", "JobRun", "DataExport", "PrivacyAudit",
+           "ReconcileReport", "AdminSession", "SpentSignInLink", "OutboxMessage"]

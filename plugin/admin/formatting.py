@@ -40,14 +40,18 @@ STATUS_LABELS = {
     "received": lazy_gettext("Received"),
     "processed": lazy_gettext("Processed"),
     "ignored": lazy_gettext("Ignored"),
+    # messages to shoppers (the outbox)
+    "waiting": lazy_gettext("Waiting"),
+    "sent": lazy_gettext("Sent"),
+    "cancelled": lazy_gettext("Cancelled"),
 }
 TONES = {
     "paid": "success", "fulfilled": "success", "succeeded": "success", "done": "success",
-    "processed": "success",
+    "processed": "success", "sent": "success",
     "failed": "critical", "voided": "critical",
     "pending": "warning", "unfulfilled": "warning", "retrying": "warning", "partially_paid": "warning",
     "partial": "warning", "partially_fulfilled": "warning",
-    "queued": "info", "running": "info", "received": "info", "authorized": "info",
+    "queued": "info", "waiting": "info", "running": "info", "received": "info", "authorized": "info",
 }
 
 

@@ -239,6 +239,14 @@ def list_jobs(session: Session, shop_id: int, status: str | None = None, page: i
     return paginate(session, _jobs_query(shop_id, status), page)
 
 
+def subscriber_stops(session: Session, shop_id: int, jobs: Sequence[JobRun]) -> dict:
+    """For the jobs that deliver events to a parked subscriber: where it stopped (job id -> Stop)."""
+    from plugin.sync import dispatch
+
+    return dispatch.stops(session, current_app.extensions["storecare.events"], shop_id,
+                          [job.id for job in jobs if job.name == dispatch.SUBSCRIBER_JOB])
+
+
 def retry_job(session: Session, shop_id: int, job_id: int) -> JobRun:
     """Queue a failed job of this shop again; commits."""
     run = session.scalar(select(JobRun).where(JobRun.id == job_id, JobRun.shop_id == shop_id))

@@ -312,7 +312,8 @@ def jobs():
     status = request.args.get("status", "")
     status = status if status in JOB_STATUSES else ""
     page = service.list_jobs(request_session(), g.shop.id, status or None, _page())
-    return render_template("admin/jobs.html", page=page, status=status, statuses=JOB_STATUSES)
+    stops = service.subscriber_stops(request_session(), g.shop.id, page.items)
+    return render_template("admin/jobs.html", page=page, status=status, statuses=JOB_STATUSES, stops=stops)
 
 
 @bp.post("/jobs/<int:job_id>/retry")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from adapters.errors import InvalidPayload
 from plugin.db import checkpoint_wal_after_commit, utcnow
 from plugin.jobs.models import JobRun
+from plugin.outbox import service as outbox
 from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.privacy.records import (
     Holdings,
@@ -120,6 +121,8 @@ def _export_document(session: Session, shop: Shop, request: PrivacyRequest, held
         "webhook_deliveries": [{"topic": d.topic, "delivery_id": d.delivery_id,
                                 "received_at": jsonable(d.received_at), "payload": d.payload}
                                for d in deliveries_mentioning(session, shop.id, held.subject)],
+        "outbox_messages": [row_dict(m) for m in outbox.messages_of(
+            session, shop.id, [c.id for c in held.customers], held.subject.emails)],
     }
 
 
@@ -128,7 +131,8 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
 
     Stored webhook payloads that mention them become a redaction marker (one not yet applied is then
     ignored: it would bring the data back) and lose their error; domain events lose their email, phone
-    and name values; exports made for them are emptied; the shop's error texts lose them too
+    and name values; messages to them in the outbox are cancelled if still waiting and lose their
+    address and what their parameters said about them; exports made for them are emptied; the shop's error texts lose them too
     (``scrub_error_texts``). On SQLite, once the caller commits, the write-ahead log is checkpointed
     and truncated, and ``secure_delete`` has zeroed what the updates replaced: no copy stays in either
     file. Running it again changes nothing more.
@@ -139,7 +143,7 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
     customer_ids = [c.id for c in held.customers]
     order_ids = [o.id for o in held.orders]
     counts = {"customers": 0, "orders": 0, "webhook_deliveries": 0, "domain_events": 0, "data_exports": 0,
-              "error_texts": 0}
+              "error_texts": 0, "outbox_messages": 0}
     if customer_ids:
         counts["customers"] = session.execute(
             update(Customer).where(Customer.shop_id == shop.id, Customer.id.in_(customer_ids)).values(
@@ -167,6 +171,8 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
         if scrubbed != event.payload:
             event.payload = scrubbed
             counts["domain_events"] += 1
+    counts["outbox_messages"] = outbox.forget_shopper(session, shop.id, customer_ids, held.subject.emails,
+                                                      held.subject.scrubbed)
     counts["data_exports"] = session.execute(
         update(DataExport).where(DataExport.shop_id == shop.id,
                                  DataExport.customer_platform_id.in_(sorted(held.subject.customer_ids)),

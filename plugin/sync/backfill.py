@@ -77,10 +77,6 @@ def run_backfill(db, shop_id: int, page_size: int = PAGE_SIZE,
     totals = {}
     for resource in RESOURCES:
         totals[resource] = _run_resource(db, shop_id, resource, page_size, sleep)
-    with db.uow() as session:
-        queue = current_app.extensions["storecare.queue"]
-        queue.enqueue(session, "sync.dispatch_events", {"shop_id": shop_id}, shop_id=shop_id)
-        session.commit()
     return totals
 
 

@@ -10,10 +10,14 @@ FEATURE = Feature(
         Job("sync.process_deliveries", "plugin.sync.tasks:process_deliveries_job"),
         Job("sync.backfill", "plugin.sync.tasks:backfill_job", max_attempts=8),
         Job("sync.dispatch_events", "plugin.sync.tasks:dispatch_events_job"),
+        Job("sync.deliver_events", "plugin.sync.tasks:deliver_events_job"),
         # the next quarter hour tries again anyway
         Job("sync.reconcile", "plugin.sync.tasks:reconcile_job", max_attempts=3),
     ),
-    schedules=(Schedule("storecare.reconcile", 15, "plugin.sync.tasks:reconcile_everywhere"),),
+    schedules=(
+        Schedule("storecare.reconcile", 15, "plugin.sync.tasks:reconcile_everywhere"),
+        Schedule("storecare.dispatch_events", 5, "plugin.sync.tasks:dispatch_everywhere"),
+    ),
     events=("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled", "OrderDeleted", "CustomerCreated"),
     commands=("plugin.sync.cli:sync_cli",),
 )

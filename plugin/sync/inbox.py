@@ -165,10 +165,7 @@ def process_delivery(db, delivery_id: int) -> str:
             raise PermanentJobError(exc.message) from exc
         delivery.attempts += 1
         delivery.status, delivery.processed_at, delivery.last_error = status, utcnow(), None
-        if status == "processed":
-            current_app.extensions["storecare.queue"].enqueue(
-                session, "sync.dispatch_events", {"shop_id": shop.id}, shop_id=shop.id)
-        session.commit()
+        session.commit()  # with the events it recorded, numbered, and their dispatch asked for (events.py)
         return status
 
 

@@ -22,7 +22,8 @@ from sqlalchemy import String, case, delete, func, literal, select, update
 
 from adapters import base as dto
 from plugin.db import UTCDateTime, utcnow
-from plugin.sync import events, revenue
+from plugin.shops.models import Shop
+from plugin.sync import events, payloads, revenue
 from plugin.sync.models import Customer, LineItem, Order, Refund
 from plugin.upsert import insert_for, insert_ignore
 
@@ -33,7 +34,7 @@ CHUNK = 400  # rows per statement: far below both databases' bound-parameter lim
 class UpsertResult:
     applied: int  # rows inserted or updated (newer data)
     skipped: int  # rows we already held in this or a newer version
-    events: int  # new domain events recorded
+    events: int  # domain events recorded (written as the transaction commits, those already held left out)
 
 
 def _chunks(items: Sequence, size: int = CHUNK):
@@ -84,14 +85,27 @@ def upsert_customers(session, shop_id: int, customers: Sequence[dto.Customer], s
             index_elements=["shop_id", "platform_id"],
             set_={col: stmt.excluded[col] for col in cols},
             where=(table.c.platform_updated_at.is_(None)) | (table.c.platform_updated_at < stmt.excluded.platform_updated_at),
-        ).returning(table.c.platform_id)
-        done = session.execute(stmt, [_customer_row(shop_id, c) for c in chunk]).scalars().all()
+        ).returning(table.c.platform_id, table.c.id)
+        done = dict(session.execute(stmt, [_customer_row(shop_id, c) for c in chunk]).all())
         applied += len(done)
-        created = [c for c in chunk if c.platform_id not in existing]
-        new_events += events.record(session, shop_id, [
-            (events.CUSTOMER_CREATED, c.platform_id, {"customer_platform_id": c.platform_id, "source": source})
-            for c in created])
+        created = [c for c in chunk if c.platform_id not in existing and c.platform_id in done]
+        new_events += _record_created(session, shop_id, [(c, done[c.platform_id]) for c in created], source)
     return UpsertResult(applied, len(unique) - applied, new_events)
+
+
+def _installed_at(session, shop_id: int) -> datetime | None:
+    """When the shop's current installation began: facts from before it are history (plugin/sync/payloads.py)."""
+    return session.scalar(select(Shop.installed_at).where(Shop.id == shop_id))
+
+
+def _record_created(session, shop_id: int, created: list[tuple[dto.Customer, int]], source: str) -> int:
+    if not created:
+        return 0
+    installed_at = _installed_at(session, shop_id)
+    return events.record_facts(session, shop_id, [payloads.CustomerCreated(
+        customer_id=customer_id, customer_platform_id=c.platform_id, source=source,
+        historical=payloads.is_historical(c.created_at, installed_at, source),
+        occurred_at=c.created_at.isoformat() if c.created_at else None) for c, customer_id in created])
 
 
 def _ensure_customers(session, shop_id: int, orders: Sequence[dto.Order], source: str) -> tuple[dict[str, int], int]:
@@ -104,10 +118,10 @@ def _ensure_customers(session, shop_id: int, orders: Sequence[dto.Order], source
     if not missing:  # the usual case: the customers' own sync (or an earlier order) brought them
         return ids, 0
     rows = [{**_customer_row(shop_id, c), "platform_updated_at": None} for c in missing]
-    created = insert_ignore(session, Customer.__table__, rows, ["shop_id", "platform_id"],
-                            returning=[Customer.__table__.c.platform_id])
-    new_events = events.record(session, shop_id, [
-        (events.CUSTOMER_CREATED, pid, {"customer_platform_id": pid, "source": source}) for (pid,) in created])
+    created = dict(insert_ignore(session, Customer.__table__, rows, ["shop_id", "platform_id"],
+                                 returning=[Customer.__table__.c.platform_id, Customer.__table__.c.id]))
+    new_events = _record_created(session, shop_id, [(c, created[c.platform_id]) for c in missing
+                                                    if c.platform_id in created], source)
     ids.update(_customer_ids(session, shop_id, [c.platform_id for c in missing]))
     return ids, new_events
 
@@ -149,23 +163,6 @@ def _order_row(shop_id: int, o: dto.Order, customer_id: int | None) -> dict:
     })
 
 
-def _order_events(o: dto.Order, source: str) -> list[tuple[str, str, dict]]:
-    base = {"order_platform_id": o.platform_id, "order_number": o.number, "source": source,
-            "customer_platform_id": o.customer.platform_id if o.customer else None}
-    out = []
-    if o.paid_at is not None or o.financial_status in (dto.FinancialStatus.PAID, dto.FinancialStatus.PARTIALLY_REFUNDED,
-                                                         dto.FinancialStatus.REFUNDED):
-        out.append((events.ORDER_PAID, o.platform_id, {**base, "total": str(o.total), "currency": o.currency}))
-    for r in o.refunds:
-        out.append((events.ORDER_REFUNDED, r.platform_id, {**base, "refund_platform_id": r.platform_id,
-                                                            "amount": str(r.amount), "currency": o.currency}))
-    if o.cancelled_at is not None:
-        out.append((events.ORDER_CANCELLED, o.platform_id, {**base, "reason": o.cancel_reason}))
-    if o.fulfillment_status == dto.FulfillmentStatus.FULFILLED:
-        out.append((events.ORDER_FULFILLED, o.platform_id, base))
-    return out
-
-
 def upsert_orders(session, shop_id: int, orders: Sequence[dto.Order], source: str) -> UpsertResult:
     """Orders with their children; newer ``updated_at`` wins. The caller commits."""
     unique: dict[str, dto.Order] = {}
@@ -190,9 +187,13 @@ def upsert_orders(session, shop_id: int, orders: Sequence[dto.Order], source: st
         applied.update(dict(session.execute(stmt, rows).all()))
     if applied:
         _replace_children(session, shop_id, [unique[p] for p in applied], applied)
-        touched = {_order_customer_id(unique[p], customer_ids, by_email) for p in applied} - {None}
-        refresh_customer_aggregates(session, shop_id, touched)
-        new_events += events.record(session, shop_id, [e for p in applied for e in _order_events(unique[p], source)])
+        owners = {p: _order_customer_id(unique[p], customer_ids, by_email) for p in applied}
+        refresh_customer_aggregates(session, shop_id, set(owners.values()) - {None})
+        installed_at = _installed_at(session, shop_id)
+        new_events += events.record_facts(session, shop_id, [
+            fact for p, order_id in applied.items()
+            for fact in payloads.order_facts(unique[p], order_id=order_id, customer_id=owners[p], source=source,
+                                             installed_at=installed_at)])
     return UpsertResult(len(applied), len(unique) - len(applied), new_events)
 
 
@@ -243,14 +244,17 @@ def mark_order_deleted(session, shop_id: int, platform_id: str, at: datetime, so
     row = session.execute(
         update(o).where(o.c.shop_id == shop_id, o.c.platform_id == platform_id, o.c.deleted_at.is_(None))
         .values(deleted_at=case((o.c.platform_updated_at > at_, o.c.platform_updated_at), else_=at_))
-        .returning(o.c.number, o.c.customer_id, o.c.deleted_at)).first()
+        .returning(o.c.id, o.c.number, o.c.customer_id, o.c.currency, o.c.total, o.c.deleted_at)).first()
     if row is None:
         return False
     owner = session.scalar(select(Customer.platform_id).where(Customer.id == row.customer_id)) \
         if row.customer_id is not None else None
-    events.record(session, shop_id, [(events.ORDER_DELETED, platform_id, {
-        "order_platform_id": platform_id, "order_number": row.number, "customer_platform_id": owner,
-        "source": source, "deleted_at": row.deleted_at.isoformat()})])
+    deleted_at = row.deleted_at.isoformat()
+    events.record_facts(session, shop_id, [payloads.OrderDeleted(
+        order_id=row.id, order_platform_id=platform_id, order_number=row.number, customer_id=row.customer_id,
+        customer_platform_id=owner, currency=row.currency, total=payloads.money_text(row.total), source=source,
+        historical=payloads.is_historical(row.deleted_at, _installed_at(session, shop_id), source),
+        occurred_at=deleted_at, deleted_at=deleted_at)])
     if row.customer_id is not None:
         refresh_customer_aggregates(session, shop_id, {row.customer_id})
     return True

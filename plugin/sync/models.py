@@ -173,10 +173,18 @@ class SyncState(Base):
 
 
 class DomainEvent(Base):
-    """An outbox of facts (OrderPaid, ...). The unique key makes emission idempotent."""
+    """An outbox of facts (OrderPaid, ...). The unique key makes emission idempotent.
+
+    ``seq`` numbers a shop's events 1, 2, 3 ... in the order their transactions committed: it is given
+    at commit, under the shop's ``EventStream`` row lock (plugin/sync/events.py), so an event is visible
+    only once every event before it in its shop is. Subscribers read a shop's events by ``seq``."""
 
     __tablename__ = "domain_events"
-    __table_args__ = (UniqueConstraint("shop_id", "name", "key"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "name", "key"),
+        UniqueConstraint("shop_id", "seq"),
+        Index("ix_domain_events_shop_name_seq", "shop_id", "name", "seq"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop_id: Mapped[int] = _shop_fk()
@@ -184,4 +192,48 @@ class DomainEvent(Base):
     key: Mapped[str] = mapped_column(String(128))
     payload: Mapped[dict] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # None until its transaction commits
+
+
+class EventStream(Base):
+    """A shop's event log: the last ``seq`` given (``head``), and who dispatches it.
+
+    ``version`` grows with every commit that adds events; the dispatch job that is to look at the log
+    again is ``dispatch_job_id``, cleared by that job only if ``version`` did not move while it worked
+    (a compare-and-set), so an event is never left without a dispatcher and a burst needs one job."""
+
+    __tablename__ = "event_streams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), unique=True)
+    head: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    dispatch_job_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"),
+                                                        nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class EventCursor(Base):
+    """One subscriber's progress through one shop's events: every event up to ``position`` is done.
+
+    Whoever delivers to the subscriber holds ``lease_token`` until ``lease_until`` (a compare-and-set on
+    this row), and advances ``position`` in the handler's own transaction. A subscriber whose handler
+    failed is parked: ``parked_job_id`` names the job that retries it from ``failed_seq`` (the shop's
+    dispatcher leaves it alone meanwhile), ``last_error`` says why."""
+
+    __tablename__ = "event_cursors"
+    __table_args__ = (UniqueConstraint("shop_id", "subscriber"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    subscriber: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    parked_job_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"),
+                                                      nullable=True)
+    failed_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

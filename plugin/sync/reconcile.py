@@ -280,9 +280,6 @@ def _record_success(db, shop_id: int, result: ReconcileResult) -> None:
         report.webhooks = [webhook_row(check) for check in result.webhooks]
         report.unresolved_difference, report.counted_at = result.unresolved_difference, utcnow()
         report.deleted_orders = result.deleted_orders
-        if result.applied_orders or result.deleted_orders:
-            current_app.extensions["storecare.queue"].enqueue(session, "sync.dispatch_events",
-                                                              {"shop_id": shop_id}, shop_id=shop_id)
         session.commit()
     if result.subscriptions_created or result.applied_orders or result.deleted_orders:
         log.info("reconcile of shop %s: %s subscription(s) recreated, %s order(s) fetched, %s found deleted",

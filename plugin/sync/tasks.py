@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from plugin.sync import backfill, events, inbox, reconcile
+from plugin.sync import backfill, dispatch, inbox, reconcile
 
 
 def _db():
@@ -22,8 +22,22 @@ def backfill_job(shop_id: int) -> None:
     backfill.run_backfill(_db(), shop_id)
 
 
+def _bus():
+    return current_app.extensions["storecare.events"]
+
+
 def dispatch_events_job(shop_id: int) -> None:
-    events.dispatch_pending(_db(), current_app.extensions["storecare.events"], shop_id)
+    dispatch.dispatch_shop(_db(), _bus(), shop_id)
+
+
+def deliver_events_job(shop_id: int, subscriber: str) -> None:
+    """A parked subscriber's job: retried by the queue with backoff, failed on the Jobs page at the end."""
+    dispatch.resume_subscriber(_db(), _bus(), shop_id, subscriber)
+
+
+def dispatch_everywhere() -> None:
+    """Every five minutes (a Huey periodic task): a dispatch for shops whose subscribers lag behind."""
+    dispatch.request_lagging_dispatches(_db(), _bus())
 
 
 def reconcile_job(shop_id: int) -> None:

@@ -742,12 +742,13 @@ def adapter_for(store: WooStore, key: str | None = None) -> WooCommerceAdapter:
 
 
 def install_shop(db, store: WooStore, domain: str = "ceramika.example") -> int:
-    """A connected WooCommerce shop in our database for ``store``: its keys and our webhook secret."""
+    """A connected WooCommerce shop in our database for ``store``: its keys and our webhook secret. It was
+    installed at the simulated store's present (NOW): the orders the store was built with are history."""
     from plugin.shops.service import store_credentials
     from tests.factories import make_shop
 
     with db.uow() as s:
-        shop = make_shop(s, domain=domain, platform="woocommerce", currency="USD")
+        shop = make_shop(s, domain=domain, platform="woocommerce", currency="USD", installed_at=NOW)
         store_credentials(shop, {"store_url": store.base_url, "consumer_key": store.consumer_key,
                                  "consumer_secret": store.consumer_secret, "webhook_secret": "our-secret"})
         s.commit()

@@ -20,8 +20,9 @@ def worker_env(settings, **extra) -> dict[str, str]:
     return env
 
 
-def start_worker(settings, **extra) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "plugin", "worker", "--workers", "1"],
+def start_worker(settings, app: str = "plugin", threads: int = 1, **extra) -> subprocess.Popen:
+    """``flask worker`` for ``app`` (an import path Flask can load) with ``threads`` worker threads."""
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", app, "worker", "--workers", str(threads)],
                             cwd=ROOT, env=worker_env(settings, **extra), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

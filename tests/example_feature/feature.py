@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext
 
 from plugin.admin.nav import NavItem
 from plugin.features import Feature, Job, Schedule, Subscriber
+from plugin.outbox.kinds import MessageKind
 
 FEATURE = Feature(
     name="example",
@@ -11,5 +12,6 @@ FEATURE = Feature(
     schedules=(Schedule("example.every_hour", 60, "tests.example_feature.tasks:every_hour"),),
     events=("ExampleHappened",),
     subscribers=(Subscriber("example.note_paid", "OrderPaid", "tests.example_feature.tasks:note_paid"),),
+    messages=(MessageKind("example.thank_you", "Thank-you note"),),
     commands=("tests.example_feature.tasks:example_cli",),
 )

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, text
 from adapters.sandbox import operations
 from adapters.sandbox import webhooks as sandbox_webhooks
 from plugin.admin.auth import login_url
-from plugin.db import utcnow
 from plugin.jobs.models import JobRun
 from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import Shop
@@ -135,7 +134,7 @@ def test_a_customer_redact_anonymises_them_and_keeps_the_totals(db, queue, clien
         order_totals = dict(s.execute(select(Order.platform_id, Order.total).where(Order.customer_id == anna["id"])).all())
         items = s.scalar(select(func.count(LineItem.id)).where(LineItem.shop_id == ours.shop_id))
         shop_revenue = s.scalar(select(func.sum(Order.total)).where(Order.shop_id == ours.shop_id))
-        s.add(DomainEvent(shop_id=ours.shop_id, name="OrderPaid", key="care-1", dispatched_at=utcnow(),
+        s.add(DomainEvent(shop_id=ours.shop_id, name="OrderPaid", key="care-1",
                           payload={"customer_platform_id": anna["platform_id"], "to": anna["email"], "n": 1}))
         s.commit()
     assert post(client, db, ours, "customers/data_request",
@@ -395,3 +394,45 @@ def database_file_copies(db, needle: bytes) -> dict[str, int]:
             found[name.name] = count
     return found
 
+
+
+def test_a_customers_messages_in_the_outbox_are_exported_then_cancelled_and_stripped_by_a_redact(
+        app, db, queue, client, shops):
+    from plugin.outbox import service as outbox
+    from plugin.outbox.kinds import MessageKind, register_message_kind
+    from plugin.outbox.models import OutboxMessage
+
+    ours, _ = shops
+    anna, other = loyal_customers(db, ours.shop_id)
+    register_message_kind(app, MessageKind("care.thank_you", "Thank-you note"))
+    with db.uow() as s:
+        to_anna = outbox.enqueue_message(s, ours.shop_id, kind="care.thank_you", source_key="a", customer_id=anna["id"],
+                                         reason="Order %(number)s", reason_params={"number": "1", "to": anna["email"]})
+        sent = outbox.enqueue_message(s, ours.shop_id, kind="care.thank_you", source_key="b", email=anna["email"],
+                                      reason="Order %(number)s", reason_params={"number": "2"})
+        outbox.mark_sent(s, ours.shop_id, sent.id)
+        to_other = outbox.enqueue_message(s, ours.shop_id, kind="care.thank_you", source_key="c",
+                                          customer_id=other["id"], reason="Order %(number)s")
+        s.commit()
+        ids = (to_anna.id, sent.id, to_other.id)
+    assert post(client, db, ours, "customers/data_request",
+                request_payload(ours, anna, "orders_requested", [], data_request={"id": 7}), "dr-o").status_code == 200
+    queue.drain()
+    sign_in(client, ours.shop_id)
+    with db.uow() as s:
+        export_id = s.scalars(select(DataExport.id)).one()
+    document = client.get(f"/admin/privacy/exports/{export_id}").get_json()
+    assert sorted(m["id"] for m in document["outbox_messages"]) == [ids[0], ids[1]]
+
+    assert post(client, db, ours, "customers/redact", request_payload(ours, anna, "orders_to_redact", []),
+                "redact-o").status_code == 200
+    queue.drain()
+
+    with db.uow() as s:
+        rows = {m.id: (m.status, m.email, m.reason_params) for m in s.scalars(select(OutboxMessage))}
+        audit = s.scalars(select(PrivacyAudit).where(PrivacyAudit.topic == "customers/redact")).one()
+    assert rows[ids[0]] == ("cancelled", None, {"number": "1", "to": "redacted"})
+    assert rows[ids[1]] == ("sent", None, {"number": "2"})  # sent stays sent, without the address
+    assert rows[ids[2]][0] == "waiting"  # another customer's message is untouched
+    assert audit.counts["outbox_messages"] == 2
+    assert anna["email"] not in dump(db, "outbox_messages")

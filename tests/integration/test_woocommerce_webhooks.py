@@ -129,8 +129,12 @@ def test_a_trashed_order_is_marked_deleted_once_and_a_restore_brings_it_back(db,
     queue.drain()
 
     assert held_order(db, shop_id, 9101).deleted_at == trashed_at
-    expected = [("9101", {"order_platform_id": "9101", "order_number": "9101", "source": "webhook",
-                          "customer_platform_id": str(customer["id"]), "deleted_at": trashed_at.isoformat()})]
+    order = held_order(db, shop_id, 9101)
+    expected = [("9101", {"order_id": order.id, "order_platform_id": "9101", "order_number": "9101",
+                          "customer_id": order.customer_id, "customer_platform_id": str(customer["id"]),
+                          "currency": "USD", "total": "29.35", "source": "webhook",
+                          "historical": False, "occurred_at": trashed_at.isoformat(),
+                          "deleted_at": trashed_at.isoformat()})]
     assert deletion_events(db, shop_id) == expected
     headers, body = sent[-1]
     assert body == b'{"id": 9101}'
