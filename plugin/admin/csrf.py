@@ -10,9 +10,10 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import g, request, session
+from flask import request, session
 from flask_babel import gettext
 
+from plugin.admin.embedded import is_embedded
 from plugin.problems import Problem
 
 FIELD = "csrf_token"
@@ -24,7 +25,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def csrf_token() -> str:
     """This session's token for a form. A page inside Shopify needs none: each of its requests is signed
     in by an ID token, which the browser never sends on its own (``plugin.admin.embedded``)."""
-    if g.get("admin_identity") is not None:
+    if is_embedded():
         return ""
     token = session.get(SESSION_KEY)
     if not isinstance(token, str) or not token:

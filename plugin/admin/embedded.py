@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSession
 from flask_babel import gettext
 from sqlalchemy import select
@@ -96,7 +96,6 @@ def identity(*, public: bool = False) -> SessionToken | None:
         return None
     claims = _verified(request)
     if claims is not None:
-        g.admin_identity = claims
         return claims
     if public:
         return None
@@ -116,8 +115,10 @@ def installed_shop(db: Session, claims: SessionToken) -> Shop:
 
 
 def is_embedded() -> bool:
-    """Whether this request came from an admin page inside Shopify (signed in by an ID token)."""
-    return g.get("admin_identity") is not None
+    """Whether this request came from an admin page inside Shopify (it carries a valid ID token)."""
+    if not has_request_context() or token_of(request)[0] is None or _credentials(current_app) is None:
+        return False
+    return _verified(request) is not None
 
 
 def loads_app_bridge(shop) -> bool:

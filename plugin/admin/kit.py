@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, refresh
@@ -105,6 +105,7 @@ def _is_public() -> bool:
 
 def _start() -> None:
     g.pop("shop", None)  # an app context may outlive a request (tests): start clean
+    g.pop("embedded_shop_domain", None)
     refresh()
     identity = embedded.identity(public=_is_public())
     if identity is None:
@@ -189,7 +190,8 @@ def asset(filename: str) -> str:
 
 
 def _here() -> str:
-    query = request.query_string.decode("utf-8", "replace")
+    """This page's address, for forms that come back to it (the ID token of Shopify's load left out)."""
+    query = urlencode([(key, value) for key, value in request.args.items(multi=True) if key != "id_token"])
     return request.path + (f"?{query}" if query else "")
 
 

@@ -7,7 +7,7 @@ from plugin.features import Feature, Job, Schedule, SettingsSection, Subscriber
 FEATURE = Feature(
     name="example",
     blueprints=("tests.example_feature.views:bp", "tests.example_feature.admin:bp"),
-    nav=(NavItem("example_admin.page", lazy_gettext("Orders"), icon="star", order=50),),
+    nav=(NavItem("example_admin.page", lazy_gettext("Example"), icon="star", order=50),),
     jobs=(Job("example.count", "tests.example_feature.tasks:count_job", max_attempts=2),),
     schedules=(Schedule("example.every_hour", 60, "tests.example_feature.tasks:every_hour"),),
     events=("ExampleHappened",),
