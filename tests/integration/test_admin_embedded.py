@@ -178,3 +178,15 @@ def test_a_shopify_shop_signed_in_outside_shopify_loads_app_bridge_with_its_own_
 
     assert APP_BRIDGE in response.text and 'class="topbar"' in response.text
     assert "data-embedded" not in response.text and "<ui-nav-menu>" not in response.text
+
+
+def test_the_banner_of_a_shop_needing_authorisation_opens_shopify_in_the_whole_window(client, db, shop_id):
+    with db.uow() as session:
+        session.get(Shop, shop_id).needs_reauth = True
+        session.commit()
+
+    html = client.get("/admin/", headers=bearer()).text
+
+    link = re.search(r'<a href="([^"]+)" data-action="reauth"([^>]*)>', html)
+    assert link.group(1) == f"https://{SHOP}/admin/apps/{CLIENT_ID}"
+    assert link.group(2) == ' target="_top"'  # Shopify's admin refuses to be shown inside our frame
