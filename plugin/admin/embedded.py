@@ -114,6 +114,16 @@ def installed_shop(db: Session, claims: SessionToken) -> Shop:
     return shop
 
 
+def signed_in_quietly(db: Session) -> Shop | None:
+    """The installed shop a valid ID token of this request speaks for, or None (error pages, which show
+    the navigation to whoever is signed in and work for anyone)."""
+    if not is_embedded():
+        return None
+    claims = _verified(request)
+    return db.scalar(select(Shop).where(Shop.platform == "shopify", Shop.domain == claims.shop,
+                                        Shop.status == "installed"))
+
+
 def is_embedded() -> bool:
     """Whether this request came from an admin page inside Shopify (it carries a valid ID token)."""
     if not has_request_context() or token_of(request)[0] is None or _credentials(current_app) is None:

@@ -266,7 +266,7 @@ def browser_error_page(status: int, title: str, detail: str | None, headers: dic
             request_session().rollback()  # the failed transaction is over; the page may read the shop
         shop = g.get("shop")
         if shop is None and status != 401:
-            shop = signed_in_quietly()
+            shop = embedded.signed_in_quietly(request_session()) or signed_in_quietly()
             if shop is not None:
                 g.shop = shop
         refresh()  # the language of the shop, or of the choice, whichever request this is

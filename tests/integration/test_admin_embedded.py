@@ -4,6 +4,7 @@ after a save, the language) kept on the server for the Shopify session; outside 
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 import responses
@@ -190,3 +191,11 @@ def test_the_banner_of_a_shop_needing_authorisation_opens_shopify_in_the_whole_w
     link = re.search(r'<a href="([^"]+)" data-action="reauth"([^>]*)>', html)
     assert link.group(1) == f"https://{SHOP}/admin/apps/{CLIENT_ID}"
     assert link.group(2) == ' target="_top"'  # Shopify's admin refuses to be shown inside our frame
+
+
+def test_an_address_that_is_no_page_keeps_shopifys_nav_menu_inside_shopify(client, shop_id):
+    response = client.get("/admin/orders/-1", headers=bearer())
+
+    assert response.status_code == 404 and "data-embedded" in response.text
+    assert '<a href="/admin/orders">Orders</a>' in response.text  # App Bridge keeps Shopify's sidebar
+    assert "This page is not part of Storecare's admin." in unescape(response.text)
