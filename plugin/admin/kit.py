@@ -247,6 +247,8 @@ def _page_detail(status: int, detail: str | None, exc: BaseException | None, as_
         return gettext("This address does not take that kind of request.")
     if status == 413:
         return gettext("What was sent is larger than Storecare accepts.")
+    if status == 429:
+        return gettext("Too many requests in a short time. Wait a moment and try again.")
     if status >= 500:
         return gettext("Something went wrong on our side. Quote the request id if you contact us.")
     return detail if not isinstance(exc, HTTPException) else None
@@ -255,20 +257,22 @@ def _page_detail(status: int, detail: str | None, exc: BaseException | None, as_
 def browser_error_page(status: int, title: str, detail: str | None, headers: dict | None = None,
                        exc: BaseException | None = None, *, as_given: bool = False):
     """The page a browser gets for an error no blueprint answered (no route, a 500, a problem raised
-    outside the admin), and for the admin's own errors: in the layout with the navigation when the browser
-    is signed in, else on a card; in the language the admin speaks to it. ``detail`` is shown as given
-    (``as_given``, a ``Problem``) or replaced by our words for the status. None if the page cannot be drawn (the caller then answers
-    with the problem document). Addresses for scripts (``/admin/.../api/...``) get no page."""
+    outside the admin), and for the admin's own errors: in the layout with the navigation when the
+    browser is signed in, else on a card; in the language the admin speaks to it. ``detail`` is shown as
+    given (``as_given``, a ``Problem``) or replaced by our words for the status. None if the page cannot
+    be drawn (the caller then answers with the problem document). Addresses for scripts
+    (``/admin/.../api/...``) get no page."""
     if _is_api():
         return None
+    found = None
     try:
         if status >= 500 and "admin_db" in g:
             request_session().rollback()  # the failed transaction is over; the page may read the shop
         shop = g.get("shop")
         if shop is None and status != 401:
-            shop = embedded.signed_in_quietly(request_session()) or signed_in_quietly()
-            if shop is not None:
-                g.shop = shop
+            shop = found = embedded.signed_in_quietly(request_session()) or signed_in_quietly()
+            if found is not None:
+                g.shop = found  # for the language and the layout of this page only
         refresh()  # the language of the shop, or of the choice, whichever request this is
         text = _page_detail(status, detail, exc, as_given)
         if status == 401:
@@ -283,4 +287,7 @@ def browser_error_page(status: int, title: str, detail: str | None, headers: dic
     except Exception:  # an error page must never fail the answer
         log.exception("the error page could not be drawn; answering with the problem document")
         return None
+    finally:
+        if found is not None:
+            g.pop("shop", None)
 

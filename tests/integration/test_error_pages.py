@@ -135,3 +135,18 @@ def test_a_500_is_a_page_in_the_admins_language_with_its_navigation_and_a_proble
     for response in (signed_out, signed_in, api):
         assert "hunter2" not in response.text and "RuntimeError" not in response.text
     assert api.status_code == 500 and api.mimetype == PROBLEM
+
+
+def test_too_many_requests_is_a_page_saying_to_wait_in_the_browsers_language(app, client):
+    from werkzeug.exceptions import TooManyRequests
+
+    @app.get("/busy-for-test")
+    def busy():
+        raise TooManyRequests()
+
+    page = client.get("/busy-for-test", headers={**BROWSER, "Accept-Language": "pl"})
+    api = client.get("/busy-for-test")
+
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    assert "Zbyt wiele żądań w krótkim czasie. Poczekaj chwilę i spróbuj ponownie." in text(page)
+    assert api.status_code == 429 and api.mimetype == PROBLEM
