@@ -21,7 +21,14 @@ What a feature may declare:
 - ``messages``: the kinds of message to shoppers it writes to the outbox (``MessageKind``: a name, a
   lazily translated label; plugin/outbox/kinds.py);
 - ``commands``: click commands or groups added to ``flask``;
+- ``settings``: a section of the admin's Settings page (``SettingsSection``): values kept per shop,
+  validated by the section's marshmallow schema, edited in the section's form template
+  (``plugin.admin.shop_settings``);
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
+
+A feature's admin pages are a blueprint made by ``plugin.admin.kit.admin_blueprint`` (listed in
+``blueprints``, its pages in ``nav``): sign-in, CSRF, security headers, layout and error pages come
+with it.
 
 The order of ``FEATURES`` is the order of registration; a feature may subscribe to events of a feature
 before or after it (subscriptions are checked once every feature is installed).
@@ -29,6 +36,7 @@ before or after it (subscriptions are checked once every feature is installed).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -68,6 +76,15 @@ class Subscriber:
 
 
 @dataclass(frozen=True)
+class SettingsSection:
+    name: str  # unique in the app, e.g. "loyalty": the key of the shop's stored values
+    label: object  # the section's heading on the Settings page (a lazy_gettext string)
+    schema: str  # "module:Schema" (a plugin.admin.shop_settings.SettingsSchema): checks writes and reads
+    template: str  # Jinja template of the form's fields, e.g. "loyalty/settings.html"
+    defaults: Mapping = field(default_factory=dict, hash=False)  # values (as the schema loads them)
+
+
+@dataclass(frozen=True)
 class Feature:
     name: str
     blueprints: tuple[str, ...] = ()
@@ -78,6 +95,7 @@ class Feature:
     subscribers: tuple[Subscriber, ...] = ()
     messages: tuple[MessageKind, ...] = ()
     commands: tuple[str, ...] = ()
+    settings: SettingsSection | None = None
     init_app: str | None = None
 
 
@@ -140,7 +158,11 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             register_message_kind(app, kind)
         for path in feature.commands:
             app.cli.add_command(load(path))
+        if feature.settings is not None:
+            from plugin.admin.shop_settings import register_section
+
+            register_section(app, feature.settings, load(feature.settings.schema))
         if feature.init_app is not None:
             load(feature.init_app)(app)
-    except (ImportError, AttributeError, ValueError, MessageKindError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError, MessageKindError) as exc:
         raise FeatureError(f"feature {feature.name!r}: {exc}") from exc

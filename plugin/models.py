@@ -1,5 +1,5 @@
 """Every table, imported in one place for Alembic and for create_all in tests."""
-from plugin.admin.models import AdminSession, SpentSignInLink
+from plugin.admin.models import AdminSession, ShopSetting, SpentSignInLink
 from plugin.db import Base
 from plugin.jobs.models import JobRun
 from plugin.outbox.models import OutboxMessage
@@ -14,4 +14,4 @@ metadata = Base.metadata
 __all__ = ["Base", "metadata", "Shop", "OAuthState", "PendingConnection", "Customer", "Order", "LineItem",
            "Refund", "WebhookDelivery",
            "SyncState", "DomainEvent", "EventStream", "EventCursor", "JobRun", "DataExport", "PrivacyAudit",
-           "ReconcileReport", "AdminSession", "SpentSignInLink", "OutboxMessage"]
+           "ReconcileReport", "AdminSession", "SpentSignInLink", "OutboxMessage", "ShopSetting"]

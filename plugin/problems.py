@@ -1,4 +1,9 @@
-"""Errors -> application/problem+json (RFC 9457), and the request id every log line carries."""
+"""Errors -> application/problem+json (RFC 9457), and the request id every log line carries.
+
+A browser (one that prefers HTML) gets a page instead, drawn by the function an app keeps under
+``ERROR_PAGE_KEY`` in its extensions (the admin's: ``plugin.admin.kit.browser_error_page``); API clients,
+and browsers when no page can be drawn, get the problem document.
+"""
 from __future__ import annotations
 
 import logging
@@ -11,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("storecare")
 PROBLEM = "application/problem+json"
+ERROR_PAGE_KEY = "storecare.error_page"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 
@@ -90,6 +96,15 @@ def unexpected_error_response():
                             "Something went wrong on our side; quote the request id if you contact us.")
 
 
+def _page_for_browser(app: Flask, status: int, title: str, detail: str | None, headers: dict,
+                      exc: BaseException):
+    """The app's error page for a browser, or None (an API client, or no page to draw)."""
+    draw = app.extensions.get(ERROR_PAGE_KEY)
+    if draw is None or not prefers_html():
+        return None
+    return draw(status, title, detail, headers, exc)
+
+
 def init_problems(app: Flask) -> None:
     @app.before_request
     def _assign_request_id():
@@ -102,6 +117,9 @@ def init_problems(app: Flask) -> None:
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
+        page = _page_for_browser(app, exc.status, exc.title, exc.detail, exc.headers, exc)
+        if page is not None:
+            return page
         return problem_response(exc.status, exc.title, exc.detail, exc.type, exc.errors, exc.headers)
 
     @app.errorhandler(ValidationError)
@@ -117,8 +135,13 @@ def init_problems(app: Flask) -> None:
         detail = exc.description
         if exc.code == 413:
             detail = f"The request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes."
+        page = _page_for_browser(app, exc.code or 500, exc.name, detail, headers, exc)
+        if page is not None:
+            return page
         return problem_response(exc.code or 500, exc.name, detail, headers=headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        return unexpected_error_response()
+        response = unexpected_error_response()
+        page = _page_for_browser(app, 500, "Internal Server Error", None, {}, exc)
+        return page if page is not None else response

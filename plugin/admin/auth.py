@@ -5,8 +5,10 @@ login-link`` and the demo hand it out), the WordPress plugin's single-use "Open 
 end of an install, and the embedded Shopify admin's session token. Each calls ``sign_in``, which ends
 the session the browser carried before, starts a new one (``plugin.admin.sessions``) and rotates the
 cookie; the cookie holds the shop id and a random key naming the server-side row. Every admin page is
-wrapped in ``require_shop``, which checks that row (idle and absolute lifetimes; deleted rows are
-ended sessions) and loads the installed Shop into ``g.shop``; queries then filter by ``g.shop.id``.
+checked before its view runs (``load_signed_in_shop``, called by ``plugin.admin.kit`` for every admin
+blueprint): the row's idle and absolute lifetimes (deleted rows are ended sessions), then the installed
+Shop, loaded into ``g.shop``; queries then filter by ``g.shop.id``. Inside Shopify the admin is signed
+in by the ID token of each request instead (``plugin.admin.embedded``).
 """
 from __future__ import annotations
 
@@ -192,22 +194,40 @@ def session_ended(reason: str) -> Problem:
     return Problem(401, "Unauthorized", detail)
 
 
+def load_signed_in_shop() -> Shop:
+    """The installed shop this browser's live session is signed in to, or the 401 Problem."""
+    try:
+        row = _live_session()
+    except SessionEnded as exc:
+        _forget()
+        raise session_ended(exc.reason) from None
+    shop = installed_shop(request_session(), row.shop_id)
+    if shop is None:
+        _forget()
+        raise signed_out()
+    return shop
+
+
+def signed_in_quietly() -> Shop | None:
+    """The shop this browser is signed in to, or None: for pages that show the navigation to a signed-in
+    merchant and work for anyone (error pages). A request without the admin's cookie reads nothing."""
+    if _browser_key() is None:
+        return None
+    try:
+        return load_signed_in_shop()
+    except Problem:
+        return None
+
+
 def require_shop(view):
-    """Load the signed-in, installed shop into ``g.shop`` or answer 401."""
+    """Load the signed-in, installed shop into ``g.shop`` or answer 401. Views of blueprints made by
+    ``plugin.admin.kit.admin_blueprint`` have it already; this is for any other view."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        try:
-            row = _live_session()
-        except SessionEnded as exc:
-            _forget()
-            raise session_ended(exc.reason) from None
-        shop = installed_shop(request_session(), row.shop_id)
-        if shop is None:
-            _forget()
-            raise signed_out()
-        g.shop = shop
-        refresh()  # the locale may depend on the shop
+        if g.get("shop") is None:
+            g.shop = load_signed_in_shop()
+            refresh()  # the locale may depend on the shop
         return view(*args, **kwargs)
 
     return wrapper

@@ -2,7 +2,8 @@
 
 The admin runs embedded in other sites' pages later (SameSite=None cookies), so every unsafe request
 must prove it came from a page we rendered: ``csrf_token()`` in the form, ``check_csrf()`` before
-the view. JavaScript callers send the token in the ``X-CSRF-Token`` header instead.
+the view. JavaScript callers send the token in the ``X-CSRF-Token`` header instead. Requests signed in
+by a Shopify ID token are checked by that token instead (``plugin.admin.kit``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import secrets
 from flask import request, session
 from flask_babel import gettext
 
+from plugin.admin.embedded import is_embedded
 from plugin.problems import Problem
 
 FIELD = "csrf_token"
@@ -21,6 +23,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def csrf_token() -> str:
+    """This session's token for a form. A page inside Shopify needs none: each of its requests is signed
+    in by an ID token, which the browser never sends on its own (``plugin.admin.embedded``)."""
+    if is_embedded():
+        return ""
     token = session.get(SESSION_KEY)
     if not isinstance(token, str) or not token:
         token = secrets.token_urlsafe(32)

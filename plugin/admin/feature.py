@@ -1,4 +1,4 @@
-"""The merchant admin: its pages, their navigation, and ``flask admin``."""
+"""The merchant admin: its pages, their navigation, its error pages app-wide, and ``flask admin``."""
 from flask_babel import lazy_gettext
 
 from plugin.admin.nav import NavItem
@@ -16,4 +16,5 @@ FEATURE = Feature(
         NavItem("admin.settings", lazy_gettext("Settings"), icon="settings", order=90),
     ),
     commands=("plugin.admin.cli:admin_cli",),
+    init_app="plugin.admin.kit:install",
 )

@@ -1,4 +1,4 @@
-"""Admin sign-in state kept on the server: signed-in browsers, and sign-in links already used.
+"""Admin state kept on the server: signed-in browsers, sign-in links already used, and each shop's settings.
 
 The session cookie only names a row here (``AdminSession``): deleting the row ends the session
 wherever the cookie went, which a signed cookie alone cannot do (sign-out, re-install, uninstall,
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import Base, UTCDateTime, utcnow
 
 
 class AdminSession(Base):
-    """One signed-in browser of one shop's admin.
+    """One signed-in browser of one shop's admin (or, inside Shopify, the data of one Shopify session).
 
     ``last_seen_at`` is written at most once a minute (page views read it); the session ends when it
     is older than the idle lifetime, or at ``expires_at`` (the absolute cap) whatever the activity.
@@ -31,6 +31,9 @@ class AdminSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The session's data, for a session the cookie cannot carry: the admin inside Shopify, whose
+    # requests are signed in by ID tokens (plugin/admin/embedded.py). Null for cookie sessions.
+    data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class SpentSignInLink(Base):
@@ -51,3 +54,22 @@ class SpentSignInLink(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ShopSetting(Base):
+    """One shop's values of one settings section (a feature's, declared as ``Feature.settings``).
+
+    ``values`` is what the section's schema dumped when the merchant saved (JSON); reading loads it
+    through the schema again, over the section's defaults (``plugin.admin.shop_settings``). One row per
+    shop and section: saving twice updates it.
+    """
+
+    __tablename__ = "shop_settings"
+    __table_args__ = (UniqueConstraint("shop_id", "section"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # indexed by the unique constraint, which leads with it
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    section: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

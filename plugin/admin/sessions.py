@@ -4,6 +4,10 @@ A session lives ``IDLE_LIFETIME`` without a page view and ``ABSOLUTE_LIFETIME`` 
 write ``last_seen_at`` at most once every ``TOUCH_EVERY``, so an admin page is usually a read. These
 functions never commit, except ``check_session`` when it records a page view (a small transaction
 of its own at the start of the request): ``plugin.admin.auth`` owns the sign-in transaction.
+
+A session of the admin inside Shopify is signed in by each request's ID token, not by this table; its
+row only keeps what the cookie would keep elsewhere (``read_data``, ``write_data``), named by the
+Shopify session the tokens belong to.
 """
 from __future__ import annotations
 
@@ -94,6 +98,34 @@ def check_session(db: Session, key: str, now: datetime) -> AdminSession:
         db.commit()
         row.last_seen_at = now
     return row
+
+
+def read_data(db: Session, key: str, now: datetime) -> dict:
+    """The data kept on the server for the session ``key`` (an admin inside Shopify, signed in by ID
+    tokens: ``plugin.admin.embedded``), or an empty dict when it has none or it ended. A read records
+    the page view like ``check_session`` (and commits when it writes)."""
+    try:
+        row = check_session(db, key, now)
+    except SessionEnded:
+        return {}
+    return dict(row.data or {})
+
+
+def write_data(db: Session, key: str, shop_id: int, data: dict, now: datetime) -> None:
+    """Keep ``data`` for the session ``key`` of ``shop_id``: a session that ended starts again (with the
+    usual lifetimes). The caller commits."""
+    row = db.scalar(select(AdminSession).where(AdminSession.key_hash == digest(key)))
+    live = row is not None and row.shop_id == shop_id and row.expires_at > now \
+        and row.last_seen_at + IDLE_LIFETIME > now
+    if live:
+        row.data, row.last_seen_at = data, now
+        return
+    if row is not None:
+        db.delete(row)
+        db.flush()
+    db.add(AdminSession(key_hash=digest(key), shop_id=shop_id, created_at=now, last_seen_at=now,
+                        expires_at=now + ABSOLUTE_LIFETIME, data=data))
+    db.flush()
 
 
 def end_session(db: Session, key: str) -> None:

@@ -1,179 +1,44 @@
 """The merchant admin: thin views over ``plugin.admin.service``, rendered with Jinja (autoescaped).
 
-Errors: pages under /admin/api answer application/problem+json; the other pages answer the same
-problem as JSON unless the client prefers HTML (a browser), which gets a page in the layout.
-Signed-out visitors of the HTML pages always get the "Open Storecare from your store's admin" page.
+The blueprint comes from ``plugin.admin.kit.admin_blueprint`` like any feature's admin pages: every
+view needs a signed-in shop (``g.shop``) unless marked ``@public``, every POST its CSRF token, and errors
+are pages for browsers and problem documents under /admin/api (see the kit).
 """
 from __future__ import annotations
 
 import logging
-import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
-from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
-                   session, url_for)
-from flask_babel import get_locale, gettext, refresh
-from werkzeug.exceptions import NotFound
+from flask import Response, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext, refresh
+from marshmallow import ValidationError
 
 from plugin.admin import connection as connection_page
-from plugin.admin import service
-from plugin.admin.auth import (LoginError, LoginExpired, close_request_session, installed_shop,
-                               read_login_token, request_session, require_shop, sign_in, sign_out,
-                               signed_in_shop_id, signed_out)
-from plugin.admin.csrf import check_csrf, csrf_token
-from plugin.admin.formatting import LANGUAGES, day, money, status_label, status_tone, when
-from plugin.admin.nav import nav_items
+from plugin.admin import service, shop_settings
+from plugin.admin.auth import (LoginError, LoginExpired, installed_shop, read_login_token, request_session,
+                               sign_in, sign_out, signed_in_shop_id, signed_out)
+from plugin.admin.formatting import status_label
+from plugin.admin.kit import admin_blueprint, back, public
 from plugin.admin.schemas import OverviewSchema
 from plugin.admin.sessions import LinkAlreadyUsed, SignInLink
-from plugin.admin.shopper_text import person_name, plain_text, shopper_text
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
-from plugin.problems import Problem, prefers_html, problem_response
+from plugin.problems import Problem
 from plugin.privacy import service as privacy
 from plugin.shops.shopify_views import embedded as shopify_embedded
-from plugin.shops.shopify_views import frame_ancestors
 
 log = logging.getLogger(__name__)
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = admin_blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(shopify_embedded)  # /admin/shopify: the embedded admin's entry point
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                               "script-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-
-# -- request plumbing
-
-@bp.before_request
-def _start() -> None:
-    g.pop("shop", None)  # an app context may outlive a request (tests): start clean
-    refresh()
-    check_csrf()
-
-
-@bp.after_request
-def _secure(response):
-    for name, value in SECURITY_HEADERS.items():
-        if name == "Content-Security-Policy":  # only a Shopify shop's own admin may frame its pages
-            value = f"{value}; frame-ancestors {frame_ancestors(_embedding_shop())}"
-        response.headers.setdefault(name, value)
-    return response
-
-
-def _embedding_shop() -> str | None:
-    shop = g.get("shop")
-    if shop is not None and shop.platform == "shopify":
-        return shop.domain
-    return g.get("embedded_shop_domain")  # set by the embedded entry point once it knows the shop
-
-
-@bp.teardown_request
-def _finish(_exc) -> None:
-    g.pop("shop", None)
-    refresh()
-
-
-@bp.teardown_app_request
-def _close_database(_exc) -> None:
-    """Every request's database session closes, also outside the admin (install callbacks sign in)."""
-    close_request_session()
-
-
-@bp.context_processor
-def _layout() -> dict:
-    return {
-        "csrf_token": csrf_token, "money": money, "when": when, "day": day,
-        "status_label": status_label, "status_tone": status_tone, "asset": _asset,
-        "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
-        "shop": g.get("shop"), "nav": _navigation() if g.get("shop") is not None else [],
-        "bdi": shopper_text, "person": person_name, "plain_text": plain_text,
-        "reauth_url": _reauth_url(g.get("shop")),
-    }
-
-
-def _reauth_url(shop) -> str | None:
-    """Where the merchant of a shop whose platform refused our credentials goes to fix it (the banner)."""
-    return connection_page.reauth_url(shop) if shop is not None and shop.needs_reauth else None
-
-
-def _navigation() -> list[dict]:
-    entries = [{"item": item, "url": url_for(item.endpoint)} for item in nav_items(current_app)]
-    matching = [e for e in entries
-                if request.path == e["url"] or request.path.startswith(e["url"].rstrip("/") + "/")]
-    active = max(matching, key=lambda e: len(e["url"]), default=None)
-    for entry in entries:
-        entry["active"] = entry is active
-    return entries
-
-
-def _asset(filename: str) -> str:
-    """A static file's URL with its modification time, so browsers fetch a changed file at once."""
-    try:
-        version = int(os.stat(os.path.join(current_app.static_folder or "", filename)).st_mtime)
-    except OSError:
-        version = 0
-    return url_for("static", filename=filename, v=version)
-
-
-def _here() -> str:
-    query = request.query_string.decode("utf-8", "replace")
-    return request.path + (f"?{query}" if query else "")
 
 
 def _back(default: str = ".overview"):
-    """Redirect to the form's ``next`` if it is a page of this admin, else to ``default``."""
-    target = request.form.get("next", "")
-    parts = urlsplit(target)
-    root = url_for(".overview")
-    if target.startswith(root) and not parts.scheme and not parts.netloc and "\\" not in target:
-        return redirect(target)
-    return redirect(url_for(default))
+    return back(f"admin{default}" if default.startswith(".") else default)
 
 
 def _page() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
-
-
-# -- errors
-
-def _error(status: int, title: str, detail: str | None, headers: dict | None = None):
-    is_api = request.path.startswith(url_for("admin.overview") + "api/")  # absolute: nested blueprints too
-    if is_api or not (status == 401 or prefers_html()):
-        return problem_response(status, title, detail, headers=headers)
-    template = "admin/signed_out.html" if status == 401 else "admin/error.html"
-    return render_template(template, status=status, detail=detail), status, headers or {}
-
-
-@bp.errorhandler(Problem)
-def _problem(exc: Problem):
-    return _error(exc.status, exc.title, exc.detail, exc.headers)
-
-
-@bp.app_errorhandler(NotFound)
-def _unknown_page(exc: NotFound):
-    """A browser at an address under /admin/ that is no page (no route matched, so no blueprint handler
-    runs) gets a page to find its way back from; everything else keeps the problem document."""
-    admin_root = url_for("admin.overview")
-    if (request.path.startswith(admin_root) and not request.path.startswith(admin_root + "api/")
-            and prefers_html()):
-        return render_template("admin/unknown_page.html"), 404
-    return problem_response(404, exc.name, exc.description)
-
-
-@bp.errorhandler(service.RecordNotFound)
-def _not_found(exc: service.RecordNotFound):
-    details = {
-        "order": gettext("This order is not in your store's synced orders."),
-        "customer": gettext("This customer is not in your store's synced customers."),
-        "job": gettext("This job is not one of your store's jobs."),
-        "export": gettext("This export is not one of your store's privacy requests."),
-    }
-    return _error(404, "Not Found", details.get(exc.kind, gettext("We could not find that.")))
 
 
 # -- signing in and out
@@ -194,6 +59,7 @@ def _sign_in_once(shop, link: SignInLink, used_detail: str):
 
 
 @bp.get("/auth")
+@public
 def login():
     try:
         link = read_login_token(request.args.get("token", ""))
@@ -215,6 +81,7 @@ def login():
 
 
 @bp.get("/auth/woocommerce")
+@public
 def login_woocommerce():
     """The WordPress plugin's "Open Storecare" link: signed with the shop's storefront secret, 2 minutes,
     once (the plugin signs a new link on every click)."""
@@ -239,6 +106,7 @@ def login_woocommerce():
 
 
 @bp.post("/sign-out")
+@public
 def sign_out_view():
     """The header's Sign out button (a form with the CSRF token): ends the session on the server."""
     sign_out()
@@ -248,11 +116,13 @@ def sign_out_view():
 
 
 @bp.get("/signed-out")
+@public
 def signed_out_page():
     return render_template("admin/signed_out.html", status=200)
 
 
 @bp.get("/woocommerce/storecare.zip")
+@public
 def woocommerce_plugin_zip():
     """The WordPress plugin, zipped in memory, with this app's address as its default."""
     from plugin.shops.woocommerce_wordpress import wordpress_plugin_zip
@@ -262,6 +132,7 @@ def woocommerce_plugin_zip():
 
 
 @bp.post("/language")
+@public
 def set_language():
     lang = request.form.get("lang", "")
     if lang in SUPPORTED:
@@ -272,42 +143,36 @@ def set_language():
 # -- pages
 
 @bp.get("/")
-@require_shop
 def overview():
     return render_template("admin/overview.html", data=service.overview(request_session(), g.shop))
 
 
 @bp.get("/orders")
-@require_shop
 def orders():
     page = service.list_orders(request_session(), g.shop.id, _page())
     return render_template("admin/orders.html", page=page)
 
 
-@bp.get("/orders/<int:order_id>")
-@require_shop
+@bp.get("/orders/<id:order_id>")
 def order(order_id: int):
     detail = service.order_detail(request_session(), g.shop.id, order_id)
     return render_template("admin/order.html", detail=detail)
 
 
 @bp.get("/customers")
-@require_shop
 def customers():
     search = request.args.get("q", "")[:100]
     page = service.list_customers(request_session(), g.shop.id, search, _page())
     return render_template("admin/customers.html", page=page, search=search.strip())
 
 
-@bp.get("/customers/<int:customer_id>")
-@require_shop
+@bp.get("/customers/<id:customer_id>")
 def customer(customer_id: int):
     detail = service.customer_detail(request_session(), g.shop.id, customer_id, _page())
     return render_template("admin/customer.html", detail=detail)
 
 
 @bp.get("/jobs")
-@require_shop
 def jobs():
     status = request.args.get("status", "")
     status = status if status in JOB_STATUSES else ""
@@ -316,8 +181,7 @@ def jobs():
     return render_template("admin/jobs.html", page=page, status=status, statuses=JOB_STATUSES, stops=stops)
 
 
-@bp.post("/jobs/<int:job_id>/retry")
-@require_shop
+@bp.post("/jobs/<id:job_id>/retry")
 def retry_job(job_id: int):
     try:
         run = service.retry_job(request_session(), g.shop.id, job_id)
@@ -330,7 +194,6 @@ def retry_job(job_id: int):
 
 
 @bp.post("/sync")
-@require_shop
 def resync():
     service.request_resync(request_session(), g.shop.id)
     flash(gettext("A full re-sync is queued. The numbers update as it runs."), "success")
@@ -338,14 +201,12 @@ def resync():
 
 
 @bp.get("/connection")
-@require_shop
 def connection():
     data = connection_page.connection(request_session(), g.shop)
     return render_template("admin/connection.html", data=data, duration=connection_page.duration)
 
 
 @bp.post("/connection/reconcile")
-@require_shop
 def reconcile():
     service.request_reconcile(request_session(), g.shop.id)
     flash(gettext("A reconciliation is queued: missing webhooks and orders are fetched again."), "success")
@@ -353,7 +214,6 @@ def reconcile():
 
 
 @bp.post("/connection/replaced-keys/<key_id>/dismiss")
-@require_shop
 def dismiss_replaced_key(key_id: str):
     """The merchant deleted a replaced WooCommerce key themselves: it leaves the Connection page."""
     from plugin.shops import woocommerce_keys
@@ -363,8 +223,7 @@ def dismiss_replaced_key(key_id: str):
     return _back(".connection")
 
 
-@bp.get("/privacy/exports/<int:export_id>")
-@require_shop
+@bp.get("/privacy/exports/<id:export_id>")
 def download_export(export_id: int):
     try:
         download = privacy.export_download(request_session(), g.shop.id, export_id)
@@ -375,14 +234,61 @@ def download_export(export_id: int):
 
 
 @bp.get("/settings")
-@require_shop
 def settings():
-    return render_template("admin/settings.html")
+    return _settings_page()
+
+
+@bp.post("/settings")
+def save_settings():
+    """Save one section of the Settings page (the form names it); bad input shows the page again with
+    what the merchant typed and a message at each field (422)."""
+    section = shop_settings.section(current_app, request.form.get(shop_settings.SECTION_FIELD, ""))
+    if section is None:
+        raise Problem(404, "Not Found", gettext("These settings are not part of Storecare."))
+    data = shop_settings.form_data(section, request.form)
+    try:
+        shop_settings.save(request_session(), g.shop.id, section, data)
+    except ValidationError as exc:
+        return _settings_page(failed=section.name, typed=data, errors=exc.messages), 422
+    flash(gettext("%(section)s: saved.", section=section.label), "success")
+    return redirect(url_for(".settings", _anchor=f"settings-{section.name}"))
+
+
+def _settings_page(failed: str | None = None, typed: dict | None = None, errors: dict | None = None):
+    """The Settings page: the store's facts, the admin's language, and each feature's section with its
+    form, showing the stored values (or, for the section that failed, what was typed and why)."""
+    forms = []
+    for section in shop_settings.sections(current_app):
+        if section.name == failed:
+            values, messages = typed or {}, errors if isinstance(errors, dict) else {"_schema": errors}
+        else:
+            values = shop_settings.form_values(section, shop_settings.read(request_session(), g.shop.id, section))
+            messages = {}
+        forms.append(SectionForm(section.name, section.label, section.template, values, messages))
+    return render_template("admin/settings.html", sections=forms, section_field=shop_settings.SECTION_FIELD)
+
+
+@dataclass(frozen=True)
+class SectionForm:
+    """One section as the Settings page draws it (``admin/_forms.html`` macros take it)."""
+
+    name: str
+    label: object
+    template: str
+    values: dict
+    errors: dict
+
+    def value(self, key: str):
+        value = self.values.get(key)
+        return "" if value is None else value
+
+    def error(self, key: str) -> list[str]:
+        found = self.errors.get(key) or []
+        return [str(m) for m in found] if isinstance(found, list) else [str(found)]
 
 
 # -- JSON for the embedded admin's scripts
 
 @bp.get("/api/overview")
-@require_shop
 def api_overview():
     return jsonify(OverviewSchema().dump(service.overview(request_session(), g.shop)))

@@ -8,5 +8,4 @@ FEATURE = Feature(
     name="outbox",
     blueprints=("plugin.outbox.views:bp",),
     nav=(NavItem("outbox.messages", lazy_gettext("Messages"), icon="inbox", order=60),),
-    init_app="plugin.outbox.views:init_app",
 )

@@ -1,37 +1,24 @@
 """The admin's Messages page: what is waiting to be sent to shoppers, and what was sent or not.
 
-The page lives in this feature's blueprint (``/admin/messages``) and is served like the admin's own
-pages: ``init_app`` gives the blueprint the admin blueprint's request handling (sign-in check, CSRF,
-security headers, layout context, error pages), which Flask keys by blueprint name.
+The page lives in this feature's admin blueprint (``/admin/messages``, made by the admin kit), so it
+is served like the admin's own pages: sign-in, CSRF, security headers, the layout and error pages.
 """
 from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
-from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 
-from plugin.admin.auth import request_session, require_shop
+from plugin.admin.auth import request_session
+from plugin.admin.kit import admin_blueprint
 from plugin.admin.service import RecordNotFound
 from plugin.admin.shopper_text import shopper_text
 from plugin.outbox import service
 from plugin.outbox.kinds import message_kinds
 from plugin.outbox.models import MESSAGE_STATUSES
 
-bp = Blueprint("outbox", __name__, url_prefix="/admin/messages")
-ADMIN = "admin"
-
-
-def init_app(app: Flask) -> None:
-    """Serve this blueprint with the admin's hooks (installed before this feature: FEATURES' order)."""
-    if ADMIN not in app.blueprints:
-        raise ValueError("the outbox's page needs the admin feature installed before it")
-    for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
-                     app.template_context_processors, app.url_value_preprocessors, app.url_default_functions):
-        if ADMIN in registry:
-            registry.setdefault(bp.name, []).extend(registry[ADMIN])
-    for code, handlers in app.error_handler_spec.get(ADMIN, {}).items():
-        app.error_handler_spec.setdefault(bp.name, {}).setdefault(code, {}).update(handlers)
+bp = admin_blueprint("outbox", __name__, url_prefix="/admin/messages")
 
 
 def language_name(code: str | None) -> str:
@@ -54,7 +41,6 @@ def reason_text(message) -> Markup:
 
 
 @bp.get("/")
-@require_shop
 def messages():
     status = request.args.get("status", "waiting")
     status = status if status in MESSAGE_STATUSES or status == "all" else "waiting"
@@ -71,8 +57,7 @@ def messages():
                            reason_text=reason_text, language_name=language_name)
 
 
-@bp.post("/<int:message_id>/cancel")
-@require_shop
+@bp.post("/<id:message_id>/cancel")
 def cancel(message_id: int):
     try:
         cancelled = service.cancel_for_merchant(request_session(), g.shop.id, message_id)

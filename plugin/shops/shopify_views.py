@@ -5,13 +5,14 @@
   ``/callback`` checks both, installs the shop and signs the merchant in to our admin.
 - ``embedded`` (nested in the admin blueprint: /admin/shopify, so the admin's error pages, security
   headers and request session apply): the App URL Shopify loads in its iframe with ``id_token``, or
-  that App Bridge calls with ``Authorization: Bearer <session token>``. A verified token signs the
-  merchant in (exchanging it for an offline token when we hold none that works); an invalid one gets 401
-  with ``X-Shopify-Retry-Invalid-Session-Request: 1``, which makes App Bridge retry with a fresh token.
+  that App Bridge calls with ``Authorization: Bearer <session token>``. A verified token installs the
+  shop when we hold no offline token that works (token exchange) and the page goes on to the overview
+  with the same token; an invalid one gets 401 with ``X-Shopify-Retry-Invalid-Session-Request: 1``,
+  which makes App Bridge retry with a fresh token.
 
-Inside Shopify's iframe our session cookie is a third-party cookie: ``SameSite=None; Secure`` in
-production (create_app), so browsers that block third-party cookies (Safari) lose the admin session
-after the entry page; see the README's Shopify section.
+Inside Shopify's iframe a cookie of ours is a third-party cookie, which browsers that block them
+(Safari) refuse: so nothing here signs in with a cookie. Every admin request from inside Shopify is
+signed in by its own ID token (``plugin.admin.embedded``).
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import escape
 
 from adapters.shopify.oauth import GrantRefused
-from plugin.admin.auth import sign_in, sign_out, signed_in_shop_id
+from plugin.admin.auth import sign_in, sign_out
+from plugin.admin.embedded import APP_BRIDGE, RETRY_HEADER, SHOPIFY_ADMIN, frame_ancestors  # noqa: F401
+from plugin.admin.kit import public
 from plugin.extensions import db
 from plugin.problems import Problem, prefers_html, problem_response
 from plugin.security import (InvalidSessionToken, InvalidShopDomain, SecurityError, shopify_shop_domain,
@@ -36,15 +39,9 @@ embedded = Blueprint("shopify", __name__, url_prefix="/shopify")
 
 STATE_COOKIE = "storecare_shopify_state"
 STATE_SALT = "storecare-shopify-state"
-RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
-SHOPIFY_ADMIN = "https://admin.shopify.com"
-APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 RELOAD_PARAM = "shopify-reload"
-
-
-def frame_ancestors(shop_domain: str | None) -> str:
-    """CSP frame-ancestors sources: the shop's admin for an embedded Shopify shop, else none."""
-    return f"https://{shop_domain} {SHOPIFY_ADMIN}" if shop_domain else "'none'"
+# What the overview keeps of Shopify's query when the entry point hands the page on to it.
+PASSED_ON = ("embedded", "host", "id_token", "locale", "shop")
 
 
 # -- the authorization-code grant ----------------------------------------------------------------
@@ -143,6 +140,7 @@ def _invalid_session(from_header: bool, detail: str):
 
 
 @embedded.get("")
+@public
 def entry():
     try:
         client_id, secret = shopify.app_credentials()
@@ -169,11 +167,11 @@ def entry():
     except shopify.InstallUnavailable as exc:
         raise Problem(503, "Service Unavailable", str(exc), headers={"Retry-After": "5"}) from None
     g.embedded_shop_domain = shop.domain
-    if signed_in_shop_id() != shop.id:  # a new identity, or an ended session, signs in; a live one stays
-        sign_in(shop)
     if from_header:
         return jsonify({"shop": shop.domain, "signed_in": True})
-    return redirect(url_for("admin.overview"))
+    # The overview is signed in by the same, just verified token (Shopify's query carries it on).
+    passed = [(key, value) for key, value in request.args.items(multi=True) if key in PASSED_ON]
+    return redirect(url_for("admin.overview") + "?" + urlencode(passed))
 
 
 def _own_path(target: str) -> bool:
@@ -183,6 +181,7 @@ def _own_path(target: str) -> bool:
 
 
 @embedded.get("/session-token")
+@public
 def session_token():
     """Shopify's "patch ID token" page: App Bridge gets a fresh session token, loads ``shopify-reload``."""
     try:

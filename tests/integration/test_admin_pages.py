@@ -323,7 +323,7 @@ def test_an_address_under_admin_that_is_no_page_gets_a_page_in_a_browser_and_a_p
     assert 'href="/admin/"' in in_browser.text
 
     for path, accept in (("/admin/nothing-here", "application/json"), ("/admin/api/nothing", "text/html"),
-                         ("/nothing-here", "text/html")):
+                         ("/nothing-here", "application/json")):
         response = client.get(path, headers={"Accept": accept})
         assert response.status_code == 404 and response.mimetype == "application/problem+json", path
 

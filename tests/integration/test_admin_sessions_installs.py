@@ -1,5 +1,5 @@
 """Every way a Shopify or WooCommerce shop is (re)installed ends the admin sessions of that shop, and
-signs in the browser that did it; the embedded admin keeps a live session and replaces an ended one.
+signs in the browser that did it; the embedded admin keeps no session (each request brings an ID token).
 Shopify is played with ``responses``, WooCommerce with the store simulator."""
 from __future__ import annotations
 
@@ -64,14 +64,12 @@ def test_a_shopify_install_through_the_grant_ends_the_sessions_from_before(app, 
     assert admin_page(installer) == 200 and live_sessions(db, shop_id(db, SHOP)) == 1
 
 
-def test_the_embedded_admin_keeps_a_live_session_and_a_new_token_exchange_ends_the_others(app, client, db, shopify):
+def test_the_embedded_admin_keeps_no_cookie_session_and_a_new_token_exchange_ends_the_others(
+        app, client, db, shopify):
     shopify.post(token_url(), json=granted(access="shpat_first"))
     assert open_embedded(client).status_code == 302
     with client.session_transaction() as browser:
-        key = browser["admin_session"]
-    assert open_embedded(client, jti="later").status_code == 302
-    with client.session_transaction() as browser:
-        assert browser["admin_session"] == key  # the same live session: no new row for every load
+        assert "admin_session" not in browser  # inside Shopify every request brings its own ID token
     colleague = app.test_client()
     assert colleague.get(login_url(shop_id(db, SHOP))).status_code == 302
     with db.uow() as session:  # Shopify refused our token: the next load exchanges a new one
@@ -81,22 +79,10 @@ def test_the_embedded_admin_keeps_a_live_session_and_a_new_token_exchange_ends_t
 
     assert open_embedded(client, jti="after-reauth").status_code == 302
 
-    assert admin_page(client) == 200 and admin_page(colleague) == 401
-    assert live_sessions(db, shop_id(db, SHOP)) == 1
-
-
-def test_the_embedded_admin_signs_in_again_after_the_session_ended(app, client, db, shopify):
-    shopify.post(token_url(), json=granted())
-    open_embedded(client)
-    token = "test-csrf-token"
-    with client.session_transaction() as browser:
-        browser["csrf"] = token
-    client.post("/admin/sign-out", data={"csrf_token": token})
-    assert admin_page(client) == 401
-
-    assert open_embedded(client, jti="reopened").status_code == 302
-
-    assert admin_page(client) == 200
+    assert admin_page(colleague) == 401 and admin_page(client) == 401  # no cookie signs anyone in
+    embedded = client.get("/admin/", headers={**HTML, "Authorization": f"Bearer {session_token(jti='next')}"})
+    assert embedded.status_code == 200
+    assert live_sessions(db, shop_id(db, SHOP)) == 0
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The embedded admin's entry point (/admin/shopify), on SQLite and PostgreSQL: a verified session token
-signs the merchant in, exchanging it for an offline token when we hold none that works (Shopify-managed
-install); every invalid token gets 401 with the header that makes App Bridge retry; one shop's token
-never shows another shop's data. Also app/scopes_update. Shopify is played with ``responses``."""
+opens the admin, exchanging it for an offline token when we hold none that works (Shopify-managed
+install), and signs every later request in by its own token, never by a cookie; every invalid token gets
+401 with the header that makes App Bridge retry; one shop's token never shows another shop's data. Also
+app/scopes_update. Shopify is played with ``responses``."""
 from __future__ import annotations
 
 import base64
@@ -58,13 +59,19 @@ def the_shop(db, domain=SHOP) -> Shop:
         return session.scalars(select(Shop).where(Shop.domain == domain)).one()
 
 
-def test_first_load_exchanges_the_session_token_installs_and_signs_in(client, db, shopify):
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", **HTML}
+
+
+def test_first_load_exchanges_the_session_token_installs_and_opens_the_admin_with_that_token(
+        client, db, shopify):
     shopify.post(token_url(), json=granted(access="shpat_exchanged"))
     token = session_token()
 
-    response = open_app(client, token)
+    response = open_app(client, token, embedded="1")
 
-    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/admin/?shop={SHOP}&host=aG9zdA&embedded=1&id_token={token}"
     assert response.headers["Content-Security-Policy"].endswith(
         f"frame-ancestors https://{SHOP} https://admin.shopify.com")
     sent = exchanges(shopify)
@@ -73,13 +80,14 @@ def test_first_load_exchanges_the_session_token_installs_and_signs_in(client, db
     assert sent[0]["expiring"] == 1 and sent[0]["client_id"] == CLIENT_ID
     shop = the_shop(db)
     assert shop.status == "installed" and shops.credentials(shop)["access_token"] == "shpat_exchanged"
-    assert signed_in_shop(client) == shop.id
+    assert signed_in_shop(client) is None and "Set-Cookie" not in response.headers  # no cookie inside Shopify
     with db.uow() as session:
         names = sorted(session.scalars(select(JobRun.name).where(JobRun.shop_id == shop.id)))
     assert names == ["shopify.subscribe_webhooks", "sync.backfill"]
-    page = client.get("/admin/", headers=HTML)
-    assert page.status_code == 200
+    page = client.get(response.headers["Location"], headers=HTML)
+    assert page.status_code == 200 and "Overview" in page.text
     assert f"frame-ancestors https://{SHOP} https://admin.shopify.com" in page.headers["Content-Security-Policy"]
+    assert client.get("/admin/", headers=HTML).status_code == 401  # without a token nothing is signed in
 
 
 def test_later_loads_reuse_the_stored_token(client, db, shopify):
@@ -145,8 +153,11 @@ def test_a_non_bearer_authorization_header_is_an_invalid_session(client):
 
 
 def test_an_invalid_token_signs_out_whoever_was_signed_in(client, db, shopify):
+    from plugin.admin.auth import login_url
+
     shopify.post(token_url(), json=granted())
     open_app(client, session_token())
+    client.get(login_url(the_shop(db).id))  # this browser signed in outside Shopify, with a cookie
     assert signed_in_shop(client) is not None
     assert open_app(client, INVALID_TOKENS["expired"]()).status_code == 401
     assert signed_in_shop(client) is None
@@ -223,15 +234,16 @@ def test_one_shops_session_token_never_reads_another_shops_data(client, db, shop
                                                                    email="only-in-b@example.com"))
         session.commit()
 
-    open_app(client, session_token(shop=SHOP))  # signed in to A ...
-    assert "only-in-a@example.com" in client.get("/admin/customers", headers=HTML).get_data(as_text=True)
-    open_app(client, session_token(shop=OTHER_SHOP), shop=OTHER_SHOP)  # ... then B's token
-    assert signed_in_shop(client) == b.id
-    page = client.get("/admin/customers", headers=HTML).get_data(as_text=True)
+    page = client.get("/admin/customers", headers=bearer(session_token(shop=SHOP))).get_data(as_text=True)
+    assert "only-in-a@example.com" in page and "only-in-b@example.com" not in page
+    page = client.get("/admin/customers", headers=bearer(session_token(shop=OTHER_SHOP))).get_data(as_text=True)
     assert "only-in-b@example.com" in page and "only-in-a@example.com" not in page
-    # A token whose shop is A but whose query says B signs in A, never B.
-    open_app(client, session_token(shop=SHOP), shop=OTHER_SHOP)
-    assert signed_in_shop(client) == a.id
+    # A token whose shop is A but whose query says B shows A, never B.
+    page = client.get(f"/admin/customers?shop={OTHER_SHOP}", headers=bearer(session_token(shop=SHOP)))
+    assert "only-in-a@example.com" in page.text and "only-in-b@example.com" not in page.text
+    opened = open_app(client, session_token(shop=SHOP), shop=OTHER_SHOP)
+    overview = client.get(opened.headers["Location"], headers=HTML)
+    assert overview.headers["Content-Security-Policy"].endswith(f"frame-ancestors https://{SHOP} https://admin.shopify.com")
     assert len(exchanges(shopify, SHOP)) == 1 and len(exchanges(shopify, OTHER_SHOP)) == 1
 
 

@@ -21,7 +21,7 @@ def test_a_feature_package_plugs_in_its_blueprint_navigation_job_command_and_sub
     example_tasks.SEEN.clear()
 
     assert app.test_client().get("/example/").json == {"feature": "example"}
-    assert "example.index" in [item.endpoint for item in nav_items(app)]
+    assert "example_admin.page" in [item.endpoint for item in nav_items(app)]
     assert "example.count" in queue.registered()
     assert "example" in app.cli.commands
     assert app.extensions["storecare.events"].declared()["ExampleHappened"] == "example"
@@ -65,3 +65,30 @@ def test_a_feature_installed_twice_is_an_error_naming_it(app):
 def test_a_part_that_cannot_be_found_names_its_feature(app):
     with pytest.raises(FeatureError, match="feature 'broken'.*no_such"):
         install_features(app, ("tests.broken_feature",))
+
+
+def test_a_settings_section_is_installed_with_its_typed_defaults(app):
+    from plugin.admin.shop_settings import section
+
+    install_features(app, ("tests.example_feature",))
+
+    example = section(app, "example")
+    assert (example.template, example.defaults) == \
+        ("example/settings.html", {"greeting": "Hello", "points_per_order": 10, "enabled": False})
+
+
+def test_settings_defaults_the_schema_refuses_stop_start_up_naming_the_feature(app):
+    with pytest.raises(FeatureError, match="feature 'broken_settings'.*defaults are not valid.*points_per_order"):
+        install_features(app, ("tests.broken_settings_feature",))
+
+
+def test_a_settings_section_name_is_unique_in_the_app(app):
+    from plugin.admin.shop_settings import register_section
+    from plugin.features import SettingsSection
+    from tests.example_feature.settings import ExampleSettings
+
+    install_features(app, ("tests.example_feature",))
+    again = SettingsSection("example", "Again", "tests.example_feature.settings:ExampleSettings", "x.html")
+
+    with pytest.raises(ValueError, match="'example' is declared twice"):
+        register_section(app, again, ExampleSettings)
