@@ -16,6 +16,11 @@ What a feature may declare:
 - ``subscribers``: ``Subscriber`` (a unique name, an event name, the handler): the handler gets the
   event in a transaction of its own and never commits;
 - ``commands``: click commands or groups added to ``flask``;
+- ``storefront``: storefront endpoints (``"module:attr"`` naming a ``StorefrontRoutes``, see
+  ``plugin/storefront/routes.py``), each mounted under the direct API (``/storefront/api/v1``) and
+  Shopify's app proxy (``/proxy/api/v1``) at once;
+- ``rate_limits``: ``RateLimit`` (an endpoint, a group of ``plugin/rate_limits.py``): the endpoint is
+  limited per client address by that group's setting (storefront endpoints are limited already);
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
 The order of ``FEATURES`` is the order of registration; a feature may subscribe to events of a feature
@@ -29,9 +34,11 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from plugin.admin.nav import NavItem, register_nav
+from plugin.rate_limits import RateLimit, limit_endpoint
 
 # The app's features, in the order they are installed.
-FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.sync", "plugin.storefront", "plugin.admin")
+FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.sync", "plugin.storefront", "plugin.admin",
+                             "plugin.api")
 FEATURES_KEY = "storecare.features"
 
 
@@ -70,6 +77,8 @@ class Feature:
     events: tuple[str, ...] = ()
     subscribers: tuple[Subscriber, ...] = ()
     commands: tuple[str, ...] = ()
+    storefront: tuple[str, ...] = ()
+    rate_limits: tuple[RateLimit, ...] = ()
     init_app: str | None = None
 
 
@@ -101,7 +110,8 @@ def feature_of(package: str) -> Feature:
 
 def install_features(app: Flask, packages: tuple[str, ...] = FEATURES) -> Installed:
     """Install every feature's parts into ``app``: blueprints, navigation, jobs, schedules, events,
-    subscribers, commands, then each ``init_app``. A name declared twice is an error naming both."""
+    subscribers, commands, storefront endpoints, then each ``init_app``; rate limits last, once every
+    endpoint exists. A name declared twice is an error naming both."""
     installed = app.extensions.setdefault(FEATURES_KEY, Installed())
     queue, bus = app.extensions["storecare.queue"], app.extensions["storecare.events"]
     features = [feature_of(package) for package in packages]
@@ -113,10 +123,18 @@ def install_features(app: Flask, packages: tuple[str, ...] = FEATURES) -> Instal
             bus.declare(event, feature.name)
     for feature in features:
         _install(app, queue, bus, feature)
+    for feature in features:
+        try:
+            for rule in feature.rate_limits:
+                limit_endpoint(app, rule, *((load(rule.key),) if rule.key else ()))
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise FeatureError(f"feature {feature.name!r}: {exc}") from exc
     return installed
 
 
 def _install(app: Flask, queue, bus, feature: Feature) -> None:
+    from plugin.storefront.routes import mount_storefront
+
     try:
         for path in feature.blueprints:
             app.register_blueprint(load(path))
@@ -130,7 +148,9 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             bus.subscribe(subscriber.event, load(subscriber.handler), name=subscriber.name)
         for path in feature.commands:
             app.cli.add_command(load(path))
+        for path in feature.storefront:
+            mount_storefront(app, load(path))
         if feature.init_app is not None:
             load(feature.init_app)(app)
-    except (ImportError, AttributeError, ValueError) as exc:
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
         raise FeatureError(f"feature {feature.name!r}: {exc}") from exc

@@ -1,9 +1,11 @@
 """Every table, imported in one place for Alembic and for create_all in tests."""
 from plugin.admin.models import AdminSession, SpentSignInLink
+from plugin.api.models import ApiKey
 from plugin.db import Base
 from plugin.jobs.models import JobRun
 from plugin.shops.models import OAuthState, PendingConnection, Shop
 from plugin.shops.privacy_models import DataExport, PrivacyAudit
+from plugin.storefront.models import IdempotentRequest
 from plugin.sync.models import Customer, DomainEvent, LineItem, Order, Refund, SyncState, WebhookDelivery
 from plugin.sync.reconcile_models import ReconcileReport
 
@@ -12,4 +14,4 @@ metadata = Base.metadata
 __all__ = ["Base", "metadata", "Shop", "OAuthState", "PendingConnection", "Customer", "Order", "LineItem",
            "Refund", "WebhookDelivery",
            "SyncState", "DomainEvent", "JobRun", "DataExport", "PrivacyAudit",
-           "ReconcileReport", "AdminSession", "SpentSignInLink"]
+           "ReconcileReport", "AdminSession", "SpentSignInLink", "IdempotentRequest", "ApiKey"]

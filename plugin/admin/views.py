@@ -11,7 +11,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Response, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
 from flask_babel import get_locale, gettext, refresh
 from werkzeug.exceptions import NotFound
@@ -27,6 +27,8 @@ from plugin.admin.nav import nav_items
 from plugin.admin.schemas import OverviewSchema
 from plugin.admin.sessions import LinkAlreadyUsed, SignInLink
 from plugin.admin.shopper_text import person_name, plain_text, shopper_text
+from plugin.api.admin_views import bp as api_keys
+from plugin.api.operations import operation
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
 from plugin.problems import Problem, prefers_html, problem_response
@@ -37,6 +39,7 @@ from plugin.shops.shopify_views import frame_ancestors
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(shopify_embedded)  # /admin/shopify: the embedded admin's entry point
+bp.register_blueprint(api_keys)  # /admin/api-keys: the merchant API's keys (plugin.api)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -141,17 +144,18 @@ def _page() -> int:
 
 # -- errors
 
-def _error(status: int, title: str, detail: str | None, headers: dict | None = None):
+def _error(status: int, title: str, detail: str | None, headers: dict | None = None,
+           type_: str = "about:blank"):
     is_api = request.path.startswith(url_for("admin.overview") + "api/")  # absolute: nested blueprints too
     if is_api or not (status == 401 or prefers_html()):
-        return problem_response(status, title, detail, headers=headers)
+        return problem_response(status, title, detail, type_, headers=headers)
     template = "admin/signed_out.html" if status == 401 else "admin/error.html"
     return render_template(template, status=status, detail=detail), status, headers or {}
 
 
 @bp.errorhandler(Problem)
 def _problem(exc: Problem):
-    return _error(exc.status, exc.title, exc.detail, exc.headers)
+    return _error(exc.status, exc.title, exc.detail, exc.headers, exc.type)
 
 
 @bp.app_errorhandler(NotFound)
@@ -382,6 +386,7 @@ def settings():
 # -- JSON for the embedded admin's scripts
 
 @bp.get("/api/overview")
+@operation(summary="The overview's figures", tag="Admin", response=OverviewSchema, security=("adminSession",))
 @require_shop
 def api_overview():
-    return jsonify(OverviewSchema().dump(service.overview(request_session(), g.shop)))
+    return service.overview(request_session(), g.shop)

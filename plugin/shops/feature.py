@@ -1,6 +1,7 @@
 """Shops: installing into Shopify and connecting WooCommerce stores, uninstall, privacy requests, and
 the sandbox store's command line (the demo's and the tests' platform)."""
 from plugin.features import Feature, Job, Schedule
+from plugin.rate_limits import RateLimit
 
 FEATURE = Feature(
     name="shops",
@@ -12,4 +13,15 @@ FEATURE = Feature(
     ),
     schedules=(Schedule("storecare.woocommerce_upkeep", 60, "plugin.shops.woocommerce_upkeep:upkeep_task"),),
     commands=("plugin.shops.privacy_cli:privacy_cli", "plugin.sandbox_cli:sandbox_cli"),
+    rate_limits=(
+        RateLimit("shopify_auth.install", "sign_in"),
+        RateLimit("shopify_auth.callback", "sign_in"),
+        RateLimit("woocommerce_connect.submit", "connect"),
+        RateLimit("woocommerce_connect.start_from_wordpress", "connect"),
+        RateLimit("woocommerce_connect.hello_from_wordpress", "connect"),
+        # these look a pending connection up by the token in their address
+        RateLimit("woocommerce_connect.go", "lookup"),
+        RateLimit("woocommerce_connect.callback", "lookup"),
+        RateLimit("woocommerce_connect.landing", "lookup"),
+    ),
 )

@@ -12,4 +12,5 @@ FEATURE = Feature(
     events=("ExampleHappened",),
     subscribers=(Subscriber("example.note_paid", "OrderPaid", "tests.example_feature.tasks:note_paid"),),
     commands=("tests.example_feature.tasks:example_cli",),
+    storefront=("tests.example_feature.storefront:routes",),
 )
