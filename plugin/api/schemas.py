@@ -2,14 +2,29 @@
 scripts, who may read everything we mirror of their shop), its query strings, and problem documents."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from plugin.api.service import MAX_ID
 
+CENTS = Decimal("0.01")
 
-def money(**kwargs) -> fields.Decimal:
-    """An amount as a decimal string ("100.00"): exact, in the record's currency."""
-    return fields.Decimal(as_string=True, metadata={"type": "string", "example": "100.00"}, **kwargs)
+
+class Money(fields.Decimal):
+    """An amount as an exact decimal string in the record's currency: two decimals ("100.00"), more only
+    when the store keeps more ("12.3456"), never rounded."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        value = Decimal(value)
+        cents = value.quantize(CENTS)
+        return str(cents if cents == value else value.normalize())
+
+
+def money(**kwargs) -> Money:
+    return Money(metadata={"type": "string", "example": "100.00"}, **kwargs)
 
 
 def record_id(**kwargs) -> fields.Integer:
