@@ -15,9 +15,9 @@ Who is counted:
 - the merchant API: the API key (``plugin.api.views``).
 
 A feature limits one of its endpoints by declaring ``RateLimit("blueprint.endpoint", "group")`` in its
-``Feature``; ``limit_endpoint`` wraps the endpoint's view when the app is built. A breach raises a
-``Problem`` (429, ``Retry-After`` in seconds), so it is answered like every other error: a problem
-document for API clients, the admin's error page for a browser in the admin.
+``Feature``; ``limit_endpoint`` wraps the endpoint's view when the app is built. A breach is answered
+as a ``Problem`` (429, ``Retry-After`` in seconds) raised there would be: a problem document for API
+clients, the admin's error page for a browser in the admin.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from flask_babel import ngettext
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from plugin.problems import Problem, problem_response
+from plugin.problems import Problem
 
 LIMITER_KEY = "storecare.limiter"
 RATE_LIMITED = "urn:storecare:problem:rate-limited"
@@ -52,35 +52,32 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _retry_after(limit: RequestLimit) -> int:
-    return max(1, int(limit.reset_at - time.time()))
+def _retry_after(limit: RequestLimit | None) -> int:
+    return max(1, int(limit.reset_at - time.time())) if limit is not None else 60
 
 
-def _breached(limit: RequestLimit):
-    """Answer a breach as every other error is answered: raise a Problem (Flask-Limiter re-raises what
-    its callback raises), so the admin's handlers render a page for a browser."""
-    seconds = _retry_after(limit)
-    raise Problem(429, "Too Many Requests",
-                  ngettext("Too many requests. Try again in %(num)d second.",
-                           "Too many requests. Try again in %(num)d seconds.", seconds),
-                  type_=RATE_LIMITED, headers={"Retry-After": str(seconds)})
+def rate_limited(seconds: int) -> Problem:
+    return Problem(429, "Too Many Requests",
+                   ngettext("Too many requests. Try again in %(num)d second.",
+                            "Too many requests. Try again in %(num)d seconds.", seconds),
+                   type_=RATE_LIMITED, headers={"Retry-After": str(seconds)})
 
 
 def init_rate_limits(app: Flask, settings) -> Limiter:
     if settings.forwarded_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.forwarded_hops)
     limiter = Limiter(client_address, storage_uri=settings.rate_limit_storage_uri,
-                      enabled=settings.rate_limits_enabled, on_breach=_breached,
+                      enabled=settings.rate_limits_enabled,
                       in_memory_fallback_enabled=settings.rate_limit_storage_uri != "memory://",
                       key_prefix="storecare", strategy="fixed-window")
     limiter.init_app(app)
     app.extensions[LIMITER_KEY] = limiter
 
     @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(exc: RateLimitExceeded):  # a breach that reached no callback (none today)
-        seconds = _retry_after(limiter.current_limit) if limiter.current_limit else 60
-        return problem_response(429, "Too Many Requests", None, RATE_LIMITED,
-                                headers={"Retry-After": str(seconds)})
+    def _rate_limited(_exc: RateLimitExceeded):
+        """A breach is answered as the same Problem raised there would be: the handlers of the
+        request's blueprints first (the admin renders a page for a browser), else a problem document."""
+        return app.handle_user_exception(rate_limited(_retry_after(limiter.current_limit)))
 
     return limiter
 

@@ -134,3 +134,24 @@ def test_a_limit_that_does_not_parse_stops_start_up_naming_it():
 
     with pytest.raises(SettingsError, match="STORECARE_RATE_LIMIT_STOREFRONT: 'lots' is not a rate limit"):
         Settings.from_env({"STORECARE_ENV": "demo", "STORECARE_RATE_LIMIT_STOREFRONT": "lots"})
+
+
+def test_in_production_the_counters_are_in_redis_shared_by_every_process(settings_with):
+    import uuid
+
+    redis = "redis://127.0.0.1:6379/15"
+    assert Settings(env="production", redis_url=redis).rate_limit_storage_uri == redis
+    assert Settings(env="demo", redis_url=redis).rate_limit_storage_uri == "memory://"
+    apps = [create_app(settings_with(rate_limit_storage=redis, rate_limit_sign_in="1/minute")) for _ in range(2)]
+    address = f"test-{uuid.uuid4().hex}"  # a counter of this test's own
+    try:
+        for app in apps:
+            metadata.create_all(app.extensions["storecare.db"].engine)
+        first, second = (app.test_client().get("/admin/auth?token=x", environ_overrides={"REMOTE_ADDR": address})
+                         for app in apps)
+    finally:
+        for app in apps:
+            app.extensions["storecare.db"].dispose()
+
+    assert first.status_code == 401
+    assert_rate_limited(second)  # the second process (another gunicorn worker) sees the first one's count
