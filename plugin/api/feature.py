@@ -11,7 +11,7 @@ _PER_KEY = "plugin.api.views:key_of_request"
 FEATURE = Feature(
     name="api",
     blueprints=("plugin.api.views:bp", "plugin.api.openapi:bp"),
-    nav=(NavItem("admin.api_keys.index", lazy_gettext("API keys"), icon="key", order=85),),
+    nav=(NavItem("admin.api_keys.index", lazy_gettext("API access"), icon="key", order=85),),
     rate_limits=tuple(RateLimit(f"merchant_api.{name}", "merchant_api", key=_PER_KEY)
                       for name in ("orders", "order", "customers", "customer")),
 )

@@ -202,7 +202,7 @@ def test_the_api_keys_page_speaks_polish(client, world):
 
     page = client.get("/admin/api-keys").get_data(as_text=True)
 
-    assert "Klucze API" in page and "Utwórz klucz" in page
+    assert "Dostęp do API" in page and "Utwórz klucz" in page
 
 
 def test_the_merchant_api_is_limited_per_key(settings_with):
