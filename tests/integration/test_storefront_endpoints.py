@@ -171,3 +171,23 @@ def test_a_post_from_the_shops_storefront_may_read_its_answer_and_others_may_not
     assert own.headers["Access-Control-Allow-Origin"] == "https://a.sandbox.test"
     assert "Idempotent-Replayed" in own.headers["Access-Control-Expose-Headers"]
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_an_unexpected_failure_is_kept_with_its_key_so_a_retry_never_acts_after_it(client, world, db):
+    from sqlalchemy import text
+
+    with db.uow() as session:  # the endpoint's own write fails (nothing patched: its table is away)
+        session.execute(text("ALTER TABLE job_runs RENAME TO job_runs_away"))
+        session.commit()
+    try:
+        failed = post(client, {"text": "a pony"}, shopper_token=token(world))
+    finally:
+        with db.uow() as session:
+            session.execute(text("ALTER TABLE job_runs_away RENAME TO job_runs"))
+            session.commit()
+    again = post(client, {"text": "a pony"}, shopper_token=token(world))
+
+    assert failed.status_code == 500 and failed.mimetype == PROBLEM
+    assert again.status_code == 500 and again.headers["Idempotent-Replayed"] == "true"
+    assert jobs(db) == 0  # what the failed request did is unknown: the key never acts again
+    assert post(client, {"text": "a pony"}, key=KEY + "-new", shopper_token=token(world)).status_code == 201
