@@ -55,6 +55,9 @@ def create_app(settings=None) -> Flask:
     app.extensions["storecare.http"] = make_session()
     app.extensions["storecare.woocommerce_transport"] = make_store_transport(settings)
     babel.init_app(app, locale_selector=select_locale)
+    from plugin.rate_limits import init_rate_limits
+
+    init_rate_limits(app, settings)
 
     from plugin.features import install_features
     from plugin.health import bp as health_bp

@@ -24,6 +24,11 @@ What a feature may declare:
 - ``settings``: a section of the admin's Settings page (``SettingsSection``): values kept per shop,
   validated by the section's marshmallow schema, edited in the section's form template
   (``plugin.admin.shop_settings``);
+- ``storefront``: storefront endpoints (``"module:attr"`` naming a ``StorefrontRoutes``, see
+  ``plugin/storefront/routes.py``), each mounted under the direct API (``/storefront/api/v1``) and
+  Shopify's app proxy (``/proxy/api/v1``) at once;
+- ``rate_limits``: ``RateLimit`` (an endpoint, a group of ``plugin/rate_limits.py``): the endpoint is
+  limited per client address by that group's setting (storefront endpoints are limited already);
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
 A feature's admin pages are a blueprint made by ``plugin.admin.kit.admin_blueprint`` (listed in
@@ -43,10 +48,11 @@ from flask import Flask
 
 from plugin.admin.nav import NavItem, register_nav
 from plugin.outbox.kinds import MessageKind, MessageKindError, register_message_kind
+from plugin.rate_limits import RateLimit, limit_endpoint
 
 # The app's features, in the order they are installed.
 FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.privacy", "plugin.sync", "plugin.storefront", "plugin.admin",
-                             "plugin.outbox")
+                             "plugin.outbox", "plugin.api")
 FEATURES_KEY = "storecare.features"
 
 
@@ -96,6 +102,8 @@ class Feature:
     messages: tuple[MessageKind, ...] = ()
     commands: tuple[str, ...] = ()
     settings: SettingsSection | None = None
+    storefront: tuple[str, ...] = ()
+    rate_limits: tuple[RateLimit, ...] = ()
     init_app: str | None = None
 
 
@@ -127,7 +135,8 @@ def feature_of(package: str) -> Feature:
 
 def install_features(app: Flask, packages: tuple[str, ...] = FEATURES) -> Installed:
     """Install every feature's parts into ``app``: blueprints, navigation, jobs, schedules, events,
-    subscribers, commands, then each ``init_app``. A name declared twice is an error naming both."""
+    subscribers, commands, storefront endpoints, then each ``init_app``; rate limits last, once every
+    endpoint exists. A name declared twice is an error naming both."""
     installed = app.extensions.setdefault(FEATURES_KEY, Installed())
     queue, bus = app.extensions["storecare.queue"], app.extensions["storecare.events"]
     features = [feature_of(package) for package in packages]
@@ -139,10 +148,18 @@ def install_features(app: Flask, packages: tuple[str, ...] = FEATURES) -> Instal
             bus.declare(event, feature.name)
     for feature in features:
         _install(app, queue, bus, feature)
+    for feature in features:
+        try:
+            for rule in feature.rate_limits:
+                limit_endpoint(app, rule, *((load(rule.key),) if rule.key else ()))
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise FeatureError(f"feature {feature.name!r}: {exc}") from exc
     return installed
 
 
 def _install(app: Flask, queue, bus, feature: Feature) -> None:
+    from plugin.storefront.routes import mount_storefront
+
     try:
         for path in feature.blueprints:
             app.register_blueprint(load(path))
@@ -158,6 +175,8 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             register_message_kind(app, kind)
         for path in feature.commands:
             app.cli.add_command(load(path))
+        for path in feature.storefront:
+            mount_storefront(app, load(path))
         if feature.settings is not None:
             from plugin.admin.shop_settings import register_section
 

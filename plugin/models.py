@@ -1,10 +1,12 @@
 """Every table, imported in one place for Alembic and for create_all in tests."""
 from plugin.admin.models import AdminSession, ShopSetting, SpentSignInLink
+from plugin.api.models import ApiKey
 from plugin.db import Base
 from plugin.jobs.models import JobRun
 from plugin.outbox.models import OutboxMessage
 from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import OAuthState, PendingConnection, Shop
+from plugin.storefront.models import IdempotentRequest
 from plugin.sync.models import (Customer, DomainEvent, EventCursor, EventStream, LineItem, Order, Refund, SyncState,
                                 WebhookDelivery)
 from plugin.sync.reconcile_models import ReconcileReport
@@ -14,4 +16,5 @@ metadata = Base.metadata
 __all__ = ["Base", "metadata", "Shop", "OAuthState", "PendingConnection", "Customer", "Order", "LineItem",
            "Refund", "WebhookDelivery",
            "SyncState", "DomainEvent", "EventStream", "EventCursor", "JobRun", "DataExport", "PrivacyAudit",
-           "ReconcileReport", "AdminSession", "SpentSignInLink", "OutboxMessage", "ShopSetting"]
+           "ReconcileReport", "AdminSession", "SpentSignInLink", "OutboxMessage", "ShopSetting",
+           "IdempotentRequest", "ApiKey"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -59,6 +59,24 @@ class Settings:
     # How store host names are resolved (host -> addresses); None is the system resolver. Not read from
     # the environment: tests (and anyone embedding the app) pass their own.
     woocommerce_resolver: Callable[[str], Iterable[str]] | None = field(default=None, compare=False, repr=False)
+    # Rate limits (plugin/rate_limits.py), each a Flask-Limiter string: "120/minute", "10/minute;100/hour".
+    # Where the counters live: a `limits` storage URI; empty means settings.redis_url in production and
+    # the process's memory in the demo and tests (and in production without Redis).
+    rate_limit_storage: str = ""
+    rate_limits_enabled: bool = True
+    # The storefront API and the app proxy, per shop and shopper (a guest: per shop and address).
+    rate_limit_storefront: str = "120/minute"
+    # Admin sign-in (login links, the WordPress plugin's link, the embedded Shopify entry), per address.
+    rate_limit_sign_in: str = "30/minute"
+    # The WordPress plugin's connect start and hello, per address.
+    rate_limit_connect: str = "30/minute"
+    # Addresses that look a pending connection up by its token (go, callback, return), per address.
+    rate_limit_lookup: str = "60/minute"
+    # The merchant API, per API key (requests without a valid key: per address).
+    rate_limit_merchant_api: str = "600/minute"
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted (the client's address for
+    # per-address limits); 0 trusts none.
+    forwarded_hops: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -104,12 +122,17 @@ class Settings:
             web_threads=_count(environ, "WEB_THREADS", 24),
             web_log_level=get("WEB_LOG_LEVEL", "warning"),
             webhook_lane=_switch(environ, "WEBHOOK_LANE", True),
+            rate_limit_storage=get("RATE_LIMIT_STORAGE"),
+            rate_limits_enabled=get("RATE_LIMITS_ENABLED", "true").strip().lower() not in ("0", "false", "no", "off"),
+            forwarded_hops=int(get("FORWARDED_HOPS", "0")),
+            **{name: get(name.upper(), default) for name, default in _rate_limit_defaults().items()
+               if get(name.upper())},
         )
         return settings.validated() if validate else settings
 
     def validated(self) -> "Settings":
         """Fill development defaults (demo/test only) and refuse unsafe production settings."""
-        problems = self._woocommerce_problems()
+        problems = self._woocommerce_problems() + self._rate_limit_problems()
         if problems:
             raise SettingsError("refusing to start: " + "; ".join(problems))
         if self.env in ("demo", "test"):
@@ -128,6 +151,27 @@ class Settings:
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    @property
+    def rate_limit_storage_uri(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        return self.redis_url if self.is_production and self.redis_url else "memory://"
+
+    def _rate_limit_problems(self) -> list[str]:
+        """Every limit must parse: a typo would otherwise stop the first request that meets it."""
+        from limits import parse_many
+
+        problems = []
+        for name in _rate_limit_defaults():
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                problems.append(f"{PREFIX}{name.upper()}: {getattr(self, name)!r} is not a rate limit "
+                                f"such as '120/minute' or '10/minute;100/hour'")
+        if self.forwarded_hops < 0:
+            problems.append(f"{PREFIX}FORWARDED_HOPS must be 0 or more")
+        return problems
 
     def _woocommerce_problems(self) -> list[str]:
         """The WooCommerce transport's settings, checked in every environment: a typo here would
@@ -171,3 +215,7 @@ def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{PREFIX}{name} must be 1 or 0 (on or off), not {text!r}")
+def _rate_limit_defaults() -> dict[str, str]:
+    """The rate-limit settings (``rate_limit_<group>``) and their defaults."""
+    return {f.name: f.default for f in fields(Settings)
+            if f.name.startswith("rate_limit_") and f.name != "rate_limit_storage"}

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext
 
 from plugin.admin.nav import NavItem
 from plugin.features import Feature
+from plugin.rate_limits import RateLimit
 
 FEATURE = Feature(
     name="admin",
@@ -17,4 +18,9 @@ FEATURE = Feature(
     ),
     commands=("plugin.admin.cli:admin_cli",),
     init_app="plugin.admin.kit:install",
+    rate_limits=(
+        RateLimit("admin.login", "sign_in"),
+        RateLimit("admin.login_woocommerce", "sign_in"),
+        RateLimit("admin.shopify.entry", "sign_in"),  # the embedded Shopify admin's entry
+    ),
 )

@@ -211,16 +211,17 @@ def _is_api() -> bool:
     return request.path.startswith(ADMIN_ROOT) and "/api/" in request.path[len(ADMIN_ROOT) - 1:]
 
 
-def error_response(status: int, title: str, detail: str | None, headers: dict | None = None):
+def error_response(status: int, title: str, detail: str | None, headers: dict | None = None,
+                   type_: str = "about:blank"):
     """An admin error: a page for a browser (the signed-out page for 401), else a problem document."""
     if _is_api() or not (status == 401 or prefers_html()):
-        return problem_response(status, title, detail, headers=headers)
+        return problem_response(status, title, detail, type_, headers=headers)
     page = browser_error_page(status, title, detail, headers, as_given=True)
-    return page if page is not None else problem_response(status, title, detail, headers=headers)
+    return page if page is not None else problem_response(status, title, detail, type_, headers=headers)
 
 
 def _problem(exc: Problem):
-    return error_response(exc.status, exc.title, exc.detail, exc.headers)
+    return error_response(exc.status, exc.title, exc.detail, exc.headers, exc.type)
 
 
 def _not_found(exc: RecordNotFound):

@@ -11,7 +11,7 @@ class SyncStateSchema(Schema):
     resource = fields.String()
     status = fields.String()
     processed = fields.Integer()
-    has_cursor = fields.Function(lambda state: state.cursor is not None)
+    has_cursor = fields.Function(lambda state: state.cursor is not None, metadata={"type": "boolean"})
     last_error = fields.String(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
 
@@ -24,7 +24,7 @@ class OverviewSchema(Schema):
     orders = fields.Integer()
     paid_orders = fields.Integer()
     customers = fields.Integer()
-    revenue = fields.Decimal(as_string=True)
+    revenue = fields.Decimal(as_string=True, metadata={"type": "string", "example": "1234.50"})
     revenue_basis = fields.Constant(REVENUE_BASIS)
     currency = fields.String()
     other_currency_orders = fields.Integer()

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import Response, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext, refresh
 from marshmallow import ValidationError
 
@@ -22,6 +22,7 @@ from plugin.admin.formatting import status_label
 from plugin.admin.kit import admin_blueprint, back, public
 from plugin.admin.schemas import OverviewSchema
 from plugin.admin.sessions import LinkAlreadyUsed, SignInLink
+from plugin.api.operations import operation
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
 from plugin.problems import Problem
@@ -290,5 +291,6 @@ class SectionForm:
 # -- JSON for the embedded admin's scripts
 
 @bp.get("/api/overview")
+@operation(summary="The overview's figures", tag="Admin", response=OverviewSchema, security=("adminSession",))
 def api_overview():
-    return jsonify(OverviewSchema().dump(service.overview(request_session(), g.shop)))
+    return service.overview(request_session(), g.shop)

@@ -36,6 +36,7 @@ from plugin.privacy.records import (
 )
 from plugin.privacy.subject import PrivacyRequest, PrivacyRequestError
 from plugin.shops.models import Shop
+from plugin.storefront.models import IdempotentRequest
 from plugin.sync.models import Customer, LineItem, Order, Refund, WebhookDelivery
 from plugin.upsert import insert_ignore
 
@@ -132,7 +133,8 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
     Stored webhook payloads that mention them become a redaction marker (one not yet applied is then
     ignored: it would bring the data back) and lose their error; domain events lose their email, phone
     and name values; messages to them in the outbox are cancelled if still waiting and lose their
-    address and what their parameters said about them; exports made for them are emptied; the shop's error texts lose them too
+    address and what their parameters said about them; exports made for them are emptied; the storefront's
+    stored answers to their POSTs are deleted; the shop's error texts lose them too
     (``scrub_error_texts``). On SQLite, once the caller commits, the write-ahead log is checkpointed
     and truncated, and ``secure_delete`` has zeroed what the updates replaced: no copy stays in either
     file. Running it again changes nothing more.
@@ -143,7 +145,7 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
     customer_ids = [c.id for c in held.customers]
     order_ids = [o.id for o in held.orders]
     counts = {"customers": 0, "orders": 0, "webhook_deliveries": 0, "domain_events": 0, "data_exports": 0,
-              "error_texts": 0, "outbox_messages": 0}
+              "error_texts": 0, "outbox_messages": 0, "idempotent_requests": 0}
     if customer_ids:
         counts["customers"] = session.execute(
             update(Customer).where(Customer.shop_id == shop.id, Customer.id.in_(customer_ids)).values(
@@ -178,6 +180,10 @@ def redact_customer(session: Session, shop: Shop, delivery: WebhookDelivery) -> 
                                  DataExport.customer_platform_id.in_(sorted(held.subject.customer_ids)),
                                  DataExport.status != "purged")
         .values(status="purged", document_encrypted=None)
+        .execution_options(synchronize_session=False)).rowcount
+    counts["idempotent_requests"] = session.execute(  # the storefront's stored answers to her POSTs
+        delete(IdempotentRequest).where(IdempotentRequest.shop_id == shop.id,
+                                        IdempotentRequest.shopper.in_(sorted(held.subject.customer_ids)))
         .execution_options(synchronize_session=False)).rowcount
     _audit(session, shop.platform, shop.domain, shop.id, CUSTOMER_REDACT, f"delivery:{delivery.delivery_id}",
            _subject_ids(request), counts, _requested_at(delivery))

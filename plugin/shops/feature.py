@@ -2,6 +2,7 @@
 command line (the demo's and the tests' platform). Privacy requests are a feature of their own
 (plugin/privacy/)."""
 from plugin.features import Feature, Job, Schedule
+from plugin.rate_limits import RateLimit
 
 FEATURE = Feature(
     name="shops",
@@ -12,4 +13,15 @@ FEATURE = Feature(
     ),
     schedules=(Schedule("storecare.woocommerce_upkeep", 60, "plugin.shops.woocommerce_upkeep:upkeep_task"),),
     commands=("plugin.sandbox_cli:sandbox_cli",),
+    rate_limits=(
+        RateLimit("shopify_auth.install", "sign_in"),
+        RateLimit("shopify_auth.callback", "sign_in"),
+        RateLimit("woocommerce_connect.submit", "connect"),
+        RateLimit("woocommerce_connect.start_from_wordpress", "connect"),
+        RateLimit("woocommerce_connect.hello_from_wordpress", "connect"),
+        # these look a pending connection up by the token in their address
+        RateLimit("woocommerce_connect.go", "lookup"),
+        RateLimit("woocommerce_connect.callback", "lookup"),
+        RateLimit("woocommerce_connect.landing", "lookup"),
+    ),
 )

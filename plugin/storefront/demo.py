@@ -205,7 +205,7 @@ def store(shop_domain: str):
             products=products, products_source=products_source, locale=locale, text=PAGE_TEXT[locale],
             count_label=count_label, unknown_customer=unknown_customer,
             # the API's base URL as this page's visitor reaches us (the demo page is served by the app)
-            api_base=url_for("storefront.api.me", _external=True).rsplit("/", 1)[0],
+            api_base=url_for("storefront_api.me", _external=True).rsplit("/", 1)[0],
         ), 404 if unknown_customer else 200
 
 

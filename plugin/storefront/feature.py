@@ -2,4 +2,5 @@
 demo store page."""
 from plugin.features import Feature
 
-FEATURE = Feature(name="storefront", blueprints=("plugin.storefront.views:bp",))
+FEATURE = Feature(name="storefront", blueprints=("plugin.storefront.views:bp",),
+                  storefront=("plugin.storefront.views:routes",))

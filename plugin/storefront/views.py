@@ -1,137 +1,48 @@
-"""The storefront surface: the JSON API the widgets call, and (demo/test only) the demo store.
+"""The storefront surface: the widgets' endpoints, the loader's files through the proxy, the demo store.
 
-``bp`` has no prefix; it nests ``api`` (/storefront/api/v1, CORS for the shop's own storefront and
-our own origin), ``proxy`` (/proxy: Shopify's app proxy, same-origin for the storefront, so no CORS;
-identity from the proxy's signature only) and ``demo.bp`` (/demo/store/<domain>, 404 in production).
+``routes`` are the storefront feature's own endpoints (``/me``, ``/orders``), mounted by
+``plugin/storefront/routes.py`` under the direct API (/storefront/api/v1, CORS for the shop's own
+storefront) and Shopify's app proxy (/proxy/api/v1, identity from the proxy's signature only).
+``bp`` has no prefix; it nests ``proxy`` (/proxy: the loader and widget files, same-origin for the
+storefront) and ``demo.bp`` (/demo/store/<domain>, 404 in production).
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from flask import Blueprint, abort, current_app
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
-from sqlalchemy import or_, select
-
-from plugin.extensions import db
+from plugin.api.operations import Reply
 from plugin.i18n import SUPPORTED
-from plugin.problems import Problem
-from plugin.shops.models import Shop
 from plugin.storefront import demo
-from plugin.storefront.identity import (IDENTITY_SOURCES, PROXY_SOURCES, TOKEN_HEADER, Shopper,
-                                        ShopperTokenError, SignInRequired, identify_shopper)
-from plugin.storefront.schemas import LocaleQuery, ProfileSchema, dump_orders
+from plugin.storefront.identity import SignInRequired
+from plugin.storefront.routes import StorefrontRoutes, current_shopper, sign_in_required
+from plugin.storefront.schemas import LocaleQuery, OrderListSchema, ProfileSchema
 from plugin.storefront.service import list_recent_orders, load_profile
 
 bp = Blueprint("storefront", __name__)
-api = Blueprint("api", __name__, url_prefix="/storefront/api/v1")
 proxy = Blueprint("proxy", __name__, url_prefix="/proxy")  # app.yaml shopify.app_proxy.path
-
-TOKEN_PROBLEM = "urn:storecare:problem:shopper-token-invalid"
-SIGN_IN_PROBLEM = "urn:storecare:problem:sign-in-required"
-_CHALLENGE = {"WWW-Authenticate": 'Storecare-Shopper realm="storefront"'}
-_PREFLIGHT_MAX_AGE = "600"
+routes = StorefrontRoutes("storefront")
 
 
-def _current_shopper(sources=IDENTITY_SOURCES) -> Shopper:
-    """The request's shopper. Nobody named (a guest's page sends no token): 401 ``sign-in-required``,
-    which the widget answers with its sign-in prompt; a token or signature that cannot be trusted:
-    401 ``shopper-token-invalid``."""
-    try:
-        shopper = identify_shopper(request.headers, request.args, sources=sources)
-    except SignInRequired:
-        raise _sign_in_required() from None
-    except ShopperTokenError as exc:
-        raise Problem(401, "Unauthorized", str(exc), type_=TOKEN_PROBLEM, headers=_CHALLENGE) from None
-    g.storefront_shop_id = shopper.shop_id
-    return shopper
-
-
-def _sign_in_required() -> Problem:
-    return Problem(401, "Sign in to see your orders", "Guests have no order history here.",
-                   type_=SIGN_IN_PROBLEM, headers=_CHALLENGE)
-
-
-def _locale(shop_locale: str) -> str:
-    chosen = LocaleQuery().load(request.args)["locale"]
-    if chosen:
-        return chosen
-    return shop_locale[:2] if shop_locale[:2] in SUPPORTED else "en"
-
-
-@api.get("/me")
+@routes.get("/me", summary="The shop and who is shopping", response=ProfileSchema)
 def me():
-    return _me(IDENTITY_SOURCES)
+    """A guest of the shop (named, not signed in) gets ``guest: true``."""
+    return load_profile(current_shopper())
 
 
-@api.get("/orders")
-def orders():
-    return _orders(IDENTITY_SOURCES)
-
-
-def _me(sources):
-    profile = load_profile(_current_shopper(sources))
-    return jsonify(ProfileSchema().dump(profile))
-
-
-def _orders(sources):
-    shopper = _current_shopper(sources)
+@routes.get("/orders", summary="The shopper's recent orders", query=LocaleQuery, response=OrderListSchema)
+def orders(query):
+    """The signed-in customer's ten most recent orders, newest first; a guest is asked to sign in."""
     try:
-        history = list_recent_orders(shopper)
+        history = list_recent_orders(current_shopper())
     except SignInRequired:
-        raise _sign_in_required() from None
-    return jsonify(dump_orders(history, _locale(history.shop.locale)))
-
-
-# -- CORS: only the shop's own storefront and our own origin, never a wildcard, no credentials ---
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def _origin_allowed(origin: str) -> bool:
-    settings = current_app.config["STORECARE_SETTINGS"]
-    if origin in (_origin(settings.app_url), _origin(request.host_url)):
-        return True
-    parts = urlsplit(origin)
-    if parts.scheme != "https" or not parts.hostname or parts.path or f"https://{parts.netloc}" != origin:
-        return False
-    with db.uow() as session:
-        # A WooCommerce store in a sub-folder is keyed host/path; its pages are still served from the host.
-        served_here = or_(Shop.domain == parts.netloc, Shop.domain.startswith(parts.netloc + "/", autoescape=True))
-        query = select(Shop.id).where(served_here, Shop.status == "installed")
-        if g.get("storefront_shop_id") is not None:  # identified: only that shop's storefront
-            query = query.where(Shop.id == g.storefront_shop_id)
-        return session.scalar(query.limit(1)) is not None
-
-
-@api.after_request
-def _cors(response):
-    response.vary.add("Origin")
-    origin = request.headers.get("Origin")
-    if not origin or not _origin_allowed(origin.lower()):
-        return response
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = "X-Request-Id"
-    if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = f"{TOKEN_HEADER}, Accept, X-Request-Id"
-        response.headers["Access-Control-Max-Age"] = _PREFLIGHT_MAX_AGE
-    return response
+        raise sign_in_required("Sign in to see your orders", "Guests have no order history here.") from None
+    shop_locale = history.shop.locale[:2] if history.shop.locale[:2] in SUPPORTED else "en"
+    return Reply(history, context={"locale": query["locale"] or shop_locale})
 
 
 # -- Shopify's app proxy: /apps/storecare/<path> on the storefront arrives here as /proxy/<path> ---
 
 PROXY_ASSETS = ("loader.js", "widgets/")  # what the theme app extension's embed block loads through it
-
-
-@proxy.get("/api/v1/me")
-def proxy_me():
-    return _me(PROXY_SOURCES)
-
-
-@proxy.get("/api/v1/orders")
-def proxy_orders():
-    return _orders(PROXY_SOURCES)
 
 
 @proxy.get("/static/<path:filename>")
@@ -144,6 +55,5 @@ def proxy_asset(filename: str):
     return response
 
 
-bp.register_blueprint(api)
 bp.register_blueprint(proxy)
 bp.register_blueprint(demo.bp)

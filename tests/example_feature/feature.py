@@ -18,4 +18,5 @@ FEATURE = Feature(
     settings=SettingsSection("example", lazy_gettext("Example"), "tests.example_feature.settings:ExampleSettings",
                              "example/settings.html",
                              defaults={"greeting": "Hello", "points_per_order": 10, "enabled": False}),
+    storefront=("tests.example_feature.storefront:routes",),
 )

@@ -19,6 +19,7 @@ from plugin.jobs.models import JobRun
 from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import Shop
 from plugin.shops.service import webhook_secret
+from plugin.storefront.models import IdempotentRequest
 from plugin.sync.models import Customer, DomainEvent, LineItem, Order, WebhookDelivery
 from tests import sandbox_support
 from tests.factories import make_delivery, make_failed_job, make_order
@@ -368,6 +369,10 @@ def test_a_customer_redact_leaves_no_copy_in_any_table_nor_in_the_database_files
                              delivery=ours.delivery)  # her order rewritten once more: more old copies
     queue.drain()
     quote_her_in_error_texts(db, ours, anna, other)
+    with db.uow() as s:  # the storefront's stored answer to one of her POSTs (an Idempotency-Key)
+        s.add(IdempotentRequest(shop_id=ours.shop_id, shopper=anna["platform_id"], key="k" * 16, fingerprint="0" * 64,
+                                status=201, content_type="application/json", body=json.dumps({"to": anna["email"]})))
+        s.commit()
     assert every_table_mentioning(db, anna["email"])  # she is everywhere before
 
     assert post(client, db, ours, "customers/redact",

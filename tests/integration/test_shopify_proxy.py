@@ -169,3 +169,54 @@ def test_the_extension_locales_match_each_other_and_the_keys_the_block_uses():
     assert storefront["en.default.json"]["storecare"]["widget_locale"] == "en"
     assert set(re.findall(r"'([\w.]+)' \| t\b", block())) <= keys(storefront["en.default.json"])
     assert set(re.findall(r'"t:([\w.]+)"', block())) <= keys(editor["en.default.schema.json"])
+
+
+# -- a feature's endpoints through the proxy -------------------------------------------------------
+
+def test_a_features_post_through_the_proxy_acts_once_per_idempotency_key(app, client, db, world):
+    from sqlalchemy import func, select
+
+    from plugin.features import install_features
+    from plugin.jobs.models import JobRun
+
+    install_features(app, ("tests.example_feature",))
+    headers = {"Idempotency-Key": "proxy-key-0001", "Accept": "application/json"}
+
+    first = client.post(f"/proxy/api/v1/example/wishes?{proxy_query(customer='1001')}", json={"text": "a pony"},
+                        headers=headers)
+    again = client.post(f"/proxy/api/v1/example/wishes?{proxy_query(customer='1001')}", json={"text": "a pony"},
+                        headers=headers)
+    unsigned = client.post(f"/proxy/api/v1/example/wishes?shop={SHOP}&logged_in_customer_id=1001",
+                           json={"text": "a pony"}, headers={**headers, "Idempotency-Key": "proxy-key-0002"})
+
+    assert first.status_code == 201 and again.status_code == 201 and again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true" and unsigned.status_code == 401
+    with db.uow() as session:
+        assert session.scalar(select(func.count()).select_from(JobRun).where(JobRun.name == "example.count")) == 1
+
+
+@pytest.fixture
+def limited_app(settings_with):
+    yield from shopify_app(lambda **kw: settings_with(rate_limit_storefront="2/minute", **kw))
+
+
+def test_the_proxy_and_the_direct_api_count_one_shopper_together(limited_app, db):
+    client = limited_app.test_client()
+    with db.uow() as session:
+        a = make_shop(session, domain=SHOP, platform="shopify", name="Shop A")
+        a.credentials_encrypted = limited_app.extensions["storecare.vault"].encrypt(
+            {"storefront_secret": "storefront-secret-" + "0" * 16})
+        b = make_shop(session, domain=OTHER_SHOP, platform="shopify", name="Shop B")
+        for shop in (a, b):
+            make_customer(session, shop).platform_id = "1001"
+        session.commit()
+        token = issue_shopper_token(a, "1001")
+
+    through_proxy = get(client, ME, proxy_query(customer="1001"))
+    direct = client.get("/storefront/api/v1/me", headers={TOKEN_HEADER: token})
+    over = get(client, ORDERS, proxy_query(customer="1001"))
+    other_shop = get(client, ME, proxy_query(shop=OTHER_SHOP, customer="1001"))
+
+    assert (through_proxy.status_code, direct.status_code, over.status_code) == (200, 200, 429)
+    assert over.mimetype == "application/problem+json" and int(over.headers["Retry-After"]) >= 1
+    assert other_shop.status_code == 200  # the same customer id in another shop is another shopper

@@ -14,6 +14,7 @@ from tests.factories import make_shop
 def test_every_package_of_the_app_is_a_feature_with_a_name_of_its_own():
     names = [feature_of(package).name for package in FEATURES]
 
+    assert names == ["shops", "privacy", "sync", "storefront", "admin", "outbox", "api"]
 
 
 def test_a_feature_package_plugs_in_its_blueprint_navigation_job_command_and_subscriber(app, db, queue):
@@ -21,6 +22,8 @@ def test_a_feature_package_plugs_in_its_blueprint_navigation_job_command_and_sub
     example_tasks.SEEN.clear()
 
     assert app.test_client().get("/example/").json == {"feature": "example"}
+    rules = {rule.rule: rule.methods for rule in app.url_map.iter_rules()}
+    assert "POST" in rules["/storefront/api/v1/example/wishes"] and "POST" in rules["/proxy/api/v1/example/wishes"]
     assert "example_admin.page" in [item.endpoint for item in nav_items(app)]
     assert "example.count" in queue.registered()
     assert "example" in app.cli.commands
