@@ -1,13 +1,18 @@
 """The storefront's view of shops and orders: what a shopper's browser may see, nothing more."""
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import ClassVar
 
 from babel.numbers import format_currency, get_currency_precision
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from plugin.i18n import SUPPORTED
+from plugin.storefront.service import OrderCursor
 
 
 def money_string(amount: Decimal, currency: str) -> str:
@@ -29,6 +34,40 @@ class LocaleQuery(Schema):
         unknown = EXCLUDE  # cache busters and the like are ignored
 
     locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED))
+
+
+class CursorField(fields.Field):
+    """An ``OrderCursor`` as an opaque string (base64url of "<ISO time>|<id>", no padding): the shopper's
+    browser hands back what the previous page said, and the query stays scoped by shop and customer
+    whatever it says, so it needs no signature; a string that does not decode is a field error."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a cursor this API gave."}
+    MAX_LENGTH = 100
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        text = f"{value.created_at.isoformat()}|{value.order_id}"
+        return base64.urlsafe_b64encode(text.encode("ascii")).rstrip(b"=").decode("ascii")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not value or len(value) > self.MAX_LENGTH:
+            raise self.make_error("invalid")
+        try:
+            text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+            created, _, order_id = text.partition("|")
+            at = datetime.fromisoformat(created)
+            if at.tzinfo is None or not order_id.isdigit() or len(order_id) > 19:
+                raise ValueError(text)
+            return OrderCursor(at, int(order_id))
+        except (binascii.Error, ValueError):
+            raise self.make_error("invalid") from None
+
+
+class OrdersQuery(LocaleQuery):
+    """``?cursor=``: the page after the one whose answer gave it (``next_cursor``); none: the newest."""
+
+    cursor = CursorField(load_default=None)
 
 
 class ShopSchema(Schema):
@@ -61,6 +100,7 @@ class OrderSchema(Schema):
     financial_status = fields.String()
     fulfillment_status = fields.String()
     items_count = fields.Integer()
+    cancelled = fields.Boolean()
 
     def __init__(self, locale: str = "en", **kwargs):
         super().__init__(**kwargs)
@@ -74,4 +114,6 @@ class OrderSchema(Schema):
 
 
 def dump_orders(history, locale: str) -> dict:
-    return {"orders": OrderSchema(locale=locale, many=True).dump(history.orders)}
+    """A page of orders and where the next one starts (``next_cursor``: null on the last page)."""
+    return {"orders": OrderSchema(locale=locale, many=True).dump(history.orders),
+            "next_cursor": CursorField().serialize("next", history)}

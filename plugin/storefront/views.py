@@ -18,7 +18,7 @@ from plugin.shops.models import Shop
 from plugin.storefront import demo
 from plugin.storefront.identity import (IDENTITY_SOURCES, PROXY_SOURCES, TOKEN_HEADER, Shopper,
                                         ShopperTokenError, SignInRequired, identify_shopper)
-from plugin.storefront.schemas import LocaleQuery, ProfileSchema, dump_orders
+from plugin.storefront.schemas import LocaleQuery, OrdersQuery, ProfileSchema, dump_orders
 from plugin.storefront.service import list_recent_orders, load_profile
 
 bp = Blueprint("storefront", __name__)
@@ -74,8 +74,9 @@ def _me(sources):
 
 def _orders(sources):
     shopper = _current_shopper(sources)
+    query = OrdersQuery().load(request.args)
     try:
-        history = list_recent_orders(shopper)
+        history = list_recent_orders(shopper, after=query["cursor"])
     except SignInRequired:
         raise _sign_in_required() from None
     return jsonify(dump_orders(history, _locale(history.shop.locale)))

@@ -229,3 +229,99 @@ def test_an_api_answer_of_sign_in_required_shows_the_prompt_not_an_error(page, l
     page.get_by_role("button", name="Your orders").click()
     expect(page.get_by_text("Sign in to see your orders")).to_be_visible()
     expect(page.get_by_text("We couldn't load your orders. Please try again.")).to_be_hidden()
+
+
+# -- the orders widget's own defects (issue 11, item 10) -------------------------------------------
+
+@pytest.fixture
+def history(app, db, store):
+    """More shoppers of the store: Cora's orders were cancelled, voided or refunded, shipped or not;
+    Olaf has 13 orders (a page and a bit); Mia has 8, more than the panel shows without scrolling."""
+    from plugin.shops.models import Shop
+
+    with db.uow() as session:
+        shop = session.query(Shop).filter_by(domain=store["domain"]).one()
+        cora = make_customer(session, shop, first_name="Cora", last_name="Nowak")
+        day = iter(range(1, 100))
+        cora_orders = {
+            kind: make_order(session, shop, cora, created_at=T0 + timedelta(days=next(day)), **fields).number
+            for kind, fields in {
+                "cancelled": {"financial_status": "voided", "cancelled_at": T0},
+                "cancelled_refunded": {"financial_status": "refunded", "cancelled_at": T0},
+                "refunded": {"financial_status": "refunded"},
+                "refunded_shipped": {"financial_status": "refunded", "fulfillment_status": "fulfilled"},
+                "voided": {"financial_status": "voided"},
+                "paid": {"financial_status": "paid"},
+            }.items()}
+        olaf = make_customer(session, shop, first_name="Olaf", last_name="Lis")
+        olaf_orders = [make_order(session, shop, olaf, created_at=T0 + timedelta(days=i)).number for i in range(13)]
+        mia = make_customer(session, shop, first_name="Mia", last_name="Wrona")
+        for i in range(8):
+            make_order(session, shop, mia, created_at=T0 + timedelta(days=i), items=2)
+        session.commit()
+        return {"cora": cora.platform_id, "cora_orders": cora_orders, "olaf": olaf.platform_id,
+                "olaf_orders": olaf_orders[::-1], "mia": mia.platform_id}
+
+
+def badges(panel, number: str) -> list[str]:
+    return panel.locator("li.sc-order", has_text=number).locator(".sc-badge").all_text_contents()
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", {"order": "Order", "cancelled": "Cancelled", "refunded": "Refunded", "shipped": "Shipped",
+            "paid": "Paid", "preparing": "Preparing", "title": "Your orders"}),
+    ("pl", {"order": "Zamówienie", "cancelled": "Anulowane", "refunded": "Zwrócone", "shipped": "Wysłane",
+            "paid": "Opłacone", "preparing": "W przygotowaniu", "title": "Twoje zamówienia"}),
+])
+def test_an_order_cancelled_or_refunded_before_it_shipped_is_not_preparing(page, live_server, store, history,
+                                                                        dialogs, lang, words):
+    open_store(page, live_server, store, customer=history["cora"], lang=lang)
+    page.get_by_role("button", name=words["title"]).click()
+    panel = page.get_by_role("dialog", name=words["title"])
+    numbers = history["cora_orders"]
+    expect(panel.get_by_text(f"{words['order']} {numbers['paid']}")).to_be_visible()
+    w = words
+    assert badges(panel, numbers["cancelled"]) == [w["cancelled"]]
+    assert badges(panel, numbers["cancelled_refunded"]) == [w["cancelled"], w["refunded"]]
+    assert badges(panel, numbers["refunded"]) == [w["refunded"]]
+    assert badges(panel, numbers["refunded_shipped"]) == [w["refunded"], w["shipped"]]
+    assert badges(panel, numbers["voided"]) == [w["cancelled"]]
+    assert badges(panel, numbers["paid"]) == [w["paid"], w["preparing"]]  # still to ship
+
+
+def test_older_orders_are_shown_on_request_and_the_keyboard_goes_on_where_they_start(page, live_server, store,
+                                                                                  history, dialogs):
+    open_store(page, live_server, store, customer=history["olaf"])
+    page.get_by_role("button", name="Your orders").click()
+    panel = page.get_by_role("dialog", name="Your orders")
+    orders = panel.locator("li.sc-order")
+    expect(orders).to_have_count(10)
+    more = panel.get_by_role("button", name="Show older orders")
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(orders).to_have_count(13)
+    assert [orders.nth(i).locator(".sc-number").text_content() for i in range(13)] == [
+        f"Order {number}" for number in history["olaf_orders"]]
+    expect(more).to_have_count(0)  # the last page: nothing older
+    expect(orders.nth(10)).to_be_focused()
+
+
+def test_the_scrolling_order_list_is_reachable_from_the_keyboard_and_axe_finds_nothing(page, live_server, store,
+                                                                                     history, dialogs):
+    from axe_playwright_python.sync_playwright import Axe
+
+    open_store(page, live_server, store, customer=history["mia"])
+    page.get_by_role("button", name="Your orders").click()
+    panel = page.get_by_role("dialog", name="Your orders")
+    expect(panel.locator("li.sc-order")).to_have_count(8)
+    results = Axe().run(page, context={"include": [["[data-storecare]"]]},
+                        options={"resultTypes": ["violations"]})
+    found = [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
+    assert found == []
+    region = panel.get_by_role("region", name="Order list")
+    assert region.evaluate("el => el.scrollHeight > el.clientHeight")  # it does scroll
+    page.keyboard.press("Tab")  # from the title: the close button
+    page.keyboard.press("Tab")  # then the list itself
+    expect(region).to_be_focused()
+    page.keyboard.press("End")
+    page.wait_for_function("el => el.scrollTop > 0", arg=region.element_handle())
