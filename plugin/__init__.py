@@ -61,7 +61,10 @@ def create_app(settings=None) -> Flask:
 
     app.register_blueprint(health_bp)
     install_features(app)
+    from plugin.assets import init_assets
     from plugin.sync.views import WebhookLane
+
+    init_assets(app, settings.assets_path or None)  # /static/: versioned, compressed, cached (WhiteNoise)
 
     app.wsgi_app = WebhookLane(app, app.wsgi_app)  # webhooks skip Flask's request machinery (see there)
 

@@ -7,7 +7,6 @@ Signed-out visitors of the HTML pages always get the "Open Storecare from your s
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -88,7 +87,7 @@ def _close_database(_exc) -> None:
 def _layout() -> dict:
     return {
         "csrf_token": csrf_token, "money": money, "when": when, "day": day,
-        "status_label": status_label, "status_tone": status_tone, "asset": _asset,
+        "status_label": status_label, "status_tone": status_tone,
         "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
         "shop": g.get("shop"), "nav": _navigation() if g.get("shop") is not None else [],
         "bdi": shopper_text, "person": person_name, "plain_text": plain_text,
@@ -109,15 +108,6 @@ def _navigation() -> list[dict]:
     for entry in entries:
         entry["active"] = entry is active
     return entries
-
-
-def _asset(filename: str) -> str:
-    """A static file's URL with its modification time, so browsers fetch a changed file at once."""
-    try:
-        version = int(os.stat(os.path.join(current_app.static_folder or "", filename)).st_mtime)
-    except OSError:
-        version = 0
-    return url_for("static", filename=filename, v=version)
 
 
 def _here() -> str:
