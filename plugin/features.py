@@ -16,6 +16,10 @@ What a feature may declare:
 - ``subscribers``: ``Subscriber`` (a unique name, an event name, the handler): the handler gets the
   event in a transaction of its own and never commits;
 - ``commands``: click commands or groups added to ``flask``;
+- ``widgets``: storefront widgets (``Widget``: a name, its script and style in static/, a launcher or
+  inline mount, a lazily translated label, an icon, an optional per-shop ``enabled`` predicate and a
+  size budget); the shop's manifest lists them and static/loader.js loads each on demand
+  (plugin/storefront/widgets.py);
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
 The order of ``FEATURES`` is the order of registration; a feature may subscribe to events of a feature
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 from plugin.admin.nav import NavItem, register_nav
+from plugin.storefront.widgets import Widget, register_widget
 
 # The app's features, in the order they are installed.
 FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.sync", "plugin.storefront", "plugin.admin")
@@ -70,6 +75,7 @@ class Feature:
     events: tuple[str, ...] = ()
     subscribers: tuple[Subscriber, ...] = ()
     commands: tuple[str, ...] = ()
+    widgets: tuple[Widget, ...] = ()
     init_app: str | None = None
 
 
@@ -101,7 +107,7 @@ def feature_of(package: str) -> Feature:
 
 def install_features(app: Flask, packages: tuple[str, ...] = FEATURES) -> Installed:
     """Install every feature's parts into ``app``: blueprints, navigation, jobs, schedules, events,
-    subscribers, commands, then each ``init_app``. A name declared twice is an error naming both."""
+    subscribers, commands, widgets, then each ``init_app``. A name declared twice is an error naming both."""
     installed = app.extensions.setdefault(FEATURES_KEY, Installed())
     queue, bus = app.extensions["storecare.queue"], app.extensions["storecare.events"]
     features = [feature_of(package) for package in packages]
@@ -130,6 +136,8 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             bus.subscribe(subscriber.event, load(subscriber.handler), name=subscriber.name)
         for path in feature.commands:
             app.cli.add_command(load(path))
+        for widget in feature.widgets:
+            register_widget(app, feature.name, widget, load(widget.enabled) if widget.enabled else None)
         if feature.init_app is not None:
             load(feature.init_app)(app)
     except (ImportError, AttributeError, ValueError) as exc:

@@ -64,6 +64,27 @@ class CursorField(fields.Field):
             raise self.make_error("invalid") from None
 
 
+class ManifestQuery(LocaleQuery):
+    """The direct API's manifest: the shop as its storefront names itself (the loader's data-storecare-shop)."""
+
+    shop = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class WidgetEntrySchema(Schema):
+    """One widget the shop shows (plugin/storefront/widgets.py)."""
+
+    name = fields.String()
+    mount = fields.String()
+    label = fields.String()
+    icon = fields.String()
+    script = fields.String()
+    style = fields.String(allow_none=True)
+
+
+class ManifestSchema(Schema):
+    widgets = fields.List(fields.Nested(WidgetEntrySchema))
+
+
 class OrdersQuery(LocaleQuery):
     """``?cursor=``: the page after the one whose answer gave it (``next_cursor``); none: the newest."""
 

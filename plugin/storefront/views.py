@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
 from plugin.extensions import db
@@ -18,13 +18,16 @@ from plugin.shops.models import Shop
 from plugin.storefront import demo
 from plugin.storefront.identity import (IDENTITY_SOURCES, PROXY_SOURCES, TOKEN_HEADER, Shopper,
                                         ShopperTokenError, SignInRequired, identify_shopper)
-from plugin.storefront.schemas import LocaleQuery, OrdersQuery, ProfileSchema, dump_orders
+from plugin.storefront.schemas import (LocaleQuery, ManifestQuery, ManifestSchema, OrdersQuery, ProfileSchema,
+                                       dump_orders)
 from plugin.storefront.service import list_recent_orders, load_profile
+from plugin.storefront.widgets import ShopNotServed, shop_manifest
 
 bp = Blueprint("storefront", __name__)
 api = Blueprint("api", __name__, url_prefix="/storefront/api/v1")
 proxy = Blueprint("proxy", __name__, url_prefix="/proxy")  # app.yaml shopify.app_proxy.path
 
+MANIFEST_MAX_AGE = 300  # how long a shop's storefronts may keep its widget list
 TOKEN_PROBLEM = "urn:storecare:problem:shopper-token-invalid"
 SIGN_IN_PROBLEM = "urn:storecare:problem:sign-in-required"
 _CHALLENGE = {"WWW-Authenticate": 'Storecare-Shopper realm="storefront"'}
@@ -65,6 +68,24 @@ def me():
 @api.get("/orders")
 def orders():
     return _orders(IDENTITY_SOURCES)
+
+
+@api.get("/manifest")
+def manifest():
+    """The shop's widgets for the loader; public (a storefront shows them to anyone), cached briefly."""
+    query = ManifestQuery().load(request.args)
+    return _manifest(domain=query["shop"], locale=query["locale"])
+
+
+def _manifest(**shop):
+    try:
+        document = shop_manifest(**shop)
+    except ShopNotServed as exc:
+        raise Problem(404, "Not Found", str(exc)) from None
+    response = jsonify(ManifestSchema().dump(document))
+    response.cache_control.public, response.cache_control.max_age = True, MANIFEST_MAX_AGE
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def _me(sources):
@@ -122,7 +143,12 @@ def _cors(response):
 
 # -- Shopify's app proxy: /apps/storecare/<path> on the storefront arrives here as /proxy/<path> ---
 
-PROXY_ASSETS = ("loader.js", "widgets/")  # what the theme app extension's embed block loads through it
+@proxy.get("/api/v1/manifest")
+def proxy_manifest():
+    """The manifest through Shopify's app proxy: the shop from the signature; its files from our origin."""
+    shopper = _current_shopper(PROXY_SOURCES)
+    app_url = current_app.config["STORECARE_SETTINGS"].app_url.rstrip("/")
+    return _manifest(shop_id=shopper.shop_id, locale=LocaleQuery().load(request.args)["locale"], base=app_url)
 
 
 @proxy.get("/api/v1/me")
@@ -133,16 +159,6 @@ def proxy_me():
 @proxy.get("/api/v1/orders")
 def proxy_orders():
     return _orders(PROXY_SOURCES)
-
-
-@proxy.get("/static/<path:filename>")
-def proxy_asset(filename: str):
-    """The loader and its widgets, public files: same-origin for the storefront through the proxy."""
-    if not filename.startswith(PROXY_ASSETS) or ".." in filename:
-        abort(404)
-    response = current_app.send_static_file(filename)
-    response.cache_control.public, response.cache_control.max_age = True, 300
-    return response
 
 
 bp.register_blueprint(api)
