@@ -83,7 +83,8 @@ def register_widget(app: Flask, feature: str, widget: Widget, enabled=None) -> N
     if widget.mount not in MOUNTS:
         raise WidgetError(f"widget {widget.name!r}: mount must be one of {', '.join(MOUNTS)}")
     # a lazy label is translated per request, so only a plain one can be checked here
-    if widget.mount == "launcher" and (widget.label is None or isinstance(widget.label, str) and not widget.label.strip()):
+    unlabelled = widget.label is None or (isinstance(widget.label, str) and not widget.label.strip())
+    if widget.mount == "launcher" and unlabelled:
         raise WidgetError(f"widget {widget.name!r}: a launcher needs a label")
     static = Path(app.static_folder or "")
     for part in filter(None, (widget.script, widget.style)):

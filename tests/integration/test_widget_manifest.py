@@ -94,3 +94,13 @@ def test_a_request_it_cannot_answer_names_the_field(client, shops, query, field)
     response = manifest(client, query)
     assert response.status_code == 422 and response.mimetype == PROBLEM
     assert field in response.get_json()["errors"]
+
+
+def test_a_woocommerce_store_in_a_sub_folder_is_found_by_the_name_its_plugin_gives(client, db):
+    """Plugins older than store keys name the store by its bare host (as its shopper tokens do)."""
+    with db.uow() as session:
+        make_shop(session, domain="shop.example/store", platform="woocommerce", locale="pl")
+        session.commit()
+    for name in ("shop.example/store", "shop.example"):
+        response = manifest(client, f"shop={name}")
+        assert response.status_code == 200 and response.get_json()["widgets"][0]["label"] == "Twoje zamówienia"
