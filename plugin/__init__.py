@@ -64,9 +64,11 @@ def create_app(settings=None) -> Flask:
 
     app.register_blueprint(health_bp)
     install_features(app)
+    from plugin.assets import init_assets
     from plugin.sync.lane import install_webhook_lane
 
-    install_webhook_lane(app)  # the usual webhook skips Flask's request machinery (see there)
+    init_assets(app, settings.assets_path or None)  # /static/: versioned, compressed, cached (WhiteNoise)
+    install_webhook_lane(app)  # outermost: the usual webhook skips Flask's request machinery (see there)
 
     from plugin.cli import register_cli
 

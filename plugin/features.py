@@ -29,6 +29,10 @@ What a feature may declare:
   Shopify's app proxy (``/proxy/api/v1``) at once;
 - ``rate_limits``: ``RateLimit`` (an endpoint, a group of ``plugin/rate_limits.py``): the endpoint is
   limited per client address by that group's setting (storefront endpoints are limited already);
+- ``widgets``: storefront widgets (``Widget``: a name, its script and style in static/, a launcher or
+  inline mount, a lazily translated label, an icon, an optional per-shop ``enabled`` predicate and a
+  size budget); the shop's manifest lists them and static/loader.js loads each on demand
+  (plugin/storefront/widgets.py);
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
 A feature's admin pages are a blueprint made by ``plugin.admin.kit.admin_blueprint`` (listed in
@@ -49,6 +53,7 @@ from flask import Flask
 from plugin.admin.nav import NavItem, register_nav
 from plugin.outbox.kinds import MessageKind, MessageKindError, register_message_kind
 from plugin.rate_limits import RateLimit, limit_endpoint
+from plugin.storefront.widgets import Widget, register_widget
 
 # The app's features, in the order they are installed.
 FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.privacy", "plugin.sync", "plugin.storefront", "plugin.admin",
@@ -104,6 +109,7 @@ class Feature:
     settings: SettingsSection | None = None
     storefront: tuple[str, ...] = ()
     rate_limits: tuple[RateLimit, ...] = ()
+    widgets: tuple[Widget, ...] = ()
     init_app: str | None = None
 
 
@@ -135,7 +141,7 @@ def feature_of(package: str) -> Feature:
 
 def install_features(app: Flask, packages: tuple[str, ...] = FEATURES) -> Installed:
     """Install every feature's parts into ``app``: blueprints, navigation, jobs, schedules, events,
-    subscribers, commands, storefront endpoints, then each ``init_app``; rate limits last, once every
+    subscribers, commands, storefront endpoints, widgets, then each ``init_app``; rate limits last, once every
     endpoint exists. A name declared twice is an error naming both."""
     installed = app.extensions.setdefault(FEATURES_KEY, Installed())
     queue, bus = app.extensions["storecare.queue"], app.extensions["storecare.events"]
@@ -181,6 +187,8 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             from plugin.admin.shop_settings import register_section
 
             register_section(app, feature.settings, load(feature.settings.schema))
+        for widget in feature.widgets:
+            register_widget(app, feature.name, widget, load(widget.enabled) if widget.enabled else None)
         if feature.init_app is not None:
             load(feature.init_app)(app)
     except (ImportError, AttributeError, ValueError, TypeError, MessageKindError) as exc:

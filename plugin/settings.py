@@ -36,6 +36,8 @@ class Settings:
     app_url: str = "http://localhost:5000"
     manifest_path: str = ""
     sandbox_path: str = ""
+    # Where static/ is built, versioned and compressed, at start-up (plugin/assets.py); "": a temporary dir.
+    assets_path: str = ""
     max_content_length: int = 2 * 1024 * 1024
     job_max_attempts: int = 5
     job_lease_seconds: int = 300
@@ -108,6 +110,7 @@ class Settings:
             app_url=get("APP_URL", "http://localhost:5000").rstrip("/"),
             manifest_path=get("MANIFEST", ""),
             sandbox_path=get("SANDBOX_PATH") or str((data_dir / "sandbox.db").resolve()),
+            assets_path=get("ASSETS_PATH") or str((data_dir / "assets").resolve()),
             max_content_length=int(get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
             job_max_attempts=int(get("JOB_MAX_ATTEMPTS", "5")),
             job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),

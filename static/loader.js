@@ -1,85 +1,101 @@
-/*! Storecare loader: on idle a launcher, on click a widget. data-storecare-: shop api locale login-url
-  token | signed-in="false" | (WooCommerce) token-url nonce-url */
+/*! Storecare loader: the shop's widgets, each loaded on first use (plugin/storefront/widgets.py) */
 (function (w, d) {
   "use strict";
   var s = d.currentScript || d.querySelector("script[data-storecare-shop]");
   if (!s || w.StorecareLoaded) return;
   w.StorecareLoaded = 1;
   var ds = s.dataset,
-    src = s.src.split("#")[0],
-    i = src.indexOf("?"),
-    q = i < 0 ? "" : src.slice(i), // e.g. ?v=3 goes to the widgets too
-    base = (i < 0 ? src : src.slice(0, i)).replace(/[^/]*$/, ""),
     pl = /^pl/i.test(ds.storecareLocale || d.documentElement.lang || ""),
     cfg = { api: ds.storecareApi, token: ds.storecareToken, locale: pl ? "pl" : "en", login: ds.storecareLoginUrl,
       guest: ds.storecareSignedIn == "false" },
     idle = w.requestIdleCallback || function (f) { return setTimeout(f, 200); },
-    tokenUrl = ds.storecareTokenUrl, nonceUrl = ds.storecareNonceUrl, so = "same-origin";
+    tokenUrl = ds.storecareTokenUrl, nonceUrl = ds.storecareNonceUrl, who,
+    list = ds.storecareManifest || cfg.api + "/manifest?shop=" + encodeURIComponent(ds.storecareShop || "");
+  list = new URL(list + (/\?/.test(list) ? "&" : "?") + "locale=" + cfg.locale, location.href);
 
-  // WooCommerce: who shops is asked on click, never put in cacheable HTML; an empty nonce: a guest
-  function identify(done) {
-    if (!tokenUrl || !nonceUrl || cfg.token || cfg.guest) return done();
-    fetch(nonceUrl, { credentials: so })
-      .then(function (r) { return r.ok && r.text(); })
-      .then(function (n) {
-        n = n && n.trim();
-        cfg.guest = n === "";
-        return n && fetch(tokenUrl, { credentials: so, headers: { "X-WP-Nonce": n } });
-      })
-      .then(function (r) { return r && r.ok && r.json(); })
-      .then(function (j) { cfg.token = j && j.token; })
-      .catch(function () {}).then(done);
+  // Once for all widgets (WooCommerce: on first use, never in cached HTML)
+  function identify() {
+    return who || (who = !tokenUrl || !nonceUrl || cfg.token || cfg.guest ? Promise.resolve() :
+      fetch(nonceUrl)
+        .then(function (r) { return r.ok && r.text(); })
+        .then(function (n) {
+          n = n && n.trim();
+          cfg.guest = n === "";
+          return n && fetch(tokenUrl, { headers: { "X-WP-Nonce": n } });
+        })
+        .then(function (r) { return r && r.ok && r.json(); })
+        .then(function (j) { cfg.token = j && j.token; })
+        .catch(function () {}));
   }
 
-  idle(function () {
-    var host = d.createElement("div"), root, btn, widget, busy;
-    host.setAttribute("data-storecare", "");
-    root = host.attachShadow({ mode: "open" });
+  function start(x, root, btn) {
+    x.js = x.js || new Promise(function (ok, ko) {
+      var e = d.createElement("script");
+      e.src = new URL(x.script, list);
+      e.onload = ok;
+      e.onerror = function () { e.remove(); x.js = 0; ko(); };
+      d.head.appendChild(e);
+    });
+    return Promise.all([identify(), x.js, x.style && new Promise(function (ok) {
+      var e = d.createElement("link");
+      e.rel = "stylesheet";
+      e.href = new URL(x.style, list);
+      e.onload = e.onerror = ok;
+      root.appendChild(e);
+    })]).then(function () { return w.StorecareWidgets[x.name](root, btn, cfg); });
+  }
+
+  function launcher(x, i) {
+    var host = d.createElement("div"), root = host.attachShadow({ mode: "open" }), btn, widget, busy;
+    host.dataset.storecare = x.name;
     // Static markup only: no data ever goes through innerHTML.
-    root.innerHTML = "<style>:host{all:initial}.sc-launch{position:fixed;right:20px;bottom:20px;" +
+    root.innerHTML = "<style>:host{all:initial}.sc-launch{position:fixed;bottom:20px;" +
       "z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;background:#1f2937;color:#fff;" +
       "display:grid;place-items:center;cursor:pointer;box-shadow:0 8px 24px rgba(17,24,39,.3);" +
       "transition:transform .15s}.sc-launch:hover{transform:translateY(-2px)}.sc-launch:focus-visible{" +
       "outline:3px solid #818cf8;outline-offset:3px}.sc-launch[aria-busy=true]{opacity:.7;cursor:progress}" +
       "@media(prefers-reduced-motion:reduce){.sc-launch{transition:none}}</style>" +
-      "<button type=button class=sc-launch aria-expanded=false aria-controls=sc-orders>" +
-      "<svg width=26 height=26 viewBox=\"0 0 24 24\" aria-hidden=true fill=none stroke=currentColor " +
-      "stroke-width=1.8 stroke-linecap=round stroke-linejoin=round><path d=\"M5 8h14l-1.2 12H6.2L5 8Z" +
-      "M9 8V6a3 3 0 0 1 6 0v2\"/><path d=\"m9.5 13.5 1.8 1.8 3.4-3.6\"/></svg></button>";
+      "<button type=button class=sc-launch aria-expanded=false><svg width=26 height=26 viewBox=\"0 0 24 24\" " +
+      "aria-hidden=true fill=none stroke=currentColor stroke-width=1.8 stroke-linecap=round " +
+      "stroke-linejoin=round><path/></svg></button>";
     btn = root.querySelector("button");
-    btn.setAttribute("aria-label", pl ? "Twoje zamówienia" : "Your orders");
-    btn.title = btn.getAttribute("aria-label");
-
+    btn.style.right = 20 + 68 * i + "px";
+    btn.setAttribute("aria-controls", "sc-" + x.name);
+    btn.setAttribute("aria-label", btn.title = x.label);
+    root.querySelector("path").setAttribute("d", x.icon);
     btn.addEventListener("click", function () {
       if (widget) return widget.toggle();
       if (busy) return;
       busy = 1;
       btn.setAttribute("aria-busy", "true");
-      var left = 2, css = d.createElement("link"), js = d.createElement("script");
-      function ready() {
-        if (--left) return;
+      start(x, root, btn).then(function (made) {
+        widget = made;
+        made.toggle();
+      }).catch(function () {}).then(function () {
         busy = 0;
         btn.removeAttribute("aria-busy");
-        widget = w.StorecareWidgets.orders(root, btn, cfg);
-        widget.toggle();
-      }
-      function failed() {
-        left = busy = 0;
-        btn.removeAttribute("aria-busy");
-        css.remove();
-        js.remove();
-      }
-      css.rel = "stylesheet";
-      css.href = base + "widgets/orders.css" + q;
-      css.onload = css.onerror = ready; // works without its CSS
-      js.src = base + "widgets/orders.js" + q;
-      js.onload = ready;
-      js.onerror = failed;
-      identify(function () {
-        root.appendChild(css);
-        d.head.appendChild(js);
       });
     });
-    (d.body || d.documentElement).appendChild(host);
+    d.body.appendChild(host);
+  }
+
+  // Inline: loaded when in view
+  function inline(x) {
+    d.querySelectorAll("[data-storecare-widget]").forEach(function (el) {
+      if (el.dataset.storecareWidget != x.name || el.shadowRoot) return;
+      var root = el.attachShadow({ mode: "open" }), seen = new IntersectionObserver(function (e) {
+        if (!e[0].isIntersecting) return;
+        seen.disconnect();
+        start(x, root, null).catch(function () {});
+      }, { rootMargin: "200px" });
+      seen.observe(el);
+    });
+  }
+
+  idle(function () {
+    fetch(list).then(function (r) { return r.ok && r.json(); }).then(function (m) {
+      var i = 0;
+      ((m && m.widgets) || []).forEach(function (x) { x.mount == "inline" ? inline(x) : launcher(x, i++); });
+    }).catch(function () {});
   }, { timeout: 3000 });
 })(window, document);

@@ -27,7 +27,6 @@ problem document.
 from __future__ import annotations
 
 import logging
-import os
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -154,7 +153,7 @@ def layout_context() -> dict:
     shop = g.get("shop")
     return {
         "csrf_token": csrf_token, "money": money, "when": when, "day": day,
-        "status_label": status_label, "status_tone": status_tone, "asset": asset,
+        "status_label": status_label, "status_tone": status_tone,
         "languages": LANGUAGES, "current_lang": str(get_locale() or "en"), "here": _here(),
         "shop": shop, "nav": _navigation() if shop is not None else [],
         "bdi": shopper_text, "person": person_name, "plain_text": plain_text,
@@ -178,15 +177,6 @@ def _navigation() -> list[dict]:
     for entry in entries:
         entry["active"] = entry is active
     return entries
-
-
-def asset(filename: str) -> str:
-    """A static file's URL with its modification time, so browsers fetch a changed file at once."""
-    try:
-        version = int(os.stat(os.path.join(current_app.static_folder or "", filename)).st_mtime)
-    except OSError:
-        version = 0
-    return url_for("static", filename=filename, v=version)
 
 
 def _here() -> str:

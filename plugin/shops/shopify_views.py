@@ -76,11 +76,6 @@ def _refused(exc: Exception):
     return response
 
 
-@bp.context_processor
-def _page_helpers() -> dict:
-    return {"asset": lambda filename: url_for("static", filename=filename)}
-
-
 @bp.get("/install")
 def install():
     try:

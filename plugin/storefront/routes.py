@@ -265,7 +265,7 @@ def mount_storefront(app: Flask, routes: StorefrontRoutes) -> None:
             bp.add_url_rule(endpoint.rule, endpoint=endpoint.name, view_func=_view(app, routes, endpoint, mount),
                             methods=list(endpoint.methods))
         if mount.cors:
-            bp.after_request(_cors)
+            bp.after_request(cors)
         app.register_blueprint(bp)
 
 
@@ -293,7 +293,8 @@ def _origin_allowed(origin: str) -> bool:
         return session.scalar(query.limit(1)) is not None
 
 
-def _cors(response: Response) -> Response:
+def cors(response: Response) -> Response:
+    """CORS for a storefront answer: only the shop's own storefront and our own origin."""
     response.vary.add("Origin")
     origin = request.headers.get("Origin")
     if not origin or not _origin_allowed(origin.lower()):

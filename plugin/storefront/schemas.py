@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import ClassVar
 
 from babel.numbers import format_currency, get_currency_precision
 from marshmallow import EXCLUDE, Schema, fields, pre_dump, validate
 from marshmallow.experimental.context import Context
 
 from plugin.i18n import SUPPORTED
+from plugin.storefront.service import OrderCursor
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def money_string(amount: Decimal, currency: str) -> str:
@@ -32,6 +37,60 @@ class LocaleQuery(Schema):
     locale = fields.String(load_default=None, validate=validate.OneOf(SUPPORTED),
                            metadata={"description": "The language money and dates are formatted for; "
                                                     "default: the shop's."})
+
+
+class CursorField(fields.String):
+    """An ``OrderCursor`` as a string: "<microseconds since the epoch>.<order id>" of the last order a
+    page showed. The shopper's browser hands back what the previous page said, and the query stays
+    scoped by shop and customer whatever it says, so it needs no signature. Every string of the
+    documented pattern is a cursor (orders older than that moment); anything else is a field error."""
+
+    PATTERN = r"^[0-9]{1,17}\.[1-9][0-9]{0,17}$"  # 17 digits reach the year 5138; ids stay below 2^63
+    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Not a cursor this API gave."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {"description": "``next_cursor`` of the page before.",
+                                       "pattern": self.PATTERN})  # documented; checked in _deserialize
+        super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{(value.created_at - EPOCH) // timedelta(microseconds=1)}.{value.order_id}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not re.match(self.PATTERN, text):
+            raise self.make_error("invalid")
+        micros, _, order_id = text.partition(".")
+        return OrderCursor(EPOCH + timedelta(microseconds=int(micros)), int(order_id))
+
+
+class ManifestQuery(LocaleQuery):
+    """The direct API's manifest: the shop as its storefront names itself (the loader's data-storecare-shop)."""
+
+    shop = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class WidgetEntrySchema(Schema):
+    """One widget the shop shows (plugin/storefront/widgets.py)."""
+
+    name = fields.String()
+    mount = fields.String()
+    label = fields.String()
+    icon = fields.String()
+    script = fields.String()
+    style = fields.String(allow_none=True)
+
+
+class ManifestSchema(Schema):
+    widgets = fields.List(fields.Nested(WidgetEntrySchema))
+
+
+class OrdersQuery(LocaleQuery):
+    """``?cursor=``: the page after the one whose answer gave it (``next_cursor``); none: the newest."""
+
+    cursor = CursorField(load_default=None)
 
 
 class ShopSchema(Schema):
@@ -73,6 +132,7 @@ class OrderSchema(Schema):
     financial_status = fields.String()
     fulfillment_status = fields.String()
     items_count = fields.Integer()
+    cancelled = fields.Boolean()
 
     def _total(self, order) -> str:
         return money_string(order.total, order.currency)
@@ -82,6 +142,8 @@ class OrderSchema(Schema):
 
 
 class OrderListSchema(Schema):
-    """The shopper's most recent orders, newest first."""
+    """A page of the shopper's orders, newest first, and where the next one starts (``next_cursor``:
+    null on the last page; send it back as ``?cursor=``)."""
 
     orders = fields.List(fields.Nested(OrderSchema))
+    next_cursor = CursorField(attribute="next", allow_none=True)

@@ -11,11 +11,13 @@
       guest: "Sign in to see your orders", guestSub: "Your order history appears here once you're signed in.",
       signIn: "Sign in",
       error: "We couldn't load your orders. Please try again.", retry: "Try again",
+      list: "Order list", more: "Show older orders", loadingMore: "Loading…",
+      moreFailed: "Couldn't load older orders. Try again",
       order: "Order {number}", items: { one: "{n} item", other: "{n} items" },
       status: {
         paid: "Paid", pending: "Payment pending", authorized: "Authorized", partially_refunded: "Partly refunded",
-        refunded: "Refunded", voided: "Cancelled", unfulfilled: "Preparing", partial: "Partly shipped",
-        fulfilled: "Shipped"
+        refunded: "Refunded", voided: "Cancelled", cancelled: "Cancelled", unfulfilled: "Preparing",
+        partial: "Partly shipped", fulfilled: "Shipped"
       }
     },
     pl: {
@@ -24,12 +26,15 @@
       guest: "Zaloguj się, aby zobaczyć swoje zamówienia",
       guestSub: "Historia zamówień pojawi się tutaj po zalogowaniu.", signIn: "Zaloguj się",
       error: "Nie udało się wczytać zamówień. Spróbuj ponownie.", retry: "Spróbuj ponownie",
+      list: "Lista zamówień", more: "Pokaż starsze zamówienia", loadingMore: "Wczytujemy…",
+      moreFailed: "Nie udało się wczytać starszych zamówień. Spróbuj ponownie",
       order: "Zamówienie {number}",
       items: { one: "{n} produkt", few: "{n} produkty", many: "{n} produktów", other: "{n} produktu" },
       status: {
         paid: "Opłacone", pending: "Czeka na płatność", authorized: "Autoryzowane",
         partially_refunded: "Częściowo zwrócone", refunded: "Zwrócone", voided: "Anulowane",
-        unfulfilled: "W przygotowaniu", partial: "Częściowo wysłane", fulfilled: "Wysłane"
+        cancelled: "Anulowane", unfulfilled: "W przygotowaniu", partial: "Częściowo wysłane",
+        fulfilled: "Wysłane"
       }
     }
   };
@@ -41,7 +46,7 @@
   };
   var TONE = {
     paid: "ok", fulfilled: "ok", authorized: "info", partial: "info", unfulfilled: "info",
-    pending: "warn", partially_refunded: "warn", refunded: "muted", voided: "muted"
+    pending: "warn", partially_refunded: "warn", refunded: "muted", voided: "muted", cancelled: "muted"
   };
 
   function el(tag, cls, text) {
@@ -65,6 +70,17 @@
     return template.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
   }
 
+  // The statuses an order shows, in order. "Preparing" only while something may still ship: never for
+  // an order cancelled, voided or refunded before it shipped; a cancelled order says so once.
+  function statuses(order) {
+    var pay = order.financial_status, ship = order.fulfillment_status,
+      over = order.cancelled || pay === "voided" || pay === "refunded", shown = [];
+    if (order.cancelled) shown.push("cancelled");
+    if (pay && !(order.cancelled && pay === "voided")) shown.push(pay);
+    if (ship && !(over && ship === "unfulfilled")) shown.push(ship);
+    return shown;
+  }
+
   function mount(root, launcher, cfg) {
     var t = TEXT[cfg.locale] || TEXT.en,
       tag = cfg.locale === "pl" ? "pl-PL" : "en-US",
@@ -72,7 +88,7 @@
       dates = new Intl.DateTimeFormat(tag, { day: "numeric", month: "short", year: "numeric" }),
       state = "idle",
       panel = el("section", "sc-panel"),
-      head = el("header", "sc-head"),
+      head = el("div", "sc-head"), // not <header>: the store has its banner, this is a dialog
       titles = el("div", "sc-titles"),
       title = el("h2", "sc-title", t.title),
       greeting = el("p", "sc-greeting"),
@@ -90,6 +106,10 @@
     close.setAttribute("aria-label", t.close);
     close.appendChild(el("span", null, "\u00d7")).setAttribute("aria-hidden", "true");
     body.setAttribute("aria-live", "polite");
+    // It scrolls: a keyboard must be able to reach it (and scroll it with the arrow keys).
+    body.tabIndex = 0;
+    body.setAttribute("role", "region");
+    body.setAttribute("aria-label", t.list);
     titles.append(title, greeting);
     head.append(titles, close);
     panel.append(head, body);
@@ -113,11 +133,13 @@
       launcher.focus();
     }
 
-    function call(path) {
-      var url = cfg.api.replace(/\/$/, "") + path + "?locale=" + encodeURIComponent(cfg.locale);
+    // Same-origin credentials (fetch's default): through Shopify's app proxy the storefront's own cookies
+    // are how Shopify knows the signed-in customer; the direct API (another origin) gets none.
+    function call(path, query) {
+      var url = cfg.api.replace(/\/$/, "") + path + "?locale=" + encodeURIComponent(cfg.locale) + (query || "");
       var headers = { Accept: "application/json" };
       if (cfg.token) headers["X-Storecare-Shopper"] = cfg.token;
-      return fetch(url, { headers: headers, credentials: "omit", mode: "cors" }).then(function (response) {
+      return fetch(url, { headers: headers }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
           return { ok: response.ok, status: response.status, data: data };
         });
@@ -135,7 +157,7 @@
           greeting.textContent = fill(t.hi, { name: profile.data.shopper.first_name });
           greeting.hidden = false;
         }
-        if (orders.ok) return render(orders.data.orders || []);
+        if (orders.ok) return render(orders.data.orders || [], orders.data.next_cursor);
         if (orders.status === 401 && orders.data.type === SIGN_IN) return signIn();
         throw new Error("HTTP " + orders.status);
       }).catch(function () {
@@ -183,10 +205,17 @@
       return box;
     }
 
-    function render(orders) {
+    function render(orders, next) {
       state = "done";
       if (!orders.length) return message("sc-empty", t.empty, t.emptySub);
       var list = el("ul", "sc-list");
+      body.replaceChildren(list);
+      append(list, orders, next);
+    }
+
+    // Orders at the end of the list, then a "show older" button while the API says there are more.
+    function append(list, orders, next) {
+      var first;
       orders.forEach(function (order) {
         var item = el("li", "sc-order"),
           top = el("div", "sc-row"),
@@ -199,14 +228,37 @@
         when.dateTime = order.created_at;
         meta.append(when, el("span", "sc-dot", "\u00b7"),
           el("span", null, fill(t.items[plural.select(count)] || t.items.other, { n: count })));
-        [order.financial_status, order.fulfillment_status].forEach(function (status) {
-          if (!status) return;
+        statuses(order).forEach(function (status) {
           badges.appendChild(el("span", "sc-badge sc-" + (TONE[status] || "muted"), t.status[status] || status));
         });
         item.append(top, meta, badges);
         list.appendChild(item);
+        first = first || item;
       });
-      body.replaceChildren(list);
+      if (next) list.after(moreButton(list, next));
+      return first;
+    }
+
+    function moreButton(list, cursor) {
+      var more = el("button", "sc-more", t.more);
+      more.type = "button";
+      more.addEventListener("click", function () {
+        more.disabled = true;
+        more.textContent = t.loadingMore;
+        call("/orders", "&cursor=" + encodeURIComponent(cursor)).then(function (page) {
+          if (!page.ok) throw new Error("HTTP " + page.status);
+          more.remove();
+          var first = append(list, page.data.orders || [], page.data.next_cursor);
+          if (first) { // the keyboard goes on where the new orders start, not back to the top
+            first.tabIndex = -1;
+            first.focus();
+          }
+        }).catch(function () {
+          more.disabled = false;
+          more.textContent = t.moreFailed;
+        });
+      });
+      return more;
     }
 
     return { toggle: function () { (panel.hidden ? show : hide)(); } };

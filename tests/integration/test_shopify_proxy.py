@@ -1,6 +1,7 @@
 """Shopify's app proxy (/apps/storecare on the storefront -> our /proxy), on SQLite and PostgreSQL: the
 signature is the only identity it trusts; forged, expired, foreign or other-shop requests get 401 and
-no data. Also the theme app extension that loads the loader through the proxy."""
+no data. Also the theme app extension, which ships the loader to Shopify's CDN, and the widget manifest
+through the proxy."""
 from __future__ import annotations
 
 import json
@@ -110,16 +111,35 @@ def test_proxy_answers_carry_no_cors_headers(client, world):
     assert response.status_code == 200 and "Access-Control-Allow-Origin" not in response.headers
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/proxy/static/loader.js", 200), ("/proxy/static/widgets/orders.js", 200),
-    ("/proxy/static/widgets/orders.css", 200), ("/proxy/static/admin/admin.css", 404),
-    ("/proxy/static/widgets/../admin/admin.css", 404), ("/proxy/static/nothing.js", 404),
+MANIFEST = "/proxy/api/v1/manifest"
+
+
+@pytest.mark.parametrize("customer", ["1001", ""])
+def test_the_widget_manifest_comes_through_the_proxy_with_the_files_on_our_origin(app, client, world, customer):
+    """Signed for the shop (a guest's page too: the manifest is the same for everyone); the widgets'
+    files are named with our own origin, since the page is on the shop's."""
+    response = get(client, MANIFEST, proxy_query(customer=customer, locale="pl"))
+    assert response.status_code == 200
+    assert response.cache_control.public and response.cache_control.max_age == 300
+    (orders,) = response.get_json()["widgets"]
+    assert orders["name"] == "orders" and orders["label"] == "Twoje zamówienia"
+    assert re.fullmatch(r"https://storecare\.example/static/widgets/orders\.[0-9a-f]{12}\.js", orders["script"])
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize("make_query", [
+    lambda: proxy_query(customer="").split("&signature=")[0] + "&signature=",
+    lambda: proxy_query(shop="gone-shop.myshopify.com"),
+    lambda: f"shop={SHOP}&logged_in_customer_id=",
 ])
-def test_the_loader_and_its_widgets_are_served_through_the_proxy(client, path, status):
-    with client.get(path) as response:
-        assert response.status_code == status
-        if status == 200:
-            assert response.cache_control.public and response.cache_control.max_age == 300
+def test_an_unsigned_or_foreign_manifest_request_is_refused(client, world, make_query):
+    response = get(client, MANIFEST, make_query())
+    assert response.status_code == 401 and "widgets" not in response.get_json()
+
+
+def test_the_loader_and_widgets_are_no_longer_served_through_the_proxy(client):
+    """The loader comes from Shopify's CDN (the extension's asset), the widgets from our origin."""
+    assert client.get("/proxy/static/loader.js").status_code == 404
 
 
 # -- the theme app extension ----------------------------------------------------------------------
@@ -136,22 +156,30 @@ def test_the_embed_block_is_the_one_app_yaml_names_and_targets_the_body(app):
     assert tomllib.loads((EXTENSION / "shopify.extension.toml").read_text())["type"] == "theme"
 
 
-def test_the_embed_loads_the_loader_async_through_the_app_proxy_with_what_the_loader_reads(app):
+def test_the_embed_loads_the_loader_async_from_shopifys_cdn_and_the_rest_through_the_proxy(app):
     proxy = app.config["STORECARE_MANIFEST"]["shopify"]["app_proxy"]
     base = f"/{proxy['prefix']}/{proxy['subpath']}"
     assert proxy["path"] == "/proxy"
     tag = re.search(r"<script\b[^>]*>", block(), re.S).group(0)
-    assert re.search(r"\sasync\b", tag) and f'src="{base}/static/loader.js"' in tag
+    assert re.search(r"\sasync\b", tag) and "src=\"{{ 'loader.js' | asset_url }}\"" in tag
     assert f'data-storecare-api="{base}/api/v1"' in tag
+    assert f'data-storecare-manifest="{base}/api/v1/manifest"' in tag
     loader = (ROOT / "static" / "loader.js").read_text(encoding="utf-8")
     read = set(re.findall(r"ds\.storecare([A-Z]\w*)", loader)) | {  # and what it finds its own tag by
         "".join(part.title() for part in name.split("-")) for name in re.findall(r"\[data-storecare-([a-z-]+)\]", loader)}
     written = {"".join(part.title() for part in name.split("-"))  # as dataset names them: login-url -> LoginUrl
                for name in re.findall(r"data-storecare-([a-z-]+)=", tag)}
-    assert {"Shop", "Api", "Locale", "LoginUrl", "SignedIn"} <= written <= read | {"Token"}
+    assert {"Shop", "Api", "Manifest", "Locale", "LoginUrl", "SignedIn"} <= written <= read | {"Token"}
     assert 'data-storecare-signed-in="{{ storecare_signed_in }}"' in tag and "if customer" in block()
     assert "data-storecare-token" not in tag  # the proxy signs each call: no token in a cacheable page
     assert "script_tag" not in block().lower() and "scripttag" not in block().lower()
+
+
+def test_the_extension_ships_the_loader_exactly_as_static_has_it():
+    """Shopify's CDN serves the extension's copy; `make extension` makes it after a loader change."""
+    shipped = EXTENSION / "assets" / "loader.js"
+    assert shipped.read_bytes() == (ROOT / "static" / "loader.js").read_bytes(), "run `make extension`"
+    assert sorted(p.name for p in (EXTENSION / "assets").iterdir()) == ["loader.js"]
 
 
 def test_the_extension_locales_match_each_other_and_the_keys_the_block_uses():

@@ -73,8 +73,51 @@ def test_orders_are_the_customers_ten_most_recent_newest_first(client, world):
     formatted = newest.pop("total_formatted")
     assert newest == {"number": world["anna_numbers"][0], "created_at": (T0 + timedelta(days=11)).isoformat(),
                       "total": "21.50", "currency": "PLN", "financial_status": "paid",
-                      "fulfillment_status": "unfulfilled", "items_count": 3}
+                      "fulfillment_status": "unfulfilled", "items_count": 3, "cancelled": False}
     assert "21.50" in formatted and "PLN" in formatted
+
+
+def test_older_orders_come_page_by_page_after_the_cursor_of_the_page_before(client, world):
+    token = issue_shopper_token(world["a"], world["anna"].platform_id)
+    first = get(client, ORDERS, token).get_json()
+    assert len(first["orders"]) == 10 and first["next_cursor"]
+    second = get(client, f"{ORDERS}?cursor={first['next_cursor']}", token).get_json()
+    assert [o["number"] for o in first["orders"] + second["orders"]] == world["anna_numbers"]
+    assert second["next_cursor"] is None
+
+
+def test_orders_placed_at_the_same_moment_are_each_listed_once_across_pages(client, world, app, db):
+    with db.uow() as session:
+        shop = storefront_shop(session, app, "same-time.sandbox.test")
+        eve = make_customer(session, shop, first_name="Eve")
+        numbers = {make_order(session, shop, eve, created_at=T0).number for _ in range(21)}
+        session.commit()
+        token = issue_shopper_token(shop, eve.platform_id)
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = get(client, ORDERS + (f"?cursor={cursor}" if cursor else ""), token).get_json()
+        seen += [o["number"] for o in page["orders"]]
+        pages, cursor = pages + 1, page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and len(seen) == 21 and set(seen) == numbers
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "MjAyNi0wMS0wMXwx", "x" * 101, ""])
+def test_a_cursor_the_api_did_not_give_is_unprocessable_and_named(client, world, cursor):
+    response = get(client, f"{ORDERS}?cursor={cursor}", issue_shopper_token(world["a"], world["anna"].platform_id))
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert "cursor" in response.get_json()["errors"]
+
+
+def test_a_cancelled_order_says_so(client, world, db):
+    with db.uow() as session:
+        cancelled = make_order(session, world["a"], world["bob"], financial_status="voided",
+                               cancelled_at=T0 + timedelta(days=40), created_at=T0 + timedelta(days=40))
+        session.commit()
+    orders = get(client, ORDERS, issue_shopper_token(world["a"], world["bob"].platform_id)).get_json()["orders"]
+    assert (orders[0]["number"], orders[0]["cancelled"]) == (cancelled.number, True)
+    assert orders[1]["cancelled"] is False
 
 
 def test_order_totals_are_formatted_in_the_shops_locale_by_default(client, world):
@@ -99,7 +142,7 @@ def test_a_guest_is_asked_to_sign_in(client, world):
 
 def test_a_signed_in_customer_we_have_not_mirrored_yet_has_no_orders(client, world):
     response = get(client, ORDERS, issue_shopper_token(world["a"], "not-synced-yet"))
-    assert response.status_code == 200 and response.get_json() == {"orders": []}
+    assert response.status_code == 200 and response.get_json() == {"orders": [], "next_cursor": None}
 
 
 def test_a_token_of_shop_a_reads_shop_a_only_even_when_customer_ids_collide(client, world):

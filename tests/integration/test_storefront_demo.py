@@ -39,7 +39,7 @@ def shop_with_customers(app, db):
 
 
 def loader_tag(html: str) -> str:
-    match = re.search(r'<script async src="[^"]*/static/loader\.js"(.*?)></script>', html, re.S)
+    match = re.search(r'<script async src="[^"]*/static/loader\.[0-9a-f]{12}\.js"(.*?)></script>', html, re.S)
     assert match, "the page embeds the loader"
     return match.group(1)
 
