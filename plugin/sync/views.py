@@ -18,6 +18,7 @@ import json
 import re
 
 from flask import Blueprint, Flask, Response, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from adapters.base import LoweredHeaders
 from plugin.problems import problem_response, request_id_for, unexpected_error_response
@@ -30,11 +31,26 @@ _PLATFORM = re.compile(r"[a-z0-9_-]{1,40}")
 
 @bp.post("/<platform>")
 def receive(platform: str):
-    body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly; 413 past the limit
-    answer = acknowledge(platform, _headers(request.environ), body)
+    answer = acknowledge(platform, _headers(request.environ), _body())
     if isinstance(answer, bytes):
         return Response(answer, status=200, mimetype="application/json")
     return answer
+
+
+def _body() -> bytes:
+    """The raw body (the signature covers it exactly), or 413 past ``MAX_CONTENT_LENGTH``.
+
+    A stated Content-Length over the limit is refused by werkzeug before anything is read. A streamed
+    (chunked) body is read through werkzeug's ``LimitedStream``, which stops at the limit without saying
+    so: the truncated body then failed its signature, a 401 that told the platform its secret was wrong
+    when its body was too big. The byte after the limit tells an oversized body from one exactly at it.
+    """
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(body) >= limit \
+            and request.environ["wsgi.input"].read(1):  # the stream werkzeug limited: one byte more is too many
+        raise RequestEntityTooLarge()
+    return body
 
 
 def acknowledge(platform: str, headers: LoweredHeaders, body: bytes) -> bytes | Response:
