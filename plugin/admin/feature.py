@@ -16,4 +16,5 @@ FEATURE = Feature(
         NavItem("admin.settings", lazy_gettext("Settings"), icon="settings", order=90),
     ),
     commands=("plugin.admin.cli:admin_cli",),
+    init_app="plugin.admin.explanations:init_app",
 )

@@ -22,6 +22,7 @@ from plugin.admin.auth import (LoginError, LoginExpired, close_request_session, 
                                read_login_token, request_session, require_shop, sign_in, sign_out,
                                signed_in_shop_id, signed_out)
 from plugin.admin.csrf import check_csrf, csrf_token
+from plugin.admin.explanations import job_label
 from plugin.admin.formatting import LANGUAGES, day, money, status_label, status_tone, when
 from plugin.admin.nav import nav_items
 from plugin.admin.schemas import OverviewSchema
@@ -324,7 +325,7 @@ def retry_job(job_id: int):
         flash(gettext("This job is “%(status)s”: only failed jobs can be retried.",
                       status=status_label(exc.status)), "warning")
     else:
-        flash(gettext("Job %(name)s is queued to run again.", name=run.name), "success")
+        flash(gettext("Job “%(name)s” is queued to run again.", name=job_label(run.name)), "success")
     return _back(".jobs")
 
 
