@@ -56,10 +56,12 @@ def create_app(settings=None) -> Flask:
     app.extensions["storecare.woocommerce_transport"] = make_store_transport(settings)
     babel.init_app(app, locale_selector=select_locale)
 
+    from plugin.favicon import bp as favicon_bp
     from plugin.features import install_features
     from plugin.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(favicon_bp)
     install_features(app)
     from plugin.sync.views import WebhookLane
 
