@@ -17,8 +17,7 @@ import requests
 
 from tests.e2e.worker_support import ROOT, wait_for, worker_env
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; Linux's prctl")]
+pytestmark = pytest.mark.slow  # Linux: the processes are read from /proc
 
 
 def _free_port() -> int:
