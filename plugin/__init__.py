@@ -59,10 +59,12 @@ def create_app(settings=None) -> Flask:
 
     init_rate_limits(app, settings)
 
+    from plugin.favicon import bp as favicon_bp
     from plugin.features import install_features
     from plugin.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(favicon_bp)
     install_features(app)
     from plugin.assets import init_assets
     from plugin.sync.lane import install_webhook_lane

@@ -1,7 +1,9 @@
 """``make demo``: migrate, seed a sandbox store, install its shop, then run the web app and a worker.
 
 Everything lives under var/demo (SQLite for the app, the queue and the sandbox store), so a second
-run starts where the first stopped. Ctrl-C stops both processes; none is left behind.
+run starts where the first stopped. Ctrl-C stops both processes, and so does closing the terminal
+(SIGHUP) or ending the demo with SIGTERM; killed outright (SIGKILL), the demo takes them with it
+(plugin/lifeline.py). None is left behind holding the port.
 
     PORT=5000 .venv/bin/python -m plugin.demo [--reset]
 """
@@ -17,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from plugin.lifeline import tethered
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "demo.sandbox.test"
@@ -101,12 +105,32 @@ def main() -> None:
     env = demo_environment(port)
     (DATA_DIR / "port").write_text(f"{port}\n")
     prepare(env)
+    base = env["STORECARE_APP_URL"]
+    serve(port, env, banner=f"""
+Storecare demo is running (the worker is syncing the sandbox shop in the background).
+
+  Merchant admin:    {base}/demo/admin/{DOMAIN}
+  Demo storefront:   {base}/demo/store/{DOMAIN}
+
+Place an order as a shopper and watch it arrive in the admin (from another terminal):
+  .venv/bin/python -m plugin.demo cli sandbox order --shop {DOMAIN} --guest
+  .venv/bin/python -m plugin.demo cli sandbox refund --shop {DOMAIN} <order number>
+Stop with Ctrl-C.
+""")
+
+
+def serve(port: int, env: dict[str, str], banner: str = "", web_workers: int = 2) -> None:
+    """Run the web app (gunicorn) and a worker on ``env``'s settings until stopped, then stop both.
+
+    Each child runs in a session of its own, so that a terminal's signals reach the demo only and the
+    demo stops its children in order (SIGHUP would make gunicorn reload, not stop); each is tethered to
+    the demo, so that it also stops if the demo is killed before it can."""
     bin_dir = Path(sys.executable).parent
-    web = subprocess.Popen([str(bin_dir / "gunicorn"), "-c", "python:plugin.gunicorn_conf", "-w", "2",
-                            "-b", f"127.0.0.1:{port}", "plugin:create_app()"],
+    web = subprocess.Popen(tethered([str(bin_dir / "gunicorn"), "-c", "python:plugin.gunicorn_conf",
+                                     "-w", str(web_workers), "-b", f"127.0.0.1:{port}", "plugin:create_app()"]),
                            cwd=ROOT, env=env, start_new_session=True)
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "plugin", "worker"], cwd=ROOT, env=env,
-                              start_new_session=True)
+    worker = subprocess.Popen(tethered([sys.executable, "-m", "flask", "--app", "plugin", "worker"]),
+                              cwd=ROOT, env=env, start_new_session=True)
     children = (web, worker)
 
     def stop(*_):
@@ -121,24 +145,13 @@ def main() -> None:
                 child.wait()
         raise SystemExit(0)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    base = env["STORECARE_APP_URL"]
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # Ctrl-C, kill, the terminal closing
+        signal.signal(sig, stop)
     try:
-        wait_until_up(f"{base}/healthz", web)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", web)
     except SystemExit:
         stop()
-    print(f"""
-Storecare demo is running (the worker is syncing the sandbox shop in the background).
-
-  Merchant admin:    {base}/demo/admin/{DOMAIN}
-  Demo storefront:   {base}/demo/store/{DOMAIN}
-
-Place an order as a shopper and watch it arrive in the admin (from another terminal):
-  .venv/bin/python -m plugin.demo cli sandbox order --shop {DOMAIN} --guest
-  .venv/bin/python -m plugin.demo cli sandbox refund --shop {DOMAIN} <order number>
-Stop with Ctrl-C.
-""", flush=True)
+    print(banner, flush=True)
     while all(child.poll() is None for child in children):
         time.sleep(0.5)
     print("a demo process stopped unexpectedly; shutting the demo down", file=sys.stderr)

@@ -10,8 +10,9 @@ What a feature may declare:
 
 - ``blueprints``: Flask blueprints (``"module:attr"``), registered in the order given;
 - ``nav``: admin navigation items (``NavItem``: an endpoint, a lazily translated label, an icon);
-- ``jobs``: queue jobs (``Job``: a name, the function, its attempts) and ``schedules`` (``Schedule``:
-  a function the worker runs every N minutes, which should only enqueue jobs);
+- ``jobs``: queue jobs (``Job``: a name, the function, its attempts, the label the merchant reads)
+  and ``schedules`` (``Schedule``: a function the worker runs every N minutes, which should only
+  enqueue jobs);
 - ``events``: the names of the domain events it records (another feature may subscribe to them);
 - ``subscribers``: ``Subscriber`` (a unique name, an event name or a tuple of them, the handler): the
   handler gets each event of a shop in the shop's order, in a transaction of its own that also
@@ -70,6 +71,9 @@ class Job:
     name: str  # unique in the app, e.g. "sync.backfill"
     func: str  # "module:function" taking the job's keyword arguments (ids)
     max_attempts: int | None = None  # None: the app's default (STORECARE_JOB_MAX_ATTEMPTS)
+    # What the merchant reads for it in the admin (Jobs, Connection), a lazy_gettext string:
+    # lazy_gettext("Import of orders and customers"). Every job of the app has one (a test checks).
+    label: object = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,10 @@ class Installed:
     """What ``install_features`` installed, for the app's own use (and tests): features by name."""
 
     features: dict[str, Feature] = field(default_factory=dict)
+
+    def job(self, name: str) -> Job | None:
+        """The declaration of the job named ``name``, if an installed feature declares it."""
+        return next((job for feature in self.features.values() for job in feature.jobs if job.name == name), None)
 
 
 def load(path: str):

@@ -89,7 +89,11 @@ def admin_blueprint(name: str, import_name: str, *, url_prefix: str | None = Non
 def install(app) -> None:
     """App-wide parts: every request's admin database session closes (install callbacks sign in too),
     browsers get error pages, and admin requests signed in by an ID token keep their session data on
-    the server (``plugin.admin.embedded.AdminSessionInterface``)."""
+    the server (``plugin.admin.embedded.AdminSessionInterface``); templates get the merchant's words for
+    background work (``plugin.admin.explanations``)."""
+    from plugin.admin import explanations
+
+    explanations.init_app(app)
     app.teardown_request(lambda _exc: close_request_session())
     app.extensions[ERROR_PAGE_KEY] = browser_error_page
     app.session_interface = embedded.AdminSessionInterface()

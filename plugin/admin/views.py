@@ -18,6 +18,7 @@ from plugin.admin import connection as connection_page
 from plugin.admin import service, shop_settings
 from plugin.admin.auth import (LoginError, LoginExpired, installed_shop, read_login_token, request_session,
                                sign_in, sign_out, signed_in_shop_id, signed_out)
+from plugin.admin.explanations import job_label
 from plugin.admin.formatting import status_label
 from plugin.admin.kit import admin_blueprint, back, public
 from plugin.admin.schemas import OverviewSchema
@@ -190,7 +191,7 @@ def retry_job(job_id: int):
         flash(gettext("This job is “%(status)s”: only failed jobs can be retried.",
                       status=status_label(exc.status)), "warning")
     else:
-        flash(gettext("Job %(name)s is queued to run again.", name=run.name), "success")
+        flash(gettext("Job “%(name)s” is queued to run again.", name=job_label(run.name)), "success")
     return _back(".jobs")
 
 

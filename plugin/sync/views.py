@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from adapters.base import LoweredHeaders
 from plugin.problems import problem_response
@@ -21,11 +22,26 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 @bp.post("/<platform>")
 def receive(platform: str):
-    body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly; 413 past the limit
-    answer = acknowledge(platform, lowered_headers(request.environ), body)
+    answer = acknowledge(platform, lowered_headers(request.environ), _body())
     if isinstance(answer, bytes):
         return Response(answer, status=200, mimetype="application/json")
     return answer
+
+
+def _body() -> bytes:
+    """The raw body (the signature covers it exactly), or 413 past ``MAX_CONTENT_LENGTH``.
+
+    A stated Content-Length over the limit is refused by werkzeug before anything is read. A streamed
+    (chunked) body is read through werkzeug's ``LimitedStream``, which stops at the limit without saying
+    so: the truncated body then failed its signature, a 401 that told the platform its secret was wrong
+    when its body was too big. The byte after the limit tells an oversized body from one exactly at it.
+    """
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(body) >= limit \
+            and request.environ["wsgi.input"].read(1):  # the stream werkzeug limited: one byte more is too many
+        raise RequestEntityTooLarge()
+    return body
 
 
 def acknowledge(platform: str, headers: LoweredHeaders, body: bytes) -> bytes | Response:

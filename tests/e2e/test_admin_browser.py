@@ -51,7 +51,13 @@ def test_merchant_signs_in_browses_switches_language_and_retries_a_job(live_serv
     assert page.locator('[data-stat="customers"] .stat__value').inner_text() == "2"
     assert page.locator('[data-stat="revenue"] .stat__value').inner_text() == "PLN\xa0459.90"
     assert page.locator('[data-stat="recent"] .stat__value').inner_text() == "2"
-    assert page.get_by_text("Transient: store timed out").is_visible()
+    job = page.locator(f'tr[data-job="{store["job"]}"]')
+    assert job.get_by_text("Applying an update from your store").is_visible()
+    assert job.get_by_text("Your store had a temporary problem answering Storecare.").is_visible()
+    assert not job.get_by_text("Transient: store timed out").is_visible()  # for operators, behind the toggle
+    job.get_by_text("Technical details").click()
+    assert job.get_by_text("Transient: store timed out").is_visible()
+    assert job.get_by_text("sync.process_delivery").is_visible()
     page.screenshot(path=SCREENSHOT, full_page=True)
 
     page.get_by_role("link", name="Orders", exact=True).click()
@@ -69,7 +75,7 @@ def test_merchant_signs_in_browses_switches_language_and_retries_a_job(live_serv
 
     page.locator(f'tr[data-job="{store["job"]}"]').get_by_role("button", name="Ponów").click()
     flash = page.locator(".banner--success").inner_text()
-    assert flash == "Zadanie sync.process_delivery ponownie czeka w kolejce."
+    assert flash == "Zadanie „Wprowadzanie zmiany ze sklepu” ponownie czeka w kolejce."
     assert re.search(r"Brak nieudanych zadań", page.content())
     with db.uow() as session:
         assert session.get(JobRun, store["job"]).status == "queued"

@@ -103,7 +103,7 @@ def test_a_form_post_is_signed_in_by_its_token_without_a_csrf_token_or_a_cookie(
     with db.uow() as session:
         assert session.get(JobRun, job_id).status == "queued"
     flash = re.search(r'data-flash="success">([^<]*)<', page.text)  # the message came with the next request
-    assert flash and flash.group(1) == "Job sync.process_delivery is queued to run again."
+    assert flash and flash.group(1) == "Job “Applying an update from your store” is queued to run again."
     assert 'data-flash="success"' not in client.get("/admin/jobs", headers=bearer(jti="c")).text  # shown once
 
 

@@ -114,7 +114,7 @@ def test_retry_queues_a_failed_job_again_and_says_so(client, db, store):
         run = session.get(JobRun, job_id)
         assert (run.status, run.attempts) == ("queued", 0)
     page = text(client.get("/admin/"))
-    assert "Job sync.process_delivery is queued to run again." in page
+    assert "Job “Applying an update from your store” is queued to run again." in page
     assert "No failed jobs" in page
 
 

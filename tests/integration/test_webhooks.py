@@ -111,6 +111,35 @@ def test_an_oversized_body_gets_413(sandbox, db, app, client):
     assert _count(db, WebhookDelivery) == 0
 
 
+def _chunked(client, body: bytes, headers: dict):
+    """POST as a platform's chunked upload reaches the app under gunicorn: no Content-Length, the server
+    ends the stream."""
+    return client.post("/webhooks/sandbox", input_stream=io.BytesIO(body),
+                       headers={**headers, "Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_a_chunked_body_over_the_limit_with_a_valid_signature_gets_413(sandbox, db, app, client):
+    """Werkzeug stops reading a streamed body at the limit without saying so: the truncated body's
+    signature failed (401), which told the platform its secret was wrong instead of its body too big."""
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    headers, body = _signed(sandbox, db, {"id": 1, "padding": "x" * limit})
+    response = _chunked(client, body, headers)
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    assert str(limit) in response.get_json()["detail"]
+    assert _count(db, WebhookDelivery) == 0 and _count(db, JobRun, JobRun.name == "sync.process_deliveries") == 0
+
+
+def test_a_chunked_body_of_exactly_the_limit_is_accepted(sandbox, db, app, client):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    padding = limit - len(sandbox_webhooks.encode_body({"id": 1, "padding": ""}))
+    headers, body = _signed(sandbox, db, {"id": 1, "padding": "x" * padding}, webhook_id="wh-at-limit")
+    assert len(body) == limit
+    response = _chunked(client, body, headers)
+    assert (response.status_code, response.get_json()) == (200, {"status": "accepted"})
+    assert _count(db, WebhookDelivery) == 1
+
+
 def test_an_unknown_platform_gets_404(client):
     response = client.post("/webhooks/magento", data=b"{}")
     assert response.status_code == 404 and response.content_type == "application/problem+json"
@@ -175,9 +204,7 @@ def test_a_chunked_webhook_is_answered_like_one_with_a_length(sandbox, db, clien
     headers, body = _signed(sandbox, db, payload, webhook_id="wh-length")
     with_length = client.post("/webhooks/sandbox", data=body, headers=headers)
     headers, body = _signed(sandbox, db, payload, webhook_id="wh-chunked")
-    chunked = client.post("/webhooks/sandbox", input_stream=io.BytesIO(body),
-                          headers={**headers, "Transfer-Encoding": "chunked"},
-                          environ_overrides={"wsgi.input_terminated": True})  # as gunicorn sets it
+    chunked = _chunked(client, body, headers)
     for response in (with_length, chunked):
         assert (response.status_code, response.get_json()) == (200, {"status": "accepted"})
         assert response.mimetype == "application/json" and len(response.headers["X-Request-Id"]) == 32
