@@ -224,7 +224,7 @@ def test_the_merchant_walks_the_admin_inside_shopify_with_third_party_cookies_bl
     expect(app.locator("h1")).to_have_text("Zadania")
     app.locator(f'tr[data-job="{store["job"]}"]').get_by_role("button", name="Ponów").click()
     expect(shopify.toasts).to_have_text(["Example: zapisano.",
-                                         "Zadanie sync.process_delivery ponownie czeka w kolejce."])
+                                         "Zadanie „Wprowadzanie zmiany ze sklepu” ponownie czeka w kolejce."])
     with db.uow() as session:
         assert session.get(JobRun, store["job"]).status == "queued"
 
