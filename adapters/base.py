@@ -6,10 +6,11 @@ everything here is platform-neutral. Money is always ``Decimal``; times are time
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import orjson
 

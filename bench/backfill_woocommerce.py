@@ -9,7 +9,8 @@ outside production), mapping every order to the neutral DTO.
 
 The floor is what the latency alone allows: pages x latency / pages in flight. The ratio to it is
 the overhead of HTTP (this server closes every connection, as HTTP/1.0), signing, the address check
-of each connection, JSON parsing and mapping. That work is CPU under one GIL, shared here with the server in the same process: run with
+of each connection, JSON parsing and mapping. That work is CPU under one GIL, shared here with the
+server in the same process: run with
 ``--latency 0`` to see that ceiling (about 6,000 orders/s on the 2-core machine), which is why the
 ratio grows past 4 pages in flight.
 

@@ -15,11 +15,11 @@ def create_app(settings=None) -> Flask:
     from plugin.http import make_session, make_store_transport
     from plugin.i18n import select_locale
     from plugin.jobs.queue import JobQueue
-    from plugin.sync.events import EventBus
     from plugin.manifest import load_manifest
     from plugin.problems import configure_logging, init_problems
     from plugin.security import CookieSessionInterface, TokenVault
     from plugin.settings import Settings
+    from plugin.sync.events import EventBus
 
     settings = settings or Settings.from_env()
     manifest = load_manifest(settings.manifest_path or None)

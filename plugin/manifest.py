@@ -1,7 +1,6 @@
 """app.yaml: loaded and validated with marshmallow. An invalid manifest stops start-up."""
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import yaml

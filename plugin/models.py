@@ -7,8 +7,17 @@ from plugin.outbox.models import OutboxMessage
 from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import OAuthState, PendingConnection, Shop
 from plugin.storefront.models import IdempotentRequest
-from plugin.sync.models import (Customer, DomainEvent, EventCursor, EventStream, LineItem, Order, Refund, SyncState,
-                                WebhookDelivery)
+from plugin.sync.models import (
+                                Customer,
+                                DomainEvent,
+                                EventCursor,
+                                EventStream,
+                                LineItem,
+                                Order,
+                                Refund,
+                                SyncState,
+                                WebhookDelivery,
+)
 from plugin.sync.reconcile_models import ReconcileReport
 
 metadata = Base.metadata

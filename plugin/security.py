@@ -10,9 +10,9 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import jwt
@@ -129,7 +129,7 @@ _SESSION_TOKEN_CLAIMS = ("iss", "dest", "aud", "exp", "nbf")
 
 
 def _epoch(now: datetime | None) -> float:
-    return (now or datetime.now(timezone.utc)).timestamp()
+    return (now or datetime.now(UTC)).timestamp()
 
 
 def shopify_shop_domain(value: object) -> str:
@@ -250,7 +250,7 @@ def verify_session_token(token: str | None, *, client_id: str, secret: str, now:
         raise InvalidSessionToken("the session token's issuer and destination differ")
     text = lambda key: str(claims[key]) if claims.get(key) not in (None, "") else None  # noqa: E731
     return SessionToken(shop=shop, user_id=text("sub"), session_id=text("sid"), token_id=text("jti"),
-                        expires_at=datetime.fromtimestamp(expires, timezone.utc))
+                        expires_at=datetime.fromtimestamp(expires, UTC))
 
 
 def app_proxy_message(params: Iterable[tuple[str, str]]) -> bytes:
@@ -303,7 +303,7 @@ WORDPRESS_SIGN_IN_PREFIX = "storecare-admin"  # keeps these MACs apart from shop
 def wordpress_sign_in_message(domain: str, timestamp: str) -> bytes:
     """``storecare-admin|<domain>|<unix timestamp>``: what storecare.php signs (hex HMAC-SHA256) with the
     shop's storefront secret."""
-    return f"{WORDPRESS_SIGN_IN_PREFIX}|{domain}|{timestamp}".encode("utf-8")
+    return f"{WORDPRESS_SIGN_IN_PREFIX}|{domain}|{timestamp}".encode()
 
 
 def sign_wordpress_sign_in(secret: str, domain: str, timestamp: str) -> str:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
 
 PREFIX = "STORECARE_"
 ENVIRONMENTS = ("production", "demo", "test")
@@ -89,7 +88,7 @@ class Settings:
         return bool(self.shopify_api_key and self.shopify_api_secret)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, validate: bool = True) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, validate: bool = True) -> Settings:
         """The settings the environment describes. ``validate=False`` skips the start-up checks and
         development defaults: for readers of settings that are not the app (gunicorn's configuration)."""
         environ = os.environ if environ is None else environ
@@ -133,7 +132,7 @@ class Settings:
         )
         return settings.validated() if validate else settings
 
-    def validated(self) -> "Settings":
+    def validated(self) -> Settings:
         """Fill development defaults (demo/test only) and refuse unsafe production settings."""
         problems = self._woocommerce_problems() + self._rate_limit_problems()
         if problems:

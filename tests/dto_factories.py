@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from adapters import base as dto
 
-T0 = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 
 
 def customer(pid: str = "c1", email: str = "ola@example.com", updated: datetime = T0, **kw) -> dto.Customer:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from plugin.jobs.models import JobRun
@@ -10,7 +10,7 @@ from plugin.shops.models import Shop
 from plugin.sync.models import Customer, LineItem, Order, Refund, WebhookDelivery
 
 _ids = itertools.count(1000)
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def make_shop(session, domain: str = "demo.sandbox.test", platform: str = "sandbox", **kw) -> Shop:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import jwt
@@ -41,7 +41,7 @@ def shopify_app(settings_with):
 
 
 def epoch(moment: datetime | None = None) -> int:
-    return int((moment or datetime.now(timezone.utc)).timestamp())
+    return int((moment or datetime.now(UTC)).timestamp())
 
 
 def signed_query(secret: str = SECRET, **params) -> str:
@@ -119,4 +119,4 @@ class FakeAdminApi:
 
 
 def in_a_while(seconds: float) -> datetime:
-    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return datetime.now(UTC) + timedelta(seconds=seconds)

@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 from adapters.sandbox.adapter import SandboxAdapter
-from adapters.sandbox.generator import SeedSummary, seed_shop
 from adapters.sandbox.discounts import DiscountCodeTakenError
+from adapters.sandbox.generator import SeedSummary, seed_shop
 from adapters.sandbox.operations import Delivery, Outcome
 from adapters.sandbox.store import SandboxError, SandboxStore, ShopExistsError
 

@@ -23,8 +23,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from adapters.base import (
-    Connection, Customer, DiscountCode, DiscountKind, DiscountSpec, Order, Page, Platform, WebhookAction,
-    WebhookCheck, WebhookEnvelope, WebhookHeaders, WebhookState,
+    Connection,
+    Customer,
+    DiscountCode,
+    DiscountKind,
+    DiscountSpec,
+    Order,
+    Page,
+    Platform,
+    WebhookAction,
+    WebhookCheck,
+    WebhookEnvelope,
+    WebhookHeaders,
+    WebhookState,
 )
 from adapters.errors import NotFound, Transient
 from adapters.sandbox import discounts, mapping, webhooks

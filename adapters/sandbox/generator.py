@@ -21,8 +21,16 @@ from itertools import accumulate
 from adapters.sandbox import catalogue
 from adapters.sandbox.discounts import discount_cents
 from adapters.sandbox.schema import (
-    INSERT_CUSTOMER, INSERT_DISCOUNT_CODE, INSERT_FULFILLMENT, INSERT_LINE, INSERT_ORDER, INSERT_PRODUCT,
-    INSERT_REFUND, INSERT_SHOP, db_time, to_cents,
+    INSERT_CUSTOMER,
+    INSERT_DISCOUNT_CODE,
+    INSERT_FULFILLMENT,
+    INSERT_LINE,
+    INSERT_ORDER,
+    INSERT_PRODUCT,
+    INSERT_REFUND,
+    INSERT_SHOP,
+    db_time,
+    to_cents,
 )
 from adapters.sandbox.store import SandboxStore, ShopExistsError, next_id, normalise_domain
 

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from adapters.base import Customer, FinancialStatus, FulfillmentStatus, LineItem, Order, Refund
 from adapters import readers
+from adapters.base import Customer, FinancialStatus, FulfillmentStatus, LineItem, Order, Refund
 from adapters.errors import InvalidPayload
 from adapters.sandbox.records import CustomerRecord, OrderRecord
 from adapters.sandbox.schema import from_cents

@@ -25,10 +25,22 @@ from adapters.sandbox import discounts, mapping
 from adapters.sandbox.catalogue import included_tax
 from adapters.sandbox.records import DeliveryRecord, OrderRecord
 from adapters.sandbox.schema import (
-    INSERT_CUSTOMER, INSERT_FULFILLMENT, INSERT_LINE, INSERT_ORDER, INSERT_REFUND, db_time, to_cents,
+    INSERT_CUSTOMER,
+    INSERT_FULFILLMENT,
+    INSERT_LINE,
+    INSERT_ORDER,
+    INSERT_REFUND,
+    db_time,
+    to_cents,
 )
 from adapters.sandbox.store import (
-    SandboxError, SandboxStore, bump, next_id, normalise_domain, order_in, shop_in,
+    SandboxError,
+    SandboxStore,
+    bump,
+    next_id,
+    normalise_domain,
+    order_in,
+    shop_in,
 )
 from adapters.sandbox.webhooks import RETRY_DELAYS, Send, deliver
 

@@ -16,11 +16,23 @@ from pathlib import Path
 
 from adapters.errors import AdapterError, AuthRevoked, NotFound, Transient
 from adapters.sandbox.records import (
-    CUSTOMER_COLUMNS, CustomerRecord, DeliveryRecord, OrderRecord, ProductRecord, ShopRecord,
-    SubscriptionRecord, customer_from_row, load_orders,
+    CUSTOMER_COLUMNS,
+    CustomerRecord,
+    DeliveryRecord,
+    OrderRecord,
+    ProductRecord,
+    ShopRecord,
+    SubscriptionRecord,
+    customer_from_row,
+    load_orders,
 )
 from adapters.sandbox.schema import (
-    ID_BASES, INSERT_DELIVERY, INSERT_SUBSCRIPTION, db_time, open_database, read_time,
+    ID_BASES,
+    INSERT_DELIVERY,
+    INSERT_SUBSCRIPTION,
+    db_time,
+    open_database,
+    read_time,
 )
 
 # The topics the sandbox fires; subscribing to anything else is refused rather than silently dead.

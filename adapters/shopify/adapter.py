@@ -21,8 +21,18 @@ from datetime import UTC, datetime
 import requests
 
 from adapters.base import (
-    Connection, Customer, DiscountCode, DiscountSpec, Order, Page, Platform, WebhookAction, WebhookCheck,
-    WebhookEnvelope, WebhookHeaders, WebhookState,
+    Connection,
+    Customer,
+    DiscountCode,
+    DiscountSpec,
+    Order,
+    Page,
+    Platform,
+    WebhookAction,
+    WebhookCheck,
+    WebhookEnvelope,
+    WebhookHeaders,
+    WebhookState,
 )
 from adapters.errors import AdapterError, InvalidPayload, NotFound
 from adapters.shopify import bulk, documents, mapping, webhooks

@@ -32,7 +32,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from adapters.base import (
-    Customer, DiscountKind, DiscountSpec, FinancialStatus, FulfillmentStatus, LineItem, Order, Refund,
+    Customer,
+    DiscountKind,
+    DiscountSpec,
+    FinancialStatus,
+    FulfillmentStatus,
+    LineItem,
+    Order,
+    Refund,
 )
 from adapters.errors import InvalidPayload
 from adapters.readers import amount_of, as_object, objects, optional_text, optional_time, quantity, required_time, text

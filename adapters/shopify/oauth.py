@@ -15,9 +15,9 @@ agent); nothing is kept between calls. Failures map onto ``adapters.errors``: ne
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
@@ -77,7 +77,7 @@ class OfflineToken:
         return {key: value for key, value in values.items() if value}
 
     @classmethod
-    def from_credentials(cls, credentials: Mapping[str, str]) -> "OfflineToken | None":
+    def from_credentials(cls, credentials: Mapping[str, str]) -> OfflineToken | None:
         """The token stored in ``credentials``, or None when there is none."""
         token = credentials.get("access_token")
         if not token:
@@ -128,7 +128,7 @@ class OAuthClient:
             response = self._http.post(self.url, json=body, headers={"Accept": "application/json"})
         except requests.RequestException as exc:  # timeouts and resets: the answer may have been lost
             raise Transient(f"Shopify's token endpoint did not answer: {type(exc).__name__}") from None
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         if response.status_code == 200:
             return _token(_json(response), now)
         if response.status_code == 429:

@@ -16,7 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from graphql import (
-    FieldNode, FragmentSpreadNode, InlineFragmentNode, IntValueNode, SelectionSetNode, VariableNode,
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    IntValueNode,
+    SelectionSetNode,
+    VariableNode,
 )
 from graphql.language import OperationType
 

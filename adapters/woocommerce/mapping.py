@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
+from adapters import readers
 from adapters.base import (
     Customer,
     DiscountCode,
@@ -41,7 +42,6 @@ from adapters.base import (
     Order,
     Refund,
 )
-from adapters import readers
 from adapters.errors import InvalidPayload
 
 _UNPAID = frozenset({"pending", "on-hold", "checkout-draft", "failed", "draft"})

@@ -6,9 +6,9 @@ webhook and the sync lag, the last reconcile, recent failures, and the shop's pr
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
 
 from babel.dates import format_timedelta
 from flask import current_app, url_for

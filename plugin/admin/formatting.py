@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

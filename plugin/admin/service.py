@@ -5,10 +5,10 @@ ask for a re-sync) commit the session they are given.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from flask import current_app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext, refresh
@@ -16,8 +16,17 @@ from marshmallow import ValidationError
 
 from plugin.admin import connection as connection_page
 from plugin.admin import service, shop_settings
-from plugin.admin.auth import (LoginError, LoginExpired, installed_shop, read_login_token, request_session,
-                               sign_in, sign_out, signed_in_shop_id, signed_out)
+from plugin.admin.auth import (
+    LoginError,
+    LoginExpired,
+    installed_shop,
+    read_login_token,
+    request_session,
+    sign_in,
+    sign_out,
+    signed_in_shop_id,
+    signed_out,
+)
 from plugin.admin.explanations import job_label
 from plugin.admin.formatting import status_label
 from plugin.admin.kit import admin_blueprint, back, public
@@ -26,8 +35,8 @@ from plugin.admin.sessions import LinkAlreadyUsed, SignInLink
 from plugin.api.operations import operation
 from plugin.i18n import SUPPORTED
 from plugin.jobs.models import JOB_STATUSES
-from plugin.problems import Problem
 from plugin.privacy import service as privacy
+from plugin.problems import Problem
 from plugin.shops.shopify_views import embedded as shopify_embedded
 
 log = logging.getLogger(__name__)
@@ -100,7 +109,7 @@ def login_woocommerce():
         expired = isinstance(exc, ExpiredSignature)
         raise Problem(401, "Unauthorized", gettext("This sign-in link has expired.") if expired
                       else gettext("This sign-in link is not valid.")) from exc
-    signed_at = datetime.fromtimestamp(int(timestamp), timezone.utc)  # verified: digits, within the window
+    signed_at = datetime.fromtimestamp(int(timestamp), UTC)  # verified: digits, within the window
     link = SignInLink("wordpress", f"{shop.id}|{int(timestamp)}",
                       signed_at + timedelta(seconds=WORDPRESS_SIGN_IN_MAX_AGE))
     return _sign_in_once(shop, link, gettext(

@@ -10,8 +10,14 @@ from flask import Blueprint, g, request
 
 from plugin.api import service
 from plugin.api.operations import operation
-from plugin.api.schemas import (CustomerListSchema, CustomerSchema, CustomersQuery, OrderListSchema, OrderSchema,
-                                OrdersQuery)
+from plugin.api.schemas import (
+    CustomerListSchema,
+    CustomerSchema,
+    CustomersQuery,
+    OrderListSchema,
+    OrderSchema,
+    OrdersQuery,
+)
 from plugin.extensions import db
 from plugin.problems import Problem, problem_response
 

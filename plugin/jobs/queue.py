@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.exceptions import RetryTask

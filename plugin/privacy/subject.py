@@ -17,8 +17,9 @@ Ids compare by their last path segment, so ``gid://shopify/Customer/7`` and ``7`
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 REDACTED = "redacted"
 REDACTED_IN_TEXT = "[redacted]"
@@ -53,7 +54,7 @@ class PrivacyRequest:
     request_id: str | None = None  # the platform's data-request id, when it gives one
 
     @classmethod
-    def from_payload(cls, payload: Mapping) -> "PrivacyRequest":
+    def from_payload(cls, payload: Mapping) -> PrivacyRequest:
         customer = payload.get("customer")
         if not isinstance(customer, Mapping) or customer.get("id") in (None, ""):
             raise PrivacyRequestError("the privacy request names no customer id")

@@ -61,10 +61,10 @@ class PendingConnection(Base):
     /wc-auth/v1/authorize, kept as a SHA-256 (the token itself travels in URLs and the store's logs).
 
     ``status``: pending -> connected (keys verified and stored) | failed (``error`` is shown to the
-    merchant: a catalogue message, translated when shown, with ``error_params`` filled in). Claiming is a compare-and-set (``UPDATE ... WHERE status = 'pending'``), so of two
-    callbacks with one token exactly one connects. ``browser_hash`` binds the return to the browser
-    that started (our form) or first followed the WordPress plugin's link; ``landed_at`` makes the
-    return's sign-in single-use too.
+    merchant: a catalogue message, translated when shown, with ``error_params`` filled in). Claiming
+    is a compare-and-set (``UPDATE ... WHERE status = 'pending'``), so of two callbacks with one token
+    exactly one connects. ``browser_hash`` binds the return to the browser that started (our form) or
+    first followed the WordPress plugin's link; ``landed_at`` makes the return's sign-in single-use too.
 
     ``intended_shop_id``: the shop whose admin the starting browser was signed in to (the Reconnect
     button): a connection that lands on that shop's store key has proven it is the same store.

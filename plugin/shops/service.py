@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from adapters import get_adapter
 from adapters.base import Connection, Platform, PlatformAdapter
-from plugin.admin.sessions import end_shop_sessions
 from adapters.errors import AuthRevoked
+from plugin.admin.sessions import end_shop_sessions
 from plugin.db import utcnow
 from plugin.security import random_secret
 from plugin.shops.models import Shop

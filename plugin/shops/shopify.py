@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Mapping
 
 from flask import current_app
 from sqlalchemy import delete, select

@@ -29,8 +29,13 @@ from plugin.admin.embedded import APP_BRIDGE, RETRY_HEADER, SHOPIFY_ADMIN, frame
 from plugin.admin.kit import public
 from plugin.extensions import db
 from plugin.problems import Problem, prefers_html, problem_response
-from plugin.security import (InvalidSessionToken, InvalidShopDomain, SecurityError, shopify_shop_domain,
-                             verify_session_token)
+from plugin.security import (
+    InvalidSessionToken,
+    InvalidShopDomain,
+    SecurityError,
+    shopify_shop_domain,
+    verify_session_token,
+)
 from plugin.shops import shopify
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from flask import current_app
 from sqlalchemy import select
@@ -90,7 +91,7 @@ class TokenClaims:
 # -- pure: encode, parse and verify tokens (no Flask, no database) ---------------------------------
 
 def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(timezone.utc)
+    return now if now is not None else datetime.now(UTC)
 
 
 def _b64encode(data: bytes) -> str:
@@ -106,7 +107,7 @@ def encode_token(secret: str, claims: TokenClaims) -> str:
     if not _DOMAIN.match(claims.shop_domain) or not _CUSTOMER_ID.match(customer):
         raise ShopperTokenError("The shop domain or customer id cannot be put in a shopper token.")
     expires = int(claims.expires_at.timestamp())
-    payload = _b64encode(f"{claims.shop_domain}\n{customer}\n{expires}".encode("utf-8"))
+    payload = _b64encode(f"{claims.shop_domain}\n{customer}\n{expires}".encode())
     message = f"{TOKEN_VERSION}.{payload}"
     return f"{message}.{sign_hex(secret, message.encode('ascii'))}"
 
@@ -129,7 +130,7 @@ def parse_token(token: str | None) -> tuple[bytes, str, TokenClaims]:
     if not _DOMAIN.match(domain) or not _CUSTOMER_ID.match(customer) or not expires.isdigit() \
             or len(expires) > 12:
         raise invalid
-    claims = TokenClaims(domain, customer or None, datetime.fromtimestamp(int(expires), timezone.utc))
+    claims = TokenClaims(domain, customer or None, datetime.fromtimestamp(int(expires), UTC))
     return f"{parts[0]}.{parts[1]}".encode("ascii"), parts[2], claims
 
 

@@ -47,8 +47,15 @@ from plugin.problems import Problem, unexpected_error_response
 from plugin.rate_limits import client_address, limited
 from plugin.shops.models import Shop
 from plugin.storefront import idempotency
-from plugin.storefront.identity import (IDENTITY_SOURCES, PROXY_SOURCES, TOKEN_HEADER, Shopper,
-                                        ShopperTokenError, SignInRequired, identify_shopper)
+from plugin.storefront.identity import (
+    IDENTITY_SOURCES,
+    PROXY_SOURCES,
+    TOKEN_HEADER,
+    Shopper,
+    ShopperTokenError,
+    SignInRequired,
+    identify_shopper,
+)
 
 TOKEN_PROBLEM = "urn:storecare:problem:shopper-token-invalid"
 SIGN_IN_PROBLEM = "urn:storecare:problem:sign-in-required"

@@ -17,8 +17,14 @@ from plugin.problems import Problem
 from plugin.storefront import demo
 from plugin.storefront.identity import PROXY_SOURCES, SignInRequired
 from plugin.storefront.routes import StorefrontRoutes, cors, current_shopper, sign_in_required
-from plugin.storefront.schemas import LocaleQuery, ManifestQuery, ManifestSchema, OrderListSchema, OrdersQuery, \
-    ProfileSchema
+from plugin.storefront.schemas import (
+    LocaleQuery,
+    ManifestQuery,
+    ManifestSchema,
+    OrderListSchema,
+    OrdersQuery,
+    ProfileSchema,
+)
 from plugin.storefront.service import list_recent_orders, load_profile
 from plugin.storefront.widgets import ShopNotServed, shop_manifest
 

@@ -215,7 +215,8 @@ class _Lease:
                 "updated_at": now}], ["shop_id", "subscriber"])
             state = EventCursor.parked_job_id.is_not(None) if parked else EventCursor.parked_job_id.is_(None)
             taken = session.execute(
-                update(EventCursor).where(EventCursor.shop_id == self.shop_id, EventCursor.subscriber == self.subscriber,
+                update(EventCursor).where(EventCursor.shop_id == self.shop_id,
+                                          EventCursor.subscriber == self.subscriber,
                                           or_(EventCursor.lease_until.is_(None), EventCursor.lease_until < now), state)
                 .values(lease_token=self.token, lease_until=now + timedelta(seconds=self.seconds), updated_at=now)
             ).rowcount

@@ -6,8 +6,8 @@ worker, maps the payload through the shop's adapter, and updates the mirror.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from flask import current_app
 
@@ -120,7 +120,8 @@ def _ingress() -> tuple[ShopKeys, InboxWriter]:
     extensions = current_app.extensions
     found = extensions.get("storecare.ingress")
     if found is None:
-        real_db = extensions["storecare.db"]  # the object itself, kept by the writer and the key cache for the life of the process
+        # the object itself, kept by the writer and the key cache for the life of the process
+        real_db = extensions["storecare.db"]
         writer = InboxWriter(real_db, extensions["storecare.queue"])
         found = extensions.setdefault("storecare.ingress", (ShopKeys(real_db, shops.webhook_secret_from,
                                                                     fallback=legacy_webhook_row), writer))

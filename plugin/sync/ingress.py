@@ -30,7 +30,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import psycopg
@@ -140,8 +140,8 @@ class InboxWriter:
     def store(self, row: dict, timeout: float = STORE_TIMEOUT) -> int | None:
         """Store one verified delivery (platform, shop_id, topic, delivery_id, received_at, triggered_at
         and payload: the body's JSON text, as it came) with its job; its id, or None when it is a
-        duplicate. Raises what the database raised, and then nothing of it is stored; TimeoutError when it waited too long (it
-        may still be stored: the platform's retry is then a harmless duplicate)."""
+        duplicate. Raises what the database raised, and then nothing of it is stored; TimeoutError when
+        it waited too long (it may still be stored: the platform's retry is then a harmless duplicate)."""
         item = _Item(row)
         with self._lock:
             if self._pid != os.getpid():  # forked: the parent's batch and connection are not ours
@@ -211,7 +211,7 @@ class InboxWriter:
             return
         self.batches += 1
         self._queue.push_many(job_ids)
-        for item, result in zip(batch, results):
+        for item, result in zip(batch, results, strict=True):
             item.settle(result)
 
     def _close(self) -> None:
@@ -358,4 +358,4 @@ def _sqlite_time(value: datetime | None) -> str | None:
     """A UTC time as SQLAlchemy stores it in SQLite (plugin.db.UTCDateTime: naive UTC, microseconds)."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

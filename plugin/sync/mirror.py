@@ -14,9 +14,9 @@ Rules:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 from sqlalchemy import String, case, delete, func, literal, select, update
 
@@ -84,7 +84,8 @@ def upsert_customers(session, shop_id: int, customers: Sequence[dto.Customer], s
         stmt = stmt.on_conflict_do_update(
             index_elements=["shop_id", "platform_id"],
             set_={col: stmt.excluded[col] for col in cols},
-            where=(table.c.platform_updated_at.is_(None)) | (table.c.platform_updated_at < stmt.excluded.platform_updated_at),
+            where=(table.c.platform_updated_at.is_(None))
+            | (table.c.platform_updated_at < stmt.excluded.platform_updated_at),
         ).returning(table.c.platform_id, table.c.id)
         done = dict(session.execute(stmt, [_customer_row(shop_id, c) for c in chunk]).all())
         applied += len(done)

@@ -4,8 +4,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String,
-                        Text, UniqueConstraint, select)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.db import Base, UTCDateTime, utcnow
@@ -81,9 +93,9 @@ class Order(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    line_items: Mapped[list["LineItem"]] = relationship(order_by="LineItem.id",
+    line_items: Mapped[list[LineItem]] = relationship(order_by="LineItem.id",
                                                         viewonly=True)
-    refunds: Mapped[list["Refund"]] = relationship(order_by="Refund.created_at",
+    refunds: Mapped[list[Refund]] = relationship(order_by="Refund.created_at",
                                                    viewonly=True)
     customer: Mapped[Customer | None] = relationship(viewonly=True)
 
@@ -162,7 +174,7 @@ class SyncState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @classmethod
-    def of(cls, session, shop_id: int, resource: str) -> "SyncState":
+    def of(cls, session, shop_id: int, resource: str) -> SyncState:
         """The shop's row for ``resource``, added (idle, flushed) if it has none yet."""
         state = session.scalars(select(cls).where(cls.shop_id == shop_id, cls.resource == resource)).first()
         if state is None:

@@ -99,5 +99,5 @@ def sandbox_kit(sandbox_path) -> AdapterKit:
 
 
 # Kits defined in their own modules (imported last: they use AdapterKit from above).
-from tests.contract.woocommerce_kit import woo_simulator, woocommerce_http_kit, woocommerce_kit  # noqa: E402,F401
 from tests.contract.shopify_kit import shopify_kit, shopify_simulator  # noqa: E402,F401
+from tests.contract.woocommerce_kit import woo_simulator, woocommerce_http_kit, woocommerce_kit  # noqa: E402,F401

@@ -235,7 +235,7 @@ class ShopifySimulator:
             parents.append(node)
             children.append(kids)
         if self.bulk_layout == "grouped":
-            rows = [row for parent, kids in zip(parents, children) for row in (parent, *kids)]
+            rows = [row for parent, kids in zip(parents, children, strict=True) for row in (parent, *kids)]
         else:
             rows = [*parents, *(kid for kids in children for kid in kids)]
         return [json.dumps(row, separators=(",", ":")).encode() for row in rows]

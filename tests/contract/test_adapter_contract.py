@@ -7,8 +7,18 @@ from decimal import Decimal
 import pytest
 
 from adapters.base import (
-    Customer, DiscountCode, DiscountKind, DiscountSpec, FinancialStatus, Order, Page, Platform,
-    PlatformAdapter, WebhookAction, WebhookCheck, WebhookState,
+    Customer,
+    DiscountCode,
+    DiscountKind,
+    DiscountSpec,
+    FinancialStatus,
+    Order,
+    Page,
+    Platform,
+    PlatformAdapter,
+    WebhookAction,
+    WebhookCheck,
+    WebhookState,
 )
 from adapters.errors import AdapterError, AuthRevoked, InvalidPayload, NotFound, Transient
 

@@ -23,8 +23,7 @@ from plugin.shops.shopify_views import STATE_COOKIE
 from plugin.sync.models import Order
 from tests.contract.shopify_simulator import ShopifySimulator
 from tests.contract.shopify_store import build_shop
-from tests.shopify_auth_support import (APP_URL, CLIENT_ID, SECRET, SHOP, granted, shopify_app, signed_query,
-                                        token_url)
+from tests.shopify_auth_support import APP_URL, CLIENT_ID, SECRET, SHOP, granted, shopify_app, signed_query, token_url
 
 pytestmark = pytest.mark.browser
 

@@ -19,9 +19,9 @@ from plugin.shops.models import Shop
 from plugin.shops.service import credentials, store_credentials, webhook_secret
 from plugin.sync import ingress
 from plugin.sync.ingress import JOB, InboxWriter, _insert_postgresql, _Item, _prepare_postgresql
-from tests.conftest import BACKENDS
 from plugin.sync.models import WebhookDelivery
 from tests import sandbox_support
+from tests.conftest import BACKENDS
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from plugin.admin.auth import login_url
 from plugin.sync.models import DomainEvent, Order
 from plugin.sync.reconcile import request_reconcile
 from plugin.sync.reconcile_models import ReconcileReport
-from tests.contract.woocommerce_kit import NOW, build_store, make_order, install_shop, woo_simulator  # noqa: F401 (fixture)
+from tests.contract.woocommerce_kit import NOW, build_store, install_shop, make_order, woo_simulator  # noqa: F401 (fixture)
 
 BASE_URL = "https://ceramika.example"
 ADDRESS = "http://localhost:5000/webhooks/woocommerce"  # settings.app_url + /webhooks/woocommerce

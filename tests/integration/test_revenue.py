@@ -19,9 +19,17 @@ from plugin import migrate
 from plugin.admin.auth import login_url
 from plugin.sync import backfill, mirror, revenue
 from plugin.sync.models import Customer, Order
-from tests.contract.woocommerce_kit import (NOW, WOO_STATUSES, build_store, install_shop, make_customer, make_order,
-                                            order_webhook, refund_order)
-from tests.contract.woocommerce_kit import woo_simulator  # noqa: F401 (fixture)
+from tests.contract.woocommerce_kit import (
+    NOW,
+    WOO_STATUSES,
+    build_store,
+    install_shop,
+    make_customer,
+    make_order,
+    order_webhook,
+    refund_order,
+    woo_simulator,  # noqa: F401 (fixture)
+)
 from tests.factories import T0, make_shop
 from tests.factories import make_customer as make_mirror_customer
 from tests.factories import make_order as make_mirror_order

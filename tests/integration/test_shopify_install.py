@@ -16,8 +16,18 @@ from plugin.jobs.models import JobRun
 from plugin.shops import service as shops
 from plugin.shops.models import OAuthState, Shop
 from plugin.shops.shopify_views import STATE_COOKIE
-from tests.shopify_auth_support import (APP_URL, CLIENT_ID, OTHER_SHOP, SHOP, FakeAdminApi, epoch, granted,
-                                        shopify_app, signed_query, token_url)
+from tests.shopify_auth_support import (
+    APP_URL,
+    CLIENT_ID,
+    OTHER_SHOP,
+    SHOP,
+    FakeAdminApi,
+    epoch,
+    granted,
+    shopify_app,
+    signed_query,
+    token_url,
+)
 
 INSTALL, CALLBACK = "/auth/shopify/install", "/auth/shopify/callback"
 HTML = {"Accept": "text/html"}

@@ -21,8 +21,17 @@ from plugin.jobs.models import JobRun
 from plugin.shops import service as shops
 from plugin.shops.models import Shop
 from tests.factories import make_customer, make_order
-from tests.shopify_auth_support import (CLIENT_ID, OTHER_SHOP, RETRY_HEADER, SECRET, SHOP, granted,
-                                        session_token, shopify_app, token_url)
+from tests.shopify_auth_support import (
+    CLIENT_ID,
+    OTHER_SHOP,
+    RETRY_HEADER,
+    SECRET,
+    SHOP,
+    granted,
+    session_token,
+    shopify_app,
+    token_url,
+)
 
 ENTRY = "/admin/shopify"
 HTML = {"Accept": "text/html"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -18,13 +18,12 @@ from adapters.shopify.oauth import OfflineToken
 from plugin.jobs.models import JobRun
 from plugin.shops import service as shops
 from plugin.shops.models import Shop
-from plugin.sync.models import Customer
 from plugin.shops.shopify import SUBSCRIBE_JOB, ensure_fresh_token, refresh_after_401
+from plugin.sync.models import Customer
 from tests.factories import make_shop
-from tests.shopify_auth_support import (CLIENT_ID, SECRET, SHOP, FakeAdminApi, granted, shopify_app,
-                                        token_url)
+from tests.shopify_auth_support import CLIENT_ID, SECRET, SHOP, FakeAdminApi, granted, shopify_app, token_url
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -134,7 +133,7 @@ def test_an_expired_refresh_token_needs_reauthorisation_without_asking_shopify(d
 
 
 def test_a_job_that_meets_a_lost_refresh_is_retried_and_then_fails_on_a_refused_token(app, db, queue, shopify):
-    shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(minutes=2))
+    shop_id = stored_shop(db, expires_at=datetime.now(UTC) + timedelta(minutes=2))
     with db.uow() as session:
         run = queue.enqueue(session, SUBSCRIBE_JOB, {"shop_id": shop_id}, shop_id=shop_id)
         session.commit()
@@ -231,7 +230,7 @@ def count_orders(adapter):
 
 
 def test_adapter_for_refreshes_before_building_the_adapter(db, shopify):
-    shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    shop_id = stored_shop(db, expires_at=datetime.now(UTC) + timedelta(minutes=1))
     shopify.post(token_url(), json=granted(access="shpat_new"))
     with db.uow() as session:
         adapter = shops.adapter_for(session.get(Shop, shop_id))
@@ -239,7 +238,7 @@ def test_adapter_for_refreshes_before_building_the_adapter(db, shopify):
 
 
 def test_a_shops_adapter_retries_once_with_a_refreshed_token(db, shopify):
-    shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    shop_id = stored_shop(db, expires_at=datetime.now(UTC) + timedelta(hours=1))
     api = admin_api(shopify, refuse={"shpat_old"})
     shopify.post(token_url(), json=granted(access="shpat_new"))
     with db.uow() as session:
@@ -248,7 +247,7 @@ def test_a_shops_adapter_retries_once_with_a_refreshed_token(db, shopify):
 
 
 def test_a_shops_adapter_marks_reauthorisation_when_the_new_token_is_refused_too(db, shopify):
-    shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    shop_id = stored_shop(db, expires_at=datetime.now(UTC) + timedelta(hours=1))
     api = admin_api(shopify, refuse={"shpat_old", "shpat_new"})
     shopify.post(token_url(), json=granted(access="shpat_new"))
     with db.uow() as session, pytest.raises(AuthRevoked):
@@ -258,7 +257,7 @@ def test_a_shops_adapter_marks_reauthorisation_when_the_new_token_is_refused_too
 
 
 def test_one_shops_token_is_never_sent_for_another_shop(db, shopify):
-    shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    shop_id = stored_shop(db, expires_at=datetime.now(UTC) + timedelta(hours=1))
     with db.uow() as session:
         other = make_shop(session, domain="other-shop.myshopify.com", platform="shopify")
         shops.store_credentials(other, {"access_token": "shpat_other"})
@@ -277,7 +276,7 @@ def test_a_refresh_neither_commits_nor_loses_the_callers_unfinished_work(db, sho
     """A use case asks for the adapter in the middle of its unit of work (a redemption holding its
     balance): the refresh commits itself alone, in a unit of work of its own, and the use case's work
     is still its own to commit or roll back."""
-    shop_id = stored_shop(db, expires_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    shop_id = stored_shop(db, expires_at=datetime.now(UTC) + timedelta(minutes=1))
     shopify.post(token_url(), json=granted(access="shpat_new", refresh="shprt_new"))
 
     with db.uow() as session:

@@ -7,8 +7,15 @@ from datetime import timedelta
 import pytest
 
 from plugin.db import utcnow
-from plugin.storefront.identity import (TOKEN_HEADER, TOKEN_TTL, StorefrontNotConfigured, TokenClaims,
-                                        encode_token, issue_shopper_token, read_shopper_token)
+from plugin.storefront.identity import (
+    TOKEN_HEADER,
+    TOKEN_TTL,
+    StorefrontNotConfigured,
+    TokenClaims,
+    encode_token,
+    issue_shopper_token,
+    read_shopper_token,
+)
 from tests.factories import T0, make_customer, make_order, make_shop
 
 ME = "/storefront/api/v1/me"

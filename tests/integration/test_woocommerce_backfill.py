@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from plugin.sync import backfill
 from plugin.sync.models import Customer, Order, Refund, SyncState
-from tests.contract.woocommerce_kit import build_store, make_order, install_shop, woo_simulator  # noqa: F401 (fixture)
+from tests.contract.woocommerce_kit import build_store, install_shop, make_order, woo_simulator  # noqa: F401 (fixture)
 
 BASE_URL = "https://ceramika.example"
 ORDERS = 250  # three pages of 100

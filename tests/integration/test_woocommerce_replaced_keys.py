@@ -3,7 +3,6 @@ cannot delete keys), or listed on the Connection page with where to delete it. A
 whose plugin route follows includes/class-storecare-keys.php (tested in php in the unit tests)."""
 from __future__ import annotations
 
-
 import pytest
 import responses
 from sqlalchemy import select

@@ -12,16 +12,17 @@ from plugin.sync import backfill
 from plugin.sync.models import Order
 from plugin.sync.reconcile import request_reconcile
 from tests.contract.woocommerce_kit import LocalWooServer, build_store, install_shop
-from tests.woocommerce_support import names, production, simulator  # noqa: F401 (fixtures)
-from tests.woocommerce_support import (
+from tests.woocommerce_support import (  # noqa: F401 (fixtures)
     NAME,
     PUBLIC,
     connect,
     count,
+    names,
+    production,
     running,
+    simulator,
     start,
 )
-
 
 # -- item 15: private stores, refused by default, allowed by the operator ---------------------------
 

@@ -12,14 +12,16 @@ from sqlalchemy import select
 
 from plugin.shops.models import PendingConnection, Shop
 from tests.contract.woocommerce_kit import KEY, LocalWooServer, build_store
-from tests.woocommerce_support import names, production, simulator  # noqa: F401 (fixtures)
-from tests.woocommerce_support import (
+from tests.woocommerce_support import (  # noqa: F401 (fixtures)
     NAME,
     PUBLIC,
     connect,
     count,
     handover,
+    names,
+    production,
     running,
+    simulator,
     start,
     token_of,
 )

@@ -89,7 +89,7 @@ def test_every_marked_string_has_a_polish_translation():
             problems.append((msgid, "plural in the code but not in the .po, or the other way", places[0]))
             continue
         sources = (msgid,) if plural is None else (msgid,) + (plural,) * (len(forms) - 1)
-        for source, form in zip(sources, forms):
+        for source, form in zip(sources, forms, strict=True):
             if _placeholders(form) != _placeholders(source):
                 problems.append((msgid, f"placeholders {_placeholders(form)} != {_placeholders(source)}",
                                  places[0]))

@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from plugin.admin.auth import (LOGIN_MAX_AGE, LOGIN_SALT, LoginExpired, LoginInvalid, login_token, login_url,
-                               read_login_token)
+from plugin.admin.auth import (
+    LOGIN_MAX_AGE,
+    LOGIN_SALT,
+    LoginExpired,
+    LoginInvalid,
+    login_token,
+    login_url,
+    read_login_token,
+)
 from plugin.admin.views import bp
 
 
@@ -54,7 +61,7 @@ def test_every_link_is_a_different_single_use_link(app):
 def test_a_link_is_spent_until_it_would_have_expired_anyway(app):
     link = read_login_token(_token_signed_at(app, 100), app=app)
 
-    remaining = link.single_use.expires_at - datetime.now(timezone.utc)
+    remaining = link.single_use.expires_at - datetime.now(UTC)
     assert timedelta(seconds=LOGIN_MAX_AGE - 102) < remaining <= timedelta(seconds=LOGIN_MAX_AGE - 100)
 
 

@@ -12,7 +12,13 @@ from adapters import get_adapter
 from adapters.base import Connection, DiscountKind, DiscountSpec, FinancialStatus, Platform
 from adapters.errors import AuthRevoked, NotFound, Transient
 from adapters.sandbox import (
-    Delivery, DiscountCodeTakenError, SandboxAdapter, SandboxError, SandboxStore, operations, seed_shop,
+    Delivery,
+    DiscountCodeTakenError,
+    SandboxAdapter,
+    SandboxError,
+    SandboxStore,
+    operations,
+    seed_shop,
 )
 from adapters.sandbox.schema import SchemaMismatch
 

@@ -14,7 +14,13 @@ from adapters.base import Connection, lowered_headers
 from adapters.errors import InvalidPayload
 from adapters.sandbox import Delivery, SandboxAdapter, SandboxError, SandboxStore, operations, seed_shop
 from adapters.sandbox.webhooks import (
-    HMAC_HEADER, REQUIRED_HEADERS, SHOP_HEADER, TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER, sign,
+    HMAC_HEADER,
+    REQUIRED_HEADERS,
+    SHOP_HEADER,
+    TOPIC_HEADER,
+    TRIGGERED_AT_HEADER,
+    WEBHOOK_ID_HEADER,
+    sign,
     webhook_request,
 )
 from plugin.security import InvalidSignature, verify_base64_hmac

@@ -5,8 +5,14 @@ import hmac
 import pytest
 from cryptography.fernet import Fernet
 
-from plugin.security import (InvalidSignature, SecurityError, TokenVault, sign_base64, verify_base64_hmac,
-                             verify_hex_hmac)
+from plugin.security import (
+    InvalidSignature,
+    SecurityError,
+    TokenVault,
+    sign_base64,
+    verify_base64_hmac,
+    verify_hex_hmac,
+)
 
 
 def test_base64_webhook_signature_round_trip_and_tamper():

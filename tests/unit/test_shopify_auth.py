@@ -2,7 +2,7 @@
 and app proxy signatures; each checked against Shopify's documented vectors or its own Python library."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import jwt
 import pytest
@@ -10,13 +10,24 @@ import shopify
 from cryptography.hazmat.primitives.asymmetric import rsa
 from shopify import session_token as shopify_session_token
 
-from plugin.security import (ExpiredSignature, InvalidSessionToken, InvalidShopDomain, InvalidSignature,
-                             app_proxy_message, shopify_query_message, shopify_shop_domain, sign_app_proxy,
-                             sign_shopify_query, verify_app_proxy, verify_session_token, verify_shopify_query)
+from plugin.security import (
+    ExpiredSignature,
+    InvalidSessionToken,
+    InvalidShopDomain,
+    InvalidSignature,
+    app_proxy_message,
+    shopify_query_message,
+    shopify_shop_domain,
+    sign_app_proxy,
+    sign_shopify_query,
+    verify_app_proxy,
+    verify_session_token,
+    verify_shopify_query,
+)
 
 SECRET = "shpss_" + "5" * 32  # as long as a real client secret (PyJWT warns about short HMAC keys)
 CLIENT_ID = "storecare-client-id"
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SHOP = "demo-shop.myshopify.com"
 
 
@@ -45,7 +56,7 @@ def test_refuses_anything_but_an_anchored_myshopify_domain(value):
 DOC_PARAMS = [("code", "0907a61c0c8d55e99db179b68161bc00"), ("shop", "some-shop.myshopify.com"),
               ("state", "0.6784241404160823"), ("timestamp", "1337178173"),
               ("hmac", "700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf")]
-DOC_NOW = datetime.fromtimestamp(1337178173 + 5, timezone.utc)
+DOC_NOW = datetime.fromtimestamp(1337178173 + 5, UTC)
 
 
 def test_query_hmac_matches_shopifys_documented_example():
@@ -190,7 +201,7 @@ def test_invalid_session_tokens_are_refused(make, why):
 
 
 def test_what_we_accept_shopifyapi_accepts_and_we_also_require_an_expiry():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     live = claims(exp=int(now.timestamp()) + 60, nbf=int(now.timestamp()) - 5, iat=int(now.timestamp()) - 5)
     token = hs256(live)
     assert verify_session_token(token, client_id=CLIENT_ID, secret=SECRET).shop == SHOP

@@ -3,7 +3,7 @@ with ``responses``), and how every answer maps onto adapters.errors."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,12 +11,11 @@ import requests
 import responses
 
 from adapters.errors import AuthRevoked, InvalidPayload, RateLimited, Transient
-from adapters.shopify.oauth import (GrantRefused, OAuthClient, OfflineToken, authorize_url, split_scopes,
-                                    without_token)
+from adapters.shopify.oauth import GrantRefused, OAuthClient, OfflineToken, authorize_url, split_scopes, without_token
 
 SHOP = "demo-shop.myshopify.com"
 TOKEN_URL = f"https://{SHOP}/admin/oauth/access_token"
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 GRANTED = {"access_token": "shpat_new", "scope": "write_orders,read_customers", "expires_in": 3600,
            "refresh_token": "shprt_new", "refresh_token_expires_in": 7776000}
 

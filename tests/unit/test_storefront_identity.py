@@ -2,18 +2,29 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from plugin.security import sign_hex
-from plugin.storefront.identity import (TOKEN_HEADER, TOKEN_TTL, Shopper, ShopperTokenError,
-                                        ShopperTokenExpired, ShopperTokenSource, SignInRequired, TokenClaims,
-                                        encode_token, identify_shopper, parse_token, verify_token)
+from plugin.storefront.identity import (
+    TOKEN_HEADER,
+    TOKEN_TTL,
+    Shopper,
+    ShopperTokenError,
+    ShopperTokenExpired,
+    ShopperTokenSource,
+    SignInRequired,
+    TokenClaims,
+    encode_token,
+    identify_shopper,
+    parse_token,
+    verify_token,
+)
 
 SECRET = "a-storefront-secret-of-shop-a-000"
 OTHER_SECRET = "a-storefront-secret-of-shop-b-000"
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def token_for(customer: str | None = "42", domain: str = "a.sandbox.test", secret: str = SECRET,
