@@ -15,8 +15,8 @@ from plugin.admin.models import AdminSession
 from plugin.features import install_features
 from plugin.jobs.models import JobRun
 from plugin.shops.models import Shop
+from tests.admin_support import navigation
 from tests.factories import make_failed_job, make_shop
-from tests.integration.test_error_pages import navigation
 from tests.shopify_auth_support import (
     CLIENT_ID,
     OTHER_SHOP,

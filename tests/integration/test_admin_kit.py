@@ -14,8 +14,8 @@ from plugin.admin.auth import login_url
 from plugin.admin.models import ShopSetting
 from plugin.admin.shop_settings import read, section
 from plugin.features import install_features
+from tests.admin_support import nav_links, navigation, sign_in, text
 from tests.factories import make_shop
-from tests.integration.test_error_pages import navigation
 
 BROWSER = {"Accept": "text/html,*/*;q=0.8"}
 PAGE = "/admin/example/"
@@ -37,19 +37,10 @@ def shops(db):
         return {"mine": mine.id, "theirs": theirs.id, "shopify": shopify.id}
 
 
-def sign_in(client, shop_id: int) -> str:
-    assert client.get(login_url(shop_id)).status_code == 302
-    with client.session_transaction() as sess:
-        sess["csrf"] = "test-csrf-token"
-    return "test-csrf-token"
 
 
-def text(response) -> str:
-    return unescape(re.sub(r"<[^>]+>", " ", response.text))
 
 
-def nav_links(response) -> list[str]:
-    return re.findall(r'<a href="([^"]+)" class="sidebar__link', response.text)
 
 
 # -- the feature's page

@@ -11,6 +11,7 @@ from flask import url_for
 from plugin.admin.auth import login_url
 from plugin.admin.nav import nav_items
 from plugin.jobs.models import JobRun
+from tests.admin_support import nav_links, navigation, sign_in, text
 from tests.factories import make_failed_job, make_shop
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -18,25 +19,12 @@ PROBLEM = "application/problem+json"
 TOO_BIG = "99999999999999999999"  # past 2^63: no database integer holds it
 
 
-def sign_in(client, shop_id: int) -> str:
-    assert client.get(login_url(shop_id)).status_code == 302
-    with client.session_transaction() as sess:
-        sess["csrf"] = "test-csrf-token"
-    return "test-csrf-token"
 
 
-def text(response) -> str:
-    return unescape(re.sub(r"<[^>]+>", " ", response.text))
 
 
-def navigation(app) -> list[str]:
-    """Every page the installed features put in the admin's navigation, in its order."""
-    with app.test_request_context():
-        return [url_for(item.endpoint) for item in nav_items(app)]
 
 
-def nav_links(response) -> list[str]:
-    return re.findall(r'<a href="([^"]+)" class="sidebar__link', response.text)
 
 
 @pytest.fixture
