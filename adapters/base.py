@@ -359,6 +359,7 @@ class PlatformAdapter(Protocol):
     """
 
     platform: Platform
+    capabilities: frozenset[Capability]  # what this platform can do beyond the common methods
 
     @classmethod
     def read_webhook_headers(cls, headers: Mapping[str, str]) -> WebhookHeaders:
@@ -404,4 +405,23 @@ class PlatformAdapter(Protocol):
         is paused or disabled), as subscribe_webhooks does; one check per topic, in the order given: what
         was found and what was done."""
 
-    def create_discount_code(self, spec: DiscountSpec) -> DiscountCode: ...
+    def supports(self, capability: str) -> bool:
+        """Whether the platform can do ``capability`` (a Capability); ValueError for an unknown name."""
+
+    def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
+        """Create one code. The same spec again returns the code already created (a retry is harmless);
+        a code the platform refuses raises DiscountRefused (its message is for the shopper); what the
+        platform cannot do raises Unsupported."""
+
+    def issue_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """Credit the customer's store credit once per ``spec.key``; Unsupported where the platform has
+        none (see ``supports``); StoreCreditRefused when the platform refuses."""
+
+    def publish_customer_loyalty(self, customer_platform_id: str, tier: str | None,
+                                 balance: Decimal | int) -> CustomerLoyalty:
+        """Show the customer's tier and balance on the platform (Shopify: a tier tag and app-owned
+        metafields; WooCommerce: customer meta; the sandbox: its customer attributes). Writes only what
+        changed, so publishing the same values again calls no write; returns what the platform holds."""
+
+    def customer_loyalty(self, customer_platform_id: str) -> CustomerLoyalty:
+        """What the platform holds of the customer's loyalty (None values: nothing published)."""
