@@ -67,7 +67,7 @@
     event.stopImmediatePropagation();
     window.shopify.scopes.request(wanted.split(" ")).then(function () {
       form.dataset.scopesAsked = "1";
-      form.requestSubmit();
+      setTimeout(function () { form.requestSubmit(); });  // not while this submit event is still firing
     }, function () { release(form); });
   }, true);
 
