@@ -96,7 +96,7 @@ class Order:
     cancel_reason: str | None = None
     closed_at: datetime | None = None
     fulfilled_at: datetime | None = None
-    discount_codes: tuple[str, ...] = ()
+    discount_codes: tuple[str, ...] = ()  # every code the order used, as the platform spells it
     line_items: tuple[LineItem, ...] = ()
     refunds: tuple[Refund, ...] = ()
 
@@ -104,16 +104,56 @@ class Order:
     def total_refunded(self) -> Decimal:
         return sum((r.amount for r in self.refunds), Decimal("0"))
 
+    def uses_discount_code(self, code: str) -> bool:
+        """Whether the order used ``code``. Codes are compared without regard to case, as every platform
+        does at checkout: WooCommerce lowercases the codes it stores, so an order carries ``loyal-7q2``
+        for the code we created as ``LOYAL-7Q2``."""
+        wanted = code.strip().casefold()
+        return any(used.strip().casefold() == wanted for used in self.discount_codes)
+
+
+class Capability(enum.StrEnum):
+    """What a platform may or may not do for a feature: ``adapter.supports(Capability.STORE_CREDIT)``.
+    Features offer the merchant only what the shop's platform can do; a call for something it cannot
+    do raises ``Unsupported``."""
+
+    STORE_CREDIT = "store_credit"  # credit a customer's store-credit account (issue_store_credit)
+    FREE_SHIPPING_CAP = "free_shipping_cap"  # free shipping only on rates up to DiscountSpec.shipping_cap
+    COLLECTION_RESTRICTIONS = "collection_restrictions"  # a code limited to DiscountSpec.collection_ids
+
+
+def supports(capabilities: frozenset[Capability], capability: str) -> bool:
+    """Whether ``capability`` is among ``capabilities``; a name that is no Capability is a caller's
+    mistake (ValueError), not a "no"."""
+    return Capability(capability) in capabilities
+
 
 class DiscountKind(enum.StrEnum):
     PERCENTAGE = "percentage"
     FIXED_AMOUNT = "fixed_amount"
     FREE_SHIPPING = "free_shipping"
+    FREE_PRODUCT = "free_product"  # one unit of one product (DiscountSpec.product_ids) for free
+
+
+class DiscountClass(enum.StrEnum):
+    """The kinds of discount a code may be combined with at checkout (Shopify's discount classes)."""
+
+    ORDER = "order"
+    PRODUCT = "product"
+    SHIPPING = "shipping"
 
 
 @dataclass(frozen=True)
 class DiscountSpec:
-    """What we ask a platform to create: one single-use code for one customer."""
+    """What we ask a platform to create: one single-use code for one customer.
+
+    ``value`` is the percentage (10 = 10 %) or the amount in the shop's currency; free shipping and a
+    free product take no value (0). ``product_ids`` limit a percentage or an amount to those products,
+    and name the product a FREE_PRODUCT code gives (exactly one); ``collection_ids`` limit it to
+    collections (Capability.COLLECTION_RESTRICTIONS). ``shipping_cap``: free shipping covers only
+    rates up to this price (Capability.FREE_SHIPPING_CAP). ``combines_with``: the kinds of other
+    discount the code may be used with (none by default: the code is used alone).
+    """
 
     code: str
     kind: DiscountKind
@@ -123,6 +163,26 @@ class DiscountSpec:
     ends_at: datetime | None = None
     minimum_subtotal: Decimal | None = None
     usage_limit: int = 1
+    product_ids: tuple[str, ...] = ()
+    collection_ids: tuple[str, ...] = ()
+    shipping_cap: Decimal | None = None
+    combines_with: frozenset[DiscountClass] = frozenset()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.product_ids, str) or isinstance(self.collection_ids, str):
+            raise ValueError("product_ids and collection_ids are tuples of ids, not one string")
+        if self.kind is DiscountKind.FREE_PRODUCT and (len(self.product_ids) != 1 or self.collection_ids):
+            raise ValueError("a free-product code names exactly one product (product_ids) and no collection")
+        if self.product_ids and self.collection_ids:
+            raise ValueError("a code is limited to products or to collections, not both")
+        if self.kind is DiscountKind.FREE_SHIPPING and (self.product_ids or self.collection_ids):
+            raise ValueError("a free-shipping code is for the whole order: it takes no products or collections")
+        if self.shipping_cap is not None and self.kind is not DiscountKind.FREE_SHIPPING:
+            raise ValueError("shipping_cap belongs to a free-shipping code only")
+        if self.shipping_cap is not None and self.shipping_cap <= 0:
+            raise ValueError("shipping_cap must be a positive amount")
+        if not all(isinstance(item, DiscountClass) for item in self.combines_with):
+            raise ValueError("combines_with holds DiscountClass members")
 
 
 @dataclass(frozen=True)
@@ -132,6 +192,66 @@ class DiscountCode:
     kind: DiscountKind
     value: Decimal
     ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoreCreditSpec:
+    """Money we ask a platform to add to a customer's store credit. ``key`` makes it happen once: the
+    same key again returns the first credit instead of crediting twice."""
+
+    key: str
+    customer_platform_id: str
+    amount: Decimal
+    currency: str  # the shop's currency: store-credit accounts are per currency
+    expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.key.strip() or len(self.key) > 100:
+            raise ValueError("a store credit needs a key of 1 to 100 characters")
+        if self.amount <= 0:
+            raise ValueError("a store credit must be a positive amount")
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise ValueError("currency is an ISO 4217 code such as PLN")
+
+
+@dataclass(frozen=True)
+class StoreCredit:
+    """A credit the platform holds: its transaction, and the account's balance right after it."""
+
+    platform_id: str
+    key: str
+    customer_platform_id: str
+    amount: Decimal
+    currency: str
+    balance: Decimal
+    expires_at: datetime | None = None
+
+
+TIER_TAG_PREFIX = "Loyalty tier: "  # a customer's tier as a tag: "Loyalty tier: Gold"
+
+
+def tier_tag(tier: str) -> str:
+    """The tag a platform with customer tags (Shopify, the sandbox) carries for ``tier``."""
+    return TIER_TAG_PREFIX + tier
+
+
+@dataclass(frozen=True)
+class CustomerLoyalty:
+    """What a platform shows of a customer's loyalty: the tier (as a tag where tags exist) and the
+    balance of points, for themes, Shopify Flow or WordPress to use. None: nothing published."""
+
+    tier: str | None
+    balance: Decimal | None
+
+    def __post_init__(self) -> None:
+        if self.tier is not None and (not self.tier.strip() or len(self.tier) > 100 or "," in self.tier):
+            raise ValueError("a tier name is 1 to 100 characters without a comma (tags are split on commas)")
+        if self.balance is not None:
+            if isinstance(self.balance, (bool, float)) or not isinstance(self.balance, (int, Decimal)):
+                raise ValueError("a balance is exact: an int or a Decimal, never a float")
+            if not Decimal(self.balance).is_finite():
+                raise ValueError("a balance must be a finite number")
+            object.__setattr__(self, "balance", Decimal(self.balance))
 
 
 @dataclass(frozen=True)
@@ -239,6 +359,7 @@ class PlatformAdapter(Protocol):
     """
 
     platform: Platform
+    capabilities: frozenset[Capability]  # what this platform can do beyond the common methods
 
     @classmethod
     def read_webhook_headers(cls, headers: Mapping[str, str]) -> WebhookHeaders:
@@ -284,4 +405,23 @@ class PlatformAdapter(Protocol):
         is paused or disabled), as subscribe_webhooks does; one check per topic, in the order given: what
         was found and what was done."""
 
-    def create_discount_code(self, spec: DiscountSpec) -> DiscountCode: ...
+    def supports(self, capability: str) -> bool:
+        """Whether the platform can do ``capability`` (a Capability); ValueError for an unknown name."""
+
+    def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
+        """Create one code. The same spec again returns the code already created (a retry is harmless);
+        a code the platform refuses raises DiscountRefused (its message is for the shopper); what the
+        platform cannot do raises Unsupported."""
+
+    def issue_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """Credit the customer's store credit once per ``spec.key``; Unsupported where the platform has
+        none (see ``supports``); StoreCreditRefused when the platform refuses."""
+
+    def publish_customer_loyalty(self, customer_platform_id: str, tier: str | None,
+                                 balance: Decimal | int) -> CustomerLoyalty:
+        """Show the customer's tier and balance on the platform (Shopify: a tier tag and app-owned
+        metafields; WooCommerce: customer meta; the sandbox: its customer attributes). Writes only what
+        changed, so publishing the same values again calls no write; returns what the platform holds."""
+
+    def customer_loyalty(self, customer_platform_id: str) -> CustomerLoyalty:
+        """What the platform holds of the customer's loyalty (None values: nothing published)."""

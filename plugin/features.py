@@ -34,6 +34,10 @@ What a feature may declare:
   inline mount, a lazily translated label, an icon, an optional per-shop ``enabled`` predicate and a
   size budget); the shop's manifest lists them and static/loader.js loads each on demand
   (plugin/storefront/widgets.py);
+- ``platform_needs``: a function (``"module:function"``) taking ``(session, shop)`` and returning the
+  capabilities (``adapters.base.Capability``) the feature needs from the shop's platform now, e.g.
+  store credit while a store-credit reward is offered. The admin asks the merchant to grant the access
+  they need (plugin/shops/permissions.py: a banner, ``missing_scopes``);
 - ``init_app``: a function taking the app, for anything else (hooks, extensions).
 
 A feature's admin pages are a blueprint made by ``plugin.admin.kit.admin_blueprint`` (listed in
@@ -114,6 +118,7 @@ class Feature:
     storefront: tuple[str, ...] = ()
     rate_limits: tuple[RateLimit, ...] = ()
     widgets: tuple[Widget, ...] = ()
+    platform_needs: str | None = None
     init_app: str | None = None
 
 
@@ -197,6 +202,8 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             register_section(app, feature.settings, load(feature.settings.schema))
         for widget in feature.widgets:
             register_widget(app, feature.name, widget, load(widget.enabled) if widget.enabled else None)
+        if feature.platform_needs is not None:
+            load(feature.platform_needs)  # found now, or start-up stops naming the feature
         if feature.init_app is not None:
             load(feature.init_app)(app)
     except (ImportError, AttributeError, ValueError, TypeError, MessageKindError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "app.yaml"
 _SHOPIFY_TOPIC = validate.Regexp(r"^[a-z_]+/[a-z_]+$", error="{input!r} is not a Shopify topic (resource/event)")
@@ -30,10 +30,18 @@ class ShopifySchema(Schema):
     api_version = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(01|04|07|10)$"))
     embedded = fields.Boolean(load_default=True)
     scopes = fields.List(fields.String(validate=_SCOPE), required=True, validate=validate.Length(min=1))
+    optional_scopes = fields.List(fields.String(validate=_SCOPE), load_default=list)  # asked for when needed
     webhooks = fields.List(fields.String(validate=_SHOPIFY_TOPIC), required=True)
     compliance_webhooks = fields.List(fields.String(validate=_SHOPIFY_TOPIC), required=True)
     app_proxy = fields.Nested(AppProxySchema, required=True)
     theme_extension = fields.Nested(ThemeExtensionSchema, required=True)
+
+    @validates_schema
+    def _optional_not_required_too(self, data, **_):
+        both = set(data.get("scopes", ())) & set(data.get("optional_scopes", ()))
+        if both:
+            raise ValidationError(f"scopes both required and optional: {', '.join(sorted(both))}",
+                                  "optional_scopes")
 
     @validates("compliance_webhooks")
     def _all_three(self, value, **_):

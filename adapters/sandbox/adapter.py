@@ -21,24 +21,31 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from adapters.base import (
+    Capability,
     Connection,
     Customer,
+    CustomerLoyalty,
     DiscountCode,
     DiscountKind,
     DiscountSpec,
     Order,
     Page,
     Platform,
+    StoreCredit,
+    StoreCreditSpec,
     WebhookAction,
     WebhookCheck,
     WebhookEnvelope,
     WebhookHeaders,
     WebhookState,
+    supports,
 )
 from adapters.errors import NotFound, Transient
-from adapters.sandbox import discounts, mapping, webhooks
+from adapters.sandbox import customer_attributes, discounts, mapping, store_credit, webhooks
+from adapters.sandbox.schema import from_cents
 from adapters.sandbox.store import MAX_PAGE, OrderKey, SandboxStore, normalise_domain, shop_in
 
 _ORDERS, _CUSTOMERS, _ORDER_IDS = "orders", "customers", "order_ids"
@@ -48,6 +55,8 @@ class SandboxAdapter:
     """One sandbox shop (``connection.shop_domain``) in the store file at ``path``."""
 
     platform = Platform.SANDBOX
+    # No collections in the sandbox's catalogue; no shipping is charged, so a shipping cap is only kept.
+    capabilities = frozenset({Capability.STORE_CREDIT, Capability.FREE_SHIPPING_CAP})
 
     def __init__(self, connection: Connection, path: str | os.PathLike[str], fail_next: int = 0):
         if fail_next < 0:
@@ -132,14 +141,44 @@ class SandboxAdapter:
         return [WebhookCheck(topic, WebhookState.MISSING if action == "created" else WebhookState.ACTIVE,
                              WebhookAction(action)) for topic, action in done]
 
+    def supports(self, capability: str) -> bool:
+        return supports(self.capabilities, capability)
+
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """Store the code. The same code with an identical spec returns the stored code (a retried
-        request is harmless); with a different spec it raises DiscountCodeTakenError."""
+        request is harmless); with a different spec it raises DiscountCodeTakenError (a DiscountRefused)."""
         with self._platform_call(), self._store.writing() as conn:
             shop_in(conn, self._domain)
             record = discounts.create_code(conn, self._domain, spec, datetime.now(UTC))
         return DiscountCode(platform_id=str(record.id), code=record.code, kind=DiscountKind(record.kind),
                             value=record.value, ends_at=record.ends_at)
+
+    def issue_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """Credit the customer's account in the shop's currency, once per ``spec.key``."""
+        with self._platform_call(), self._store.writing() as conn:
+            record, balance = store_credit.issue(conn, self._domain, spec, datetime.now(UTC))
+        return StoreCredit(platform_id=str(record.id), key=record.key, customer_platform_id=str(record.customer_id),
+                           amount=from_cents(record.amount_cents), currency=record.currency,
+                           balance=from_cents(balance), expires_at=record.expires_at)
+
+    def publish_customer_loyalty(self, customer_platform_id: str, tier: str | None,
+                                 balance: Decimal | int) -> CustomerLoyalty:
+        wanted = CustomerLoyalty(tier=tier, balance=balance)
+        customer_id = _numeric_id(customer_platform_id, "customer")
+        with self._platform_call(), self._store.writing() as conn:
+            customer_attributes.publish(conn, self._domain, customer_id, wanted, datetime.now(UTC))
+            return customer_attributes.loyalty(conn, self._domain, customer_id)
+
+    def customer_loyalty(self, customer_platform_id: str) -> CustomerLoyalty:
+        customer_id = _numeric_id(customer_platform_id, "customer")
+        with self._platform_call(), self._store.reading() as conn:
+            return customer_attributes.loyalty(conn, self._domain, customer_id)
+
+    def customer_tags(self, customer_platform_id: str) -> list[str]:
+        """The customer's tags (the sandbox's own reader, for tests and the CLI)."""
+        customer_id = _numeric_id(customer_platform_id, "customer")
+        with self._platform_call(), self._store.reading() as conn:
+            return customer_attributes.tags(conn, self._domain, customer_id)
 
     @contextmanager
     def _platform_call(self) -> Iterator[None]:

@@ -94,8 +94,10 @@ def create_order(store: SandboxStore, domain: str, *, customer_email: str | None
                  delivery: Delivery = Delivery(), now: datetime | None = None) -> Outcome[Order]:
     """Place an order for a customer (by email) or a guest (``customer_email=None``).
 
-    ``items`` distinct products are picked deterministically from the order number. A paid order
-    sends orders/create then orders/paid; an unpaid one (``paid=False``) stays pending.
+    ``items`` distinct products are picked deterministically from the order number; a code limited to
+    products (a free product) adds its first product when none was picked, as a shopper would put it in
+    the cart to use the code. A paid order sends orders/create then orders/paid; an unpaid one
+    (``paid=False``) stays pending.
     """
     domain, now = normalise_domain(domain), _now(now)
     with store.writing() as conn:
@@ -104,9 +106,12 @@ def create_order(store: SandboxStore, domain: str, *, customer_email: str | None
         last = conn.execute("SELECT MAX(number) FROM orders WHERE shop = ?", (domain,)).fetchone()[0]
         number = (last or 1000) + 1
         lines = _pick_lines(conn, domain, number, items)
+        if discount_code:
+            lines = _with_code_product(conn, domain, discount_code, lines)
         subtotal = sum(price * quantity for _, _, _, quantity, price in lines)
-        discount, code = (discounts.redeem(conn, domain, discount_code, subtotal,
-                                           customer[0] if customer else None, now)
+        priced = [(product_id, quantity, price) for product_id, _, _, quantity, price in lines]
+        discount, code = (discounts.redeem(conn, domain, discount_code, priced, customer[0] if customer else None,
+                                           now)
                           if discount_code else (0, None))
         total = subtotal - discount
         order_id, stamp = next_id(conn, "orders"), db_time(now)
@@ -262,6 +267,15 @@ def _customer_by_email(conn: sqlite3.Connection, domain: str, email: str) -> tup
     if row is None:
         raise NotFound(f"no customer with email {email} in shop {domain}")
     return row[0], row[1]
+
+
+def _with_code_product(conn: sqlite3.Connection, domain: str, code: str, lines: list[tuple]) -> list[tuple]:
+    found = discounts.find_code(conn, domain, code)
+    if found is None or not found.product_ids or any(line[0] in found.product_ids for line in lines):
+        return lines
+    row = conn.execute("SELECT id, title, sku, price_cents FROM products WHERE shop = ? AND id = ?",
+                       (domain, found.product_ids[0])).fetchone()
+    return lines if row is None else [*lines, (row[0], row[1], row[2], 1, row[3])]
 
 
 def _pick_lines(conn: sqlite3.Connection, domain: str, number: int, items: int) -> list[tuple]:

@@ -5,6 +5,7 @@ platform JSON the app receives, so the app never sees these classes.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +112,20 @@ class DiscountCodeRecord:
     minimum_subtotal: Decimal | None
     usage_limit: int | None
     times_used: int
+    product_ids: tuple[int, ...] = ()
+    shipping_cap: Decimal | None = None
+    combines_with: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoreCreditRecord:
+    id: int
+    customer_id: int
+    key: str
+    amount_cents: int
+    currency: str
+    expires_at: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -158,12 +173,19 @@ def discount_code_from_row(row: Sequence) -> DiscountCodeRecord:
     return DiscountCodeRecord(
         id=row[0], code=row[1], kind=row[2], value=Decimal(row[3]), title=row[4], customer_id=row[5],
         ends_at=read_time(row[6]), minimum_subtotal=Decimal(row[7]) if row[7] is not None else None,
-        usage_limit=row[8], times_used=row[9],
+        usage_limit=row[8], times_used=row[9], product_ids=tuple(json.loads(row[10])),
+        shipping_cap=Decimal(row[11]) if row[11] is not None else None, combines_with=tuple(json.loads(row[12])),
     )
 
 
 DISCOUNT_CODE_COLUMNS = ("id, code, kind, value, title, customer_id, ends_at, minimum_subtotal, usage_limit, "
-                         "times_used")
+                         "times_used, product_ids, shipping_cap, combines_with")
+STORE_CREDIT_COLUMNS = "id, customer_id, key, amount_cents, currency, expires_at, created_at"
+
+
+def store_credit_from_row(row: Sequence) -> StoreCreditRecord:
+    return StoreCreditRecord(id=row[0], customer_id=row[1], key=row[2], amount_cents=row[3], currency=row[4],
+                             expires_at=read_time(row[5]), created_at=read_time(row[6]))
 
 
 def load_orders(conn: sqlite3.Connection, shop: str, ids: Sequence[int]) -> list[OrderRecord]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each table's ids start in a range of its own, so an order id passed where a customer id belongs
 # finds nothing instead of someone else's record (the bug shows up in tests, not in production).
@@ -26,6 +26,7 @@ ID_BASES: dict[str, int] = {
     "discount_codes": 20_000_000_000,
     "webhook_subscriptions": 23_000_000_000,
     "deliveries": 26_000_000_000,
+    "store_credits": 29_000_000_000,
 }
 
 DDL = """
@@ -159,6 +160,38 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS ix_deliveries_shop ON deliveries (shop, id);
 """
 
+# Each later version's changes, applied in order to a file of an earlier version (and to a new file,
+# after DDL, which is version 1): a store file the demo filled keeps its data across an upgrade.
+UPGRADES: dict[int, tuple[str, ...]] = {
+    2: (  # loyalty: reward codes limited to products, with a shipping cap and combinability; customer
+          # tags and attributes (a tier and a balance published by the app); store credit
+        "ALTER TABLE discount_codes ADD COLUMN product_ids TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE discount_codes ADD COLUMN shipping_cap TEXT",
+        "ALTER TABLE discount_codes ADD COLUMN combines_with TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE customers ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'",
+        """CREATE TABLE customer_attributes (
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (customer_id, key)
+        )""",
+        """CREATE TABLE store_credits (
+            id INTEGER PRIMARY KEY,
+            shop TEXT NOT NULL REFERENCES shops(domain) ON DELETE CASCADE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            expires_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (shop, key)
+        )""",
+        "CREATE INDEX ix_store_credits_customer ON store_credits (customer_id, currency)",
+    ),
+}
+
 INSERT_SHOP = ("INSERT INTO shops (domain, name, currency, tax_rate_bp, seed, fail_next, created_at,"
                " updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)")
 INSERT_PRODUCT = ("INSERT INTO products (id, shop, title, sku, price_cents, created_at, updated_at)"
@@ -181,6 +214,11 @@ INSERT_DISCOUNT_CODE = ("INSERT INTO discount_codes (id, shop, code, code_key, k
                         " customer_id, ends_at, minimum_subtotal, usage_limit, times_used, created_at,"
                         " updated_at)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_REWARD_CODE = ("INSERT INTO discount_codes (id, shop, code, code_key, kind, value, title, customer_id,"
+                      " ends_at, minimum_subtotal, usage_limit, times_used, product_ids, shipping_cap, combines_with,"
+                      " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_STORE_CREDIT = ("INSERT INTO store_credits (id, shop, customer_id, key, amount_cents, currency, expires_at,"
+                       " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 INSERT_SUBSCRIPTION = ("INSERT INTO webhook_subscriptions (id, shop, topic, address, secret, created_at,"
                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
 INSERT_DELIVERY = ("INSERT INTO deliveries (id, shop, webhook_id, subscription_id, topic, address, attempt,"
@@ -207,14 +245,33 @@ def open_database(path: Path) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(f"BEGIN; {DDL} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-        elif version != SCHEMA_VERSION:
-            raise SchemaMismatch(f"the sandbox store {path} has schema version {version}, expected "
-                                 f"{SCHEMA_VERSION}: delete the file and seed again")
+            conn.executescript(f"BEGIN; {DDL} PRAGMA user_version = 1; COMMIT;")
+            version = 1
+        if version != SCHEMA_VERSION:
+            _upgrade(conn, path, version)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _upgrade(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    """Bring a file of an earlier version to SCHEMA_VERSION in one transaction (another process may be
+    doing the same: the version is read again under the write lock)."""
+    if not 1 <= version < SCHEMA_VERSION:
+        raise SchemaMismatch(f"the sandbox store {path} has schema version {version}, expected "
+                             f"{SCHEMA_VERSION}: delete the file and seed again")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in UPGRADES[target]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def db_time(value: datetime) -> str:

@@ -17,25 +17,31 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import requests
 
 from adapters.base import (
+    Capability,
     Connection,
     Customer,
+    CustomerLoyalty,
     DiscountCode,
     DiscountSpec,
     Order,
     Page,
     Platform,
+    StoreCredit,
+    StoreCreditSpec,
     WebhookAction,
     WebhookCheck,
     WebhookEnvelope,
     WebhookHeaders,
     WebhookState,
+    supports,
 )
-from adapters.errors import AdapterError, InvalidPayload, NotFound
-from adapters.shopify import bulk, documents, mapping, webhooks
+from adapters.errors import AdapterError, DiscountRefused, InvalidPayload, NotFound
+from adapters.shopify import bulk, customer_loyalty, documents, mapping, store_credit, webhooks
 from adapters.shopify.bulk import BulkExport
 from adapters.shopify.client import DEFAULT_POLICY, AdminClient, RetryPolicy
 from adapters.shopify.throttle import CostBucket, largest_page
@@ -49,6 +55,13 @@ SUBSCRIPTIONS_PAGE = 100
 
 class ShopifyAdapter:
     platform = Platform.SHOPIFY
+    capabilities = frozenset({Capability.STORE_CREDIT, Capability.FREE_SHIPPING_CAP,
+                              Capability.COLLECTION_RESTRICTIONS})
+    # The access scopes each capability needs beyond the app's required ones (app.yaml's optional_scopes).
+    SCOPES: dict[Capability, tuple[str, ...]] = {
+        Capability.STORE_CREDIT: ("read_store_credit_accounts", "read_store_credit_account_transactions",
+                                  "write_store_credit_account_transactions"),
+    }
 
     def __init__(self, connection: Connection, http: requests.Session, api_version: str = DEFAULT_API_VERSION,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
@@ -198,9 +211,14 @@ class ShopifyAdapter:
             checks.append(WebhookCheck(topic, WebhookState.MISSING, WebhookAction.CREATED))
         return checks
 
+    def supports(self, capability: str) -> bool:
+        return supports(self.capabilities, capability)
+
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """Create a single-use code. A retried request whose code already exists with the same title
-        returns that code; a code taken by another discount raises AdapterError."""
+        returns that code; a code taken by another discount, or anything else Shopify refuses, raises
+        DiscountRefused (its message is the shopper's, Shopify's words its detail)."""
+        _known_ids(spec)
         operation, discount = mapping.discount_input(spec, datetime.now(UTC))
         data = self.client.execute(documents.load("discounts"), operation, {"discount": discount})
         payload = next(iter(data.values()), None) or {}
@@ -211,10 +229,30 @@ class ShopifyAdapter:
                 if existing is not None and existing[1] == spec.title:
                     return _discount(spec, existing)
             messages = "; ".join(str(e.get("message")) for e in errors)
-            raise AdapterError(f"Shopify refused the discount code {spec.code}: {messages}")
+            raise DiscountRefused.because(mapping.discount_refusal(errors),
+                                          f"Shopify refused the discount code {spec.code}: {messages}")
         if not payload.get("codeDiscountNode"):
             raise AdapterError(f"Shopify created no discount code {spec.code} and gave no reason")
         return _discount(spec, mapping.discount_node(payload["codeDiscountNode"]))
+
+    def issue_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """Credit the customer's store-credit account in ``spec.currency`` once per key (see
+        store_credit.py). Needs the SCOPES of STORE_CREDIT: without them PermissionMissing."""
+        return store_credit.issue(self.client, spec, datetime.now(UTC))
+
+    def publish_customer_loyalty(self, customer_platform_id: str, tier: str | None,
+                                 balance: Decimal | int) -> CustomerLoyalty:
+        return customer_loyalty.publish(self.client, _gid("Customer", customer_platform_id),
+                                        CustomerLoyalty(tier=tier, balance=balance))
+
+    def customer_loyalty(self, customer_platform_id: str) -> CustomerLoyalty:
+        return customer_loyalty.read(self.client, _gid("Customer", customer_platform_id))[1]
+
+    def granted_scopes(self) -> list[str]:
+        """The access scopes the merchant has granted the app on this shop, as Shopify says now."""
+        data = self.client.execute(documents.load("app"), "GrantedScopes")
+        scopes = ((data.get("currentAppInstallation") or {}).get("accessScopes")) or []
+        return sorted(str(scope.get("handle")) for scope in scopes if scope.get("handle"))
 
     # -- helpers
     def _whole_order(self, node: Mapping) -> Order:
@@ -254,6 +292,16 @@ def _discount(spec: DiscountSpec, node: tuple) -> DiscountCode:
     platform_id, _title, code, ends_at = node
     return DiscountCode(platform_id=platform_id, code=code or spec.code, kind=spec.kind, value=spec.value,
                         ends_at=ends_at or spec.ends_at)
+
+
+def _known_ids(spec: DiscountSpec) -> None:
+    """Ids that cannot be Shopify's are refused before asking (Shopify would refuse them too)."""
+    if spec.customer_platform_id is not None and not str(spec.customer_platform_id).strip().isdigit():
+        raise DiscountRefused.because(DiscountRefused.CUSTOMER_NOT_FOUND,
+                                      f"{spec.customer_platform_id!r} is not a Shopify customer id")
+    if not all(str(item).strip().isdigit() for item in (*spec.product_ids, *spec.collection_ids)):
+        raise DiscountRefused.because(DiscountRefused.PRODUCT_NOT_FOUND,
+                                      "a product or collection id is not a Shopify id")
 
 
 def _gid(kind: str, platform_id: str) -> str:

@@ -10,8 +10,14 @@ shop). Failures are classified here, where the HTTP details are known:
 - network errors, 5xx and INTERNAL_SERVER_ERROR: back off with jitter ``transient_retries`` times,
   then raise Transient (the job runner retries later, recording the attempt);
 - 401: AuthRevoked (the token layer refreshes once; after that the shop needs re-authorisation);
+- ACCESS_DENIED: PermissionMissing naming the access scopes Shopify says it needs (the merchant has not
+  granted them yet);
 - any other 4xx or GraphQL error: AdapterError with Shopify's message. Never retried: asking again
   cannot change the answer.
+
+A mutation that is not idempotent (``storeCreditAccountCredit`` takes no idempotency key) is sent with
+``retry_unavailable=False``: after a network error or a 5xx nobody knows whether Shopify applied it, so
+it is not sent again here; Transient goes up to the caller, whose own record of the attempt decides.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from typing import Any
 
 import requests
 
-from adapters.errors import AdapterError, AuthRevoked, RateLimited, Transient
+from adapters.errors import AdapterError, AuthRevoked, PermissionMissing, RateLimited, Transient
 from adapters.retries import backoff, retry_call
 from adapters.shopify.documents import Document
 from adapters.shopify.throttle import CostBucket, estimate_cost
@@ -66,8 +72,10 @@ class AdminClient:
         self.throttled = 0  # THROTTLED/429 answers absorbed by waiting (figures for benchmarks)
 
     def execute(self, document: Document, operation: str | None, variables: Mapping[str, Any] | None = None,
-                site: str | None = None) -> dict:
-        """The ``data`` of one operation, after pacing and retries; raises an AdapterError otherwise."""
+                site: str | None = None, retry_unavailable: bool = True) -> dict:
+        """The ``data`` of one operation, after pacing and retries; raises an AdapterError otherwise.
+        ``retry_unavailable=False``: a network error or a 5xx is raised as Transient at once (a mutation
+        that must not be applied twice); THROTTLED is still waited for (Shopify ran nothing)."""
         if not self._token:
             raise AuthRevoked("this Shopify shop has no access token: it must be authorised again")
         variables = dict(variables or {})
@@ -95,11 +103,12 @@ class AdminClient:
         try:
             return retry_call(attempt, retry_on=_Again, kind=lambda exc: type(exc).__name__, wait=wait,
                               limits={"_Throttled": self._policy.throttle_retries,
-                                      "_Unavailable": self._policy.transient_retries}, sleep=self._wait)
+                                      "_Unavailable": self._policy.transient_retries if retry_unavailable else 0},
+                              sleep=self._wait)
         except _Throttled as exc:
             raise RateLimited(f"Shopify kept throttling {operation}", retry_after=max(exc.delay, 1.0)) from None
         except _Unavailable as exc:
-            attempts = self._policy.transient_retries + 1
+            attempts = self._policy.transient_retries + 1 if retry_unavailable else 1
             raise Transient(f"Shopify is unavailable ({exc.message}); gave up after {attempts} attempts") from None
 
     def _attempt(self, body: dict, site: str, operation: str | None) -> dict:
@@ -135,6 +144,8 @@ class AdminClient:
                 raise _Throttled(self._deficit(site), "THROTTLED")
             if codes & _TRANSIENT_CODES:
                 raise _Unavailable(0.0, ", ".join(sorted(codes & _TRANSIENT_CODES)))
+            if "ACCESS_DENIED" in codes:
+                raise PermissionMissing.from_text(_messages(errors))
             raise AdapterError(f"Shopify refused {operation}: {_messages(errors)}")
         data = payload.get("data")
         if not isinstance(data, dict):

@@ -33,6 +33,8 @@ from typing import Any
 
 from adapters.base import (
     Customer,
+    CustomerLoyalty,
+    DiscountClass,
     DiscountKind,
     DiscountSpec,
     FinancialStatus,
@@ -40,8 +42,9 @@ from adapters.base import (
     LineItem,
     Order,
     Refund,
+    StoreCredit,
 )
-from adapters.errors import InvalidPayload
+from adapters.errors import DiscountRefused, InvalidPayload
 from adapters.readers import amount_of, as_object, objects, optional_text, optional_time, quantity, required_time, text
 
 GID_PREFIX = "gid://shopify/"
@@ -288,25 +291,58 @@ def _refund_graphql(data: Mapping, where: str) -> Refund:
 
 
 # -- discounts: our spec -> Shopify's input
+_COMBINES = {DiscountClass.ORDER: "orderDiscounts", DiscountClass.PRODUCT: "productDiscounts",
+             DiscountClass.SHIPPING: "shippingDiscounts"}
+
+
 def discount_input(spec: DiscountSpec, starts_at: datetime) -> tuple[str, dict]:
-    """(operation, input) creating ``spec``: a basic code for amounts and percentages, else free shipping."""
+    """(operation, input) creating ``spec``: a basic code for amounts, percentages and a free product
+    (100 % off that product: Shopify takes it off every unit of it in the cart, and usage limit 1 makes it
+    one order), else free shipping (rates up to ``shipping_cap`` made free)."""
     data: dict[str, Any] = {
-        "title": spec.title, "code": spec.code, "startsAt": _iso(starts_at),
-        "endsAt": _iso(spec.ends_at) if spec.ends_at else None,
+        "title": spec.title, "code": spec.code, "startsAt": iso(starts_at),
+        "endsAt": iso(spec.ends_at) if spec.ends_at else None,
         "usageLimit": spec.usage_limit, "appliesOncePerCustomer": True,
         "context": ({"customers": {"add": [gid("Customer", spec.customer_platform_id)]}}
                     if spec.customer_platform_id else {"all": "ALL"}),
+        "combinesWith": {field: kind in spec.combines_with for kind, field in _COMBINES.items()},
     }
     if spec.minimum_subtotal is not None:
         minimum = {"greaterThanOrEqualToSubtotal": str(spec.minimum_subtotal)}
         data["minimumRequirement"] = {"subtotal": minimum}
     if spec.kind is DiscountKind.FREE_SHIPPING:
         data["destination"] = {"all": True}
+        data["maximumShippingPrice"] = str(spec.shipping_cap) if spec.shipping_cap is not None else None
         return "DiscountCodeFreeShippingCreate", data
-    value = ({"percentage": float(spec.value / 100)} if spec.kind is DiscountKind.PERCENTAGE
-             else {"discountAmount": {"amount": str(spec.value), "appliesOnEachItem": False}})
-    data["customerGets"] = {"value": value, "items": {"all": True}}
+    if spec.kind is DiscountKind.PERCENTAGE:
+        value: dict[str, Any] = {"percentage": float(spec.value / 100)}
+    elif spec.kind is DiscountKind.FREE_PRODUCT:
+        value = {"percentage": 1.0}
+    else:
+        value = {"discountAmount": {"amount": str(spec.value), "appliesOnEachItem": False}}
+    data["customerGets"] = {"value": value, "items": _items(spec)}
     return "DiscountCodeBasicCreate", data
+
+
+def _items(spec: DiscountSpec) -> dict:
+    if spec.product_ids:
+        return {"products": {"productsToAdd": [gid("Product", product) for product in spec.product_ids]}}
+    if spec.collection_ids:
+        return {"collections": {"add": [gid("Collection", collection) for collection in spec.collection_ids]}}
+    return {"all": True}
+
+
+def discount_refusal(errors: list[Mapping]) -> str:
+    """The PlatformRefused reason for a discount mutation's userErrors: what the shopper is told."""
+    for error in errors:
+        path = [str(part) for part in error.get("field") or []]
+        if error.get("code") == "TAKEN" and "code" in path:
+            return DiscountRefused.CODE_TAKEN
+        if "customers" in path or "context" in path:
+            return DiscountRefused.CUSTOMER_NOT_FOUND
+        if any(part in ("items", "products", "productsToAdd", "collections", "add") for part in path):
+            return DiscountRefused.PRODUCT_NOT_FOUND
+    return DiscountRefused.INVALID
 
 
 def discount_node(node: Mapping) -> tuple[str, str | None, str | None, datetime | None]:
@@ -319,7 +355,40 @@ def discount_node(node: Mapping) -> tuple[str, str | None, str | None, datetime 
             optional_text(codes[0], "code", where) if codes else None, optional_time(code, "endsAt", where))
 
 
-def _iso(moment: datetime) -> str:
+# -- store credit and customer loyalty (GraphQL nodes)
+def credit_from_node(node: Mapping, key: str, customer_platform_id: str) -> StoreCredit:
+    """A StoreCreditAccountCreditTransaction node (CreditFields) as the neutral StoreCredit."""
+    data = as_object(node, "store credit transaction")
+    where = f"store credit {data.get('id')!r}"
+    amount = as_object(data.get("amount"), f"{where} amount")
+    balance = as_object(data.get("balanceAfterTransaction"), f"{where} balance")
+    return StoreCredit(platform_id=numeric_id(data.get("id"), "StoreCreditAccountCreditTransaction", where),
+                       key=key, customer_platform_id=customer_platform_id,
+                       amount=amount_of(amount.get("amount"), f"{where} amount"),
+                       currency=text(amount, "currencyCode", where),
+                       balance=amount_of(balance.get("amount"), f"{where} balance"),
+                       expires_at=optional_time(data, "expiresAt", where))
+
+
+def credit_created_at(node: Mapping) -> datetime:
+    data = as_object(node, "store credit transaction")
+    return required_time(data, "createdAt", f"store credit {data.get('id')!r}")
+
+
+def loyalty_from_node(node: Mapping) -> tuple[list[str], CustomerLoyalty]:
+    """(tags, loyalty) of a Customer node as customer_loyalty.graphql selects it."""
+    data = as_object(node, "customer")
+    where = f"customer {data.get('id')!r}"
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise InvalidPayload(f"{where}: tags must be a list of text")
+    tier = (data.get("tier") or {}).get("value")
+    balance = (data.get("balance") or {}).get("value")
+    return tags, CustomerLoyalty(tier=tier, balance=amount_of(balance, f"{where} balance") if balance else None)
+
+
+def iso(moment: datetime) -> str:
+    """A time as Shopify's DateTime input: UTC with 'Z'."""
     if moment.tzinfo is None:
         raise ValueError("discount times must be timezone-aware")
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

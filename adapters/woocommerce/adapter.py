@@ -21,24 +21,30 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from adapters.base import (
+    Capability,
     Connection,
     Customer,
+    CustomerLoyalty,
     DiscountCode,
     DiscountSpec,
     Order,
     Page,
     Platform,
     Refund,
+    StoreCredit,
+    StoreCreditSpec,
     WebhookAction,
     WebhookCheck,
     WebhookEnvelope,
     WebhookHeaders,
     WebhookState,
+    supports,
 )
-from adapters.errors import Deleted, InvalidPayload, NotFound
+from adapters.errors import Deleted, DiscountRefused, InvalidPayload, NotFound, Unsupported
 from adapters.woocommerce import mapping, webhooks
 from adapters.woocommerce.client import TIMEOUT, Answer, StoreRefused, WooClient
 from adapters.woocommerce.pages import (
@@ -76,6 +82,9 @@ class WebhookReconciliation:
 
 class WooCommerceAdapter:
     platform = Platform.WOOCOMMERCE
+    # WooCommerce core has no store credit (extensions sell it) and no price cap on free shipping;
+    # collections are its product categories.
+    capabilities = frozenset({Capability.COLLECTION_RESTRICTIONS})
 
     def __init__(self, connection: Connection, *, timeout: float | tuple[float, float] = TIMEOUT,
                  query_string_auth: bool | None = None, transport: StoreTransport | None = None):
@@ -253,21 +262,65 @@ class WooCommerceAdapter:
                         secret: str | None = None) -> list[WebhookCheck]:
         return self.reconcile_webhooks(address, topics, secret).checks
 
+    def supports(self, capability: str) -> bool:
+        return supports(self.capabilities, capability)
+
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
-        """POST /coupons. A customer restriction becomes the customer's email (WooCommerce restricts by
-        email). A retried create finds the same coupon and returns it; a different one is refused."""
-        email = self.get_customer(spec.customer_platform_id).email if spec.customer_platform_id else None
+        """POST /coupons (see mapping.coupon_payload for what each kind becomes). A customer restriction
+        becomes the customer's email; the products must exist. A retried create finds the same coupon and
+        returns it; a code held by another coupon, or a coupon the store refuses, raises DiscountRefused."""
+        if spec.shipping_cap is not None:
+            raise Unsupported(Capability.FREE_SHIPPING_CAP)
+        email = self._customer_email(spec.customer_platform_id)
+        for product in spec.product_ids:
+            try:
+                self._client.get(f"products/{_numeric_id(product, 'product')}", {"_fields": "id"})
+            except NotFound:
+                raise DiscountRefused.because(DiscountRefused.PRODUCT_NOT_FOUND,
+                                              f"the store has no product {product!r}") from None
         try:
             answer = self._client.post("coupons", mapping.coupon_payload(spec, email))
         except StoreRefused as exc:
             if exc.code != "woocommerce_rest_coupon_code_already_exists":
-                raise
+                raise DiscountRefused.because(DiscountRefused.INVALID, exc.message) from exc
             found = _rows(self._client.get("coupons", {"code": spec.code}), "coupons")
             same = [c for c in found if mapping.same_coupon(c, spec, email)]
             if not same:
-                raise
+                raise DiscountRefused.because(DiscountRefused.CODE_TAKEN, exc.message) from exc
             return mapping.discount_from_coupon(same[0], spec)
         return mapping.discount_from_coupon(_object(answer, "coupon"), spec)
+
+    def issue_store_credit(self, spec: StoreCreditSpec) -> StoreCredit:
+        """WooCommerce core has no store credit: Unsupported (check ``supports`` first)."""
+        raise Unsupported(Capability.STORE_CREDIT)
+
+    def publish_customer_loyalty(self, customer_platform_id: str, tier: str | None,
+                                 balance: Decimal | int) -> CustomerLoyalty:
+        """The tier and balance as customer meta (``storecare_loyalty_tier``, ``storecare_loyalty_balance``),
+        written with PUT /customers/{id} only when they changed (a write sends customer.updated)."""
+        wanted = CustomerLoyalty(tier=tier, balance=balance)
+        path = f"customers/{_numeric_id(customer_platform_id, 'customer')}"
+        held = mapping.loyalty_from_customer(_object(self._client.get(path), "customer"))
+        if held == wanted:
+            return held
+        answer = self._client.put(path, {"meta_data": mapping.loyalty_meta(wanted)})
+        return mapping.loyalty_from_customer(_object(answer, "customer"))
+
+    def customer_loyalty(self, customer_platform_id: str) -> CustomerLoyalty:
+        answer = self._client.get(f"customers/{_numeric_id(customer_platform_id, 'customer')}")
+        return mapping.loyalty_from_customer(_object(answer, "customer"))
+
+    def _customer_email(self, customer_platform_id: str | None) -> str | None:
+        if customer_platform_id is None:
+            return None
+        try:
+            email = self.get_customer(customer_platform_id).email
+        except NotFound:
+            email = None
+        if not email:
+            raise DiscountRefused.because(DiscountRefused.CUSTOMER_NOT_FOUND,
+                                          f"the store has no customer {customer_platform_id!r} with an email")
+        return email
 
     # -- internals
     def _order_page(self, position: Position, number: int) -> Fetched[Order]:

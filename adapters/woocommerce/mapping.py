@@ -33,6 +33,7 @@ from typing import Any
 from adapters import readers
 from adapters.base import (
     Customer,
+    CustomerLoyalty,
     DiscountCode,
     DiscountKind,
     DiscountSpec,
@@ -47,7 +48,7 @@ from adapters.errors import InvalidPayload
 _UNPAID = frozenset({"pending", "on-hold", "checkout-draft", "failed", "draft"})
 _PAID = frozenset({"processing", "completed"})
 _DISCOUNT_TYPES = {DiscountKind.PERCENTAGE: "percent", DiscountKind.FIXED_AMOUNT: "fixed_cart",
-                   DiscountKind.FREE_SHIPPING: "fixed_cart"}
+                   DiscountKind.FREE_SHIPPING: "fixed_cart", DiscountKind.FREE_PRODUCT: "percent"}
 
 
 # -- payload -> DTOs --------------------------------------------------------------------------------
@@ -202,17 +203,38 @@ def _refund(data: Mapping, where: str, order_updated_at: datetime) -> Refund:
 # -- DTOs -> payload (what we write) ----------------------------------------------------------------
 
 def coupon_payload(spec: DiscountSpec, customer_email: str | None) -> dict[str, Any]:
-    """POST /coupons body for one reward code. A customer restriction is by email in WooCommerce."""
+    """POST /coupons body for one reward code. WooCommerce restricts a coupon to a customer by email.
+
+    - a percentage of the order, or of the lines of ``product_ids`` (``percent`` takes off only the lines
+      its products allow);
+    - an amount: ``fixed_cart``; with ``product_ids`` the cart must hold one of them, and the amount comes
+      off the cart (WooCommerce spreads a cart discount over every line);
+    - free shipping: ``free_shipping`` on a zero coupon; the store needs a Free shipping method that a
+      valid free-shipping coupon unlocks (WooCommerce > Settings > Shipping). No price cap exists;
+    - a free product: 100 % off that product, on one unit only (``limit_usage_to_x_items``: 1), whatever
+      its price is when the code is used (a ``fixed_product`` amount would have to guess the price);
+    - collections are WooCommerce's product categories (``product_categories``);
+    - combinable with other codes when ``combines_with`` names any kind (``individual_use`` false):
+      WooCommerce does not tell order, product and shipping discounts apart.
+    """
+    free_product = spec.kind is DiscountKind.FREE_PRODUCT
     body: dict[str, Any] = {
         "code": spec.code,
         "discount_type": _DISCOUNT_TYPES[spec.kind],
-        "amount": "0" if spec.kind is DiscountKind.FREE_SHIPPING else _decimal_text(spec.value),
+        "amount": ("100" if free_product else "0" if spec.kind is DiscountKind.FREE_SHIPPING
+                   else _decimal_text(spec.value)),
         "description": spec.title,
-        "individual_use": True,
+        "individual_use": not spec.combines_with,
         "usage_limit": spec.usage_limit,
         "usage_limit_per_user": spec.usage_limit,
         "free_shipping": spec.kind is DiscountKind.FREE_SHIPPING,
     }
+    if spec.product_ids:
+        body["product_ids"] = [int(product) for product in spec.product_ids]
+    if spec.collection_ids:
+        body["product_categories"] = [int(category) for category in spec.collection_ids]
+    if free_product:
+        body["limit_usage_to_x_items"] = 1
     if customer_email:
         body["email_restrictions"] = [customer_email]
     if spec.ends_at is not None:
@@ -233,6 +255,9 @@ def discount_from_coupon(payload: Mapping, spec: DiscountSpec) -> DiscountCode:
     amount = _money(data, "amount", where, default=Decimal(0))
     if data.get("free_shipping") is True and amount == 0:
         kind, value = DiscountKind.FREE_SHIPPING, spec.value
+    elif data.get("discount_type") == "percent" and data.get("limit_usage_to_x_items") == 1 and amount == 100 \
+            and len(data.get("product_ids") or []) == 1:
+        kind, value = DiscountKind.FREE_PRODUCT, spec.value
     else:
         kind = DiscountKind.PERCENTAGE if data.get("discount_type") == "percent" else DiscountKind.FIXED_AMOUNT
         value = amount
@@ -251,7 +276,30 @@ def same_coupon(payload: Mapping, spec: DiscountSpec, customer_email: str | None
     emails = sorted(str(e).lower() for e in data.get("email_restrictions") or [])
     return (str(data.get("code", "")).lower() == spec.code.lower() and same_amount
             and data.get("discount_type") == wanted["discount_type"]
-            and emails == sorted(e.lower() for e in wanted.get("email_restrictions", [])))
+            and emails == sorted(e.lower() for e in wanted.get("email_restrictions", []))
+            and sorted(data.get("product_ids") or []) == sorted(wanted.get("product_ids", []))
+            and sorted(data.get("product_categories") or []) == sorted(wanted.get("product_categories", [])))
+
+
+# -- customer meta: the loyalty shown in WordPress (keys without "_": other plugins and themes may read them)
+TIER_META, BALANCE_META = "storecare_loyalty_tier", "storecare_loyalty_balance"
+
+
+def loyalty_from_customer(payload: Mapping) -> CustomerLoyalty:
+    data = _object(payload, "customer")
+    where = f"customer {data.get('id')!r}"
+    meta = {str(m.get("key")): m.get("value") for m in _list(data, "meta_data", where) if isinstance(m, Mapping)}
+    tier, balance = meta.get(TIER_META), meta.get(BALANCE_META)
+    return CustomerLoyalty(tier=tier if isinstance(tier, str) and tier.strip() else None,
+                           balance=readers.amount_of(balance, f"{where} {BALANCE_META}", floats=False)
+                           if balance not in (None, "") else None)
+
+
+def loyalty_meta(loyalty: CustomerLoyalty) -> list[dict[str, str]]:
+    """The ``meta_data`` of PUT /customers/{id}: WooCommerce updates each key in place (a tier of None is
+    written empty)."""
+    return [{"key": TIER_META, "value": loyalty.tier or ""},
+            {"key": BALANCE_META, "value": format(loyalty.balance, "f") if loyalty.balance is not None else ""}]
 
 
 def _decimal_text(value: Decimal) -> str:

@@ -162,7 +162,7 @@ def layout_context() -> dict:
         "shop": shop, "nav": _navigation() if shop is not None else [],
         "bdi": shopper_text, "person": person_name, "plain_text": plain_text,
         "reauth_url": _reauth_url(shop), "embedded": embedded.is_embedded(),
-        "app_bridge": embedded.app_bridge_context(shop),
+        "app_bridge": embedded.app_bridge_context(shop), "permissions": _pending_permissions(shop),
     }
 
 
@@ -171,6 +171,21 @@ def _reauth_url(shop) -> str | None:
     from plugin.admin import connection as connection_page
 
     return connection_page.reauth_url(shop) if shop is not None and shop.needs_reauth else None
+
+
+def _pending_permissions(shop):
+    """The permissions the shop has not granted yet, for the banner "Storecare needs new permissions"
+    (None for a shop that lacks none, or whose platform's access is all or nothing)."""
+    from plugin.admin import connection as connection_page
+    from plugin.shops.permissions import pending_permissions
+
+    if shop is None or shop.needs_reauth:  # the re-authorisation banner says more, and fixes both
+        return None
+    pending = pending_permissions(request_session(), shop)
+    if pending is None:
+        return None
+    return {"labels": pending.labels, "required": pending.required, "optional": pending.optional,
+            "in_shopify_url": connection_page.reauth_url(shop)}
 
 
 def _navigation() -> list[dict]:

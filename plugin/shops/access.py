@@ -14,6 +14,10 @@ raises ``AuthRevoked`` (401/403):
   ``needs_reauth`` and the job fails for good.
 - The sandbox: the error goes on.
 
+A call Shopify refuses for want of an access scope (``PermissionMissing``, ACCESS_DENIED) removes the
+scopes it names from the shop's record, so the admin's banner asks the merchant to approve them and
+features that check ``permissions.missing_scopes`` say so before calling again; the error goes on.
+
 Every refresh and every mark is a unit of work of its own: the caller's session is neither used nor
 committed (a use case holding a lock keeps it, and its work stays its own to commit or roll back).
 Later jobs stop in ``service.adapter_for`` without calling the platform, every admin page asks the
@@ -28,7 +32,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from adapters.base import Platform, PlatformAdapter
-from adapters.errors import AdapterError, AuthRevoked
+from adapters.errors import AdapterError, AuthRevoked, PermissionMissing
 from plugin.shops.models import Shop
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,21 @@ def mark_needs_reauth(shop_id: int, reason: str) -> None:
         session.execute(update(Shop).where(Shop.id == shop_id).values(needs_reauth=True))
         session.commit()
     log.warning("shop %s needs the merchant to reconnect: %s", shop_id, reason)
+
+
+def forget_scopes(shop_id: int, refused: tuple[str, ...]) -> None:
+    """The platform refused for want of ``refused``: the shop's record no longer claims them (nor a
+    ``write_x`` whose ``read_x`` was refused). A unit of work of its own."""
+    if not refused:
+        return
+    gone = set(refused) | {"write_" + s.removeprefix("read_") for s in refused if s.startswith("read_")}
+    with current_app.extensions["storecare.db"].uow() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is not None and gone & set(shop.scopes or []):
+            shop.scopes = [scope for scope in shop.scopes if scope not in gone]
+            session.commit()
+            log.warning("shop %s lacks access scopes %s: the merchant is asked to approve them", shop_id,
+                        ", ".join(sorted(refused)))
 
 
 class ShopAdapter:
@@ -61,6 +80,9 @@ class ShopAdapter:
         def call(*args, **kwargs):
             try:
                 result = value(*args, **kwargs)
+            except PermissionMissing as exc:
+                forget_scopes(self._shop_id, exc.scopes)
+                raise
             except AuthRevoked as exc:
                 if not self._renewed(exc):
                     raise

@@ -8,7 +8,8 @@ from plugin.rate_limits import RateLimit
 
 FEATURE = Feature(
     name="shops",
-    blueprints=("plugin.shops.shopify_views:bp", "plugin.shops.woocommerce_views:bp"),
+    blueprints=("plugin.shops.shopify_views:bp", "plugin.shops.woocommerce_views:bp",
+                "plugin.shops.permissions_views:bp"),
     jobs=(
         Job("shopify.subscribe_webhooks", "plugin.shops.shopify:subscribe_webhooks_job", max_attempts=8,
             label=lazy_gettext("Setting up notifications from your Shopify store")),

@@ -112,17 +112,31 @@ class InstallStart:
 
 def begin_install(db, params: Iterable[tuple[str, str]], now: datetime | None = None) -> InstallStart:
     """Verify Shopify's install request, store a single-use state nonce, say where to send the merchant."""
-    client_id, secret = app_credentials()
+    _client_id, secret = app_credentials()
     now = now or utcnow()
-    shop_domain = verify_shopify_query(secret, params, now)
+    return _start_grant(db, verify_shopify_query(secret, params, now), required_scopes(), now)
+
+
+def begin_scope_grant(db, shop: Shop, scopes: Iterable[str], now: datetime | None = None) -> InstallStart:
+    """The grant screen asking the merchant of ``shop`` (signed in to our admin outside Shopify) for
+    ``scopes`` on top of the required ones: the way to approve new permissions without App Bridge. The
+    callback is the install's (``complete_install``): it stores the new token and its scopes."""
+    if shop.platform != PLATFORM or shop.status != "installed":
+        raise ShopifyAuthError("Only an installed Shopify shop can approve Shopify permissions.")
+    wanted = tuple(dict.fromkeys([*required_scopes(), *scopes]))
+    return _start_grant(db, shop.domain, wanted, now or utcnow())
+
+
+def _start_grant(db, shop_domain: str, scopes: Iterable[str], now: datetime) -> InstallStart:
+    client_id, _secret = app_credentials()
     nonce = random_secret(32)
     with db.uow() as session:
         session.execute(delete(OAuthState).where(OAuthState.expires_at < now))  # housekeeping
         session.add(OAuthState(nonce=nonce, platform=PLATFORM, shop_domain=shop_domain, created_at=now,
                                expires_at=now + STATE_TTL))
         session.commit()
-    url = authorize_url(shop_domain, client_id=client_id, scopes=required_scopes(),
-                        redirect_uri=redirect_uri(), state=nonce)
+    url = authorize_url(shop_domain, client_id=client_id, scopes=tuple(scopes), redirect_uri=redirect_uri(),
+                        state=nonce)
     return InstallStart(shop_domain, nonce, url)
 
 

@@ -87,11 +87,17 @@ def install():
         start = shopify.begin_install(db, request.args.items(multi=True))
     except (SecurityError, shopify.ShopifyAuthError) as exc:
         return _refused(exc)
-    response = redirect(start.authorize_url)
+    return remember_state(redirect(start.authorize_url), start.nonce)
+
+
+def remember_state(response, nonce: str, app=None):
+    """``response`` (the redirect to Shopify's grant screen) with the grant's state bound to this browser:
+    a signed, short-lived cookie that only the callback's path receives."""
+    app = app or current_app
     response.headers["Cache-Control"] = "no-store"
-    response.set_cookie(STATE_COOKIE, _state_serializer().dumps(start.nonce),
+    response.set_cookie(STATE_COOKIE, _state_serializer().dumps(nonce),
                         max_age=int(shopify.STATE_TTL.total_seconds()), path=bp.url_prefix, httponly=True,
-                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+                        secure=app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
     return response
 
 

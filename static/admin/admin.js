@@ -57,6 +57,20 @@
     visit(url.href, {});
   });
 
+  // "Approve permissions": App Bridge asks the merchant for the optional scopes the banner names, then
+  // the form goes on (whatever the answer): the server asks Shopify what is granted now and says so.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var wanted = form.getAttribute("data-request-scopes");
+    if (!wanted || form.dataset.scopesAsked === "1" || !window.shopify.scopes) { return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    window.shopify.scopes.request(wanted.split(" ")).then(function () {
+      form.dataset.scopesAsked = "1";
+      setTimeout(function () { form.requestSubmit(); });  // not while this submit event is still firing
+    }, function () { release(form); });
+  }, true);
+
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) { return; }
     var form = event.target;

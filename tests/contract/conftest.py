@@ -41,6 +41,9 @@ class AdapterKit:
     revoked_adapter: Callable[[], PlatformAdapter]  # its credentials no longer work
     delete_order: Callable[[str], None]  # the merchant deletes (WooCommerce: trashes) the order
     webhook_topics: tuple[str, ...]
+    product_id: str  # a product the shop sells
+    currency: str  # the shop's currency
+    order_with_code: Callable[[str, str], str]  # (code, customer id) -> an order of that customer using the code
     webhook_address: str = "https://storecare.example.com/webhooks/contract"
     webhook_secret: str = WEBHOOK_SECRET
 
@@ -84,6 +87,11 @@ def sandbox_kit(sandbox_path) -> AdapterKit:
     def delete_order(order_id: str) -> None:
         operations.delete_order(store, SANDBOX_SHOP, store.order(SANDBOX_SHOP, int(order_id)).number, now=NOW)
 
+    def order_with_code(code: str, customer_id: str) -> str:
+        email = store.customer(SANDBOX_SHOP, int(customer_id)).email
+        return operations.create_order(store, SANDBOX_SHOP, customer_email=email, discount_code=code,
+                                       delivery=operations.Delivery(send=lambda *args: 200), now=NOW).subject.platform_id
+
     other = store.order_page(SANDBOX_OTHER_SHOP, None, 1, None)[0][0]
     return AdapterKit(
         adapter=adapter(),
@@ -95,6 +103,9 @@ def sandbox_kit(sandbox_path) -> AdapterKit:
         revoked_adapter=lambda: adapter("uninstalled.sandbox.test"),
         delete_order=delete_order,
         webhook_topics=("orders/create", "orders/updated", "refunds/create"),
+        product_id=str(store.products(SANDBOX_SHOP)[0].id),
+        currency=store.shop(SANDBOX_SHOP).currency,
+        order_with_code=order_with_code,
     )
 
 

@@ -7,6 +7,7 @@ REST resources of the same records, signed like Shopify signs them.
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -53,6 +54,14 @@ def shopify_kit(shopify_simulator) -> AdapterKit:
         return shopify_webhook(SHOP, "orders/updated", rest_order(shop.orders[int(order_id)], shop.currency),
                                secret=WEBHOOK_SECRET)
 
+    def order_with_code(code: str, customer_id: str) -> str:
+        template = shop.orders[min(shop.orders)]
+        order = dataclasses.replace(template, id=max(shop.orders) + 1, number=template.number + 900,
+                                    customer=shop.customers[int(customer_id)], discount_codes=[code],
+                                    refunds=[], fulfillments=[])
+        shop.orders[order.id] = order
+        return str(order.id)
+
     return AdapterKit(
         adapter=adapter(),
         shop_domain=SHOP,
@@ -63,4 +72,7 @@ def shopify_kit(shopify_simulator) -> AdapterKit:
         revoked_adapter=lambda: adapter(token="shpat_revoked_token"),
         delete_order=lambda order_id: shop.orders.pop(int(order_id)) and None,
         webhook_topics=("orders/create", "orders/updated", "refunds/create"),
+        product_id=str(min(shop.products)),
+        currency=shop.currency,
+        order_with_code=order_with_code,
     )

@@ -5,7 +5,10 @@ the shops in tests/contract/shopify_store.py. So a document that selects a field
 have fails here as it would in production, and every answer has exactly the shape its document asked
 for. What the simulator decides itself: shop by host, access token (401 when it is not the shop's),
 shops that always fail (503), search syntax (``updated_at:>='...'`` only), webhook subscriptions,
-discount codes (TAKEN on a second use), and bulk operations (the bulk query is executed too, then
+discount codes (TAKEN on a second use, whatever the case; INVALID for a customer or product the shop
+does not have), what loyalty writes (tests/contract/shopify_rewards.py: tags, metafields, store credit,
+granted scopes and ACCESS_DENIED), answers lost after the work was done (``lose_answers``), and bulk
+operations (the bulk query is executed too, then
 flattened into JSONL with ``__parentId``, served from a storage URL).
 """
 from __future__ import annotations
@@ -24,8 +27,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import responses
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
+from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync, parse
 
+from tests.contract import shopify_rewards as rewards
 from tests.contract import shopify_store as store
 from tests.contract.shopify_store import SimShop, connection, gid, gql_customer, gql_order
 
@@ -84,6 +88,7 @@ class ShopifySimulator:
         self.bulk_failure: str | None = None  # an errorCode: polled operations end FAILED with it
         self.corrupt_order: int | None = None  # downloads break the line of this order (0-based), once
         self.downloads = 0
+        self.lose_answers: dict[str, int] = {}  # operationName -> answers to lose (502) after doing the work
         self._ids = itertools.count(1)
 
     def add_shop(self, shop: SimShop) -> SimShop:
@@ -104,17 +109,25 @@ class ShopifySimulator:
             return 401, {}, json.dumps({"errors": "[API] Invalid API key or access token"
                                                   " (unrecognized login or wrong password)"})
         body = json.loads(request.body)
-        self.requests.append({"operationName": body.get("operationName"), "variables": body.get("variables")})
-        result = graphql_sync(self.schema, body["query"], root_value=self._root(shop),
-                              variable_values=body.get("variables"), operation_name=body.get("operationName"))
+        operation = body.get("operationName")
+        self.requests.append({"operationName": operation, "variables": body.get("variables")})
         status = {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}
         payload: dict = {"extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
                                                  "throttleStatus": status}}}
+        denied = rewards.access_denied(parse(body["query"]), operation, shop.granted_scopes)
+        if denied:
+            payload["errors"] = denied
+            return 200, {"Content-Type": "application/json"}, json.dumps(payload)
+        result = graphql_sync(self.schema, body["query"], root_value=self._root(shop),
+                              variable_values=body.get("variables"), operation_name=operation)
         if result.errors:
             payload["errors"] = [{"message": e.message, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
                                  for e in result.errors]
         if result.data is not None:
             payload["data"] = result.data
+        if self.lose_answers.get(operation, 0) > 0:  # done, but the answer never reaches the caller
+            self.lose_answers[operation] -= 1
+            return 502, {}, "Bad Gateway"
         return 200, {"Content-Type": "application/json"}, json.dumps(payload)
 
     def _download(self, request):
@@ -177,12 +190,15 @@ class ShopifySimulator:
 
         def create_discount(kind):
             def create(info, **arguments):
-                spec = next(iter(arguments.values()))
+                argument, spec = next(iter(arguments.items()))
                 code = spec["code"]
-                if code in shop.discounts:
+                if code.casefold() in {held.casefold() for held in shop.discounts}:  # unique whatever the case
                     return {"codeDiscountNode": None, "userErrors": [{
-                        "field": ["basicCodeDiscount", "code"], "code": "TAKEN",
+                        "field": [argument, "code"], "code": "TAKEN",
                         "message": "Code must be unique. Please try a different code."}]}
+                refused = rewards.discount_refusal(shop, spec, argument)
+                if refused:
+                    return {"codeDiscountNode": None, "userErrors": [refused]}
                 n = next(self._ids)
                 shop.discounts[code] = {"id": gid("DiscountCodeNode", n), "codeDiscount": {
                     "__typename": kind, "title": spec["title"], "endsAt": spec.get("endsAt"),
@@ -212,7 +228,7 @@ class ShopifySimulator:
                     "partialDataUrl": None}
 
         def by_code(info, code):
-            return shop.discounts.get(code)
+            return next((node for held, node in shop.discounts.items() if held.casefold() == code.casefold()), None)
 
         return {"orders": orders, "order": order, "ordersCount": orders_count, "customers": customers,
                 "customer": customer, "webhookSubscriptions": subscriptions,
@@ -220,7 +236,7 @@ class ShopifySimulator:
                 "discountCodeBasicCreate": create_discount("DiscountCodeBasic"),
                 "discountCodeFreeShippingCreate": create_discount("DiscountCodeFreeShipping"),
                 "codeDiscountNodeByCode": by_code, "bulkOperationRunQuery": bulk_run,
-                "bulkOperation": bulk_operation}
+                "bulkOperation": bulk_operation, **rewards.resolvers(shop)}
 
     def _bulk_lines(self, shop: SimShop, query: str) -> list[bytes]:
         """Run the bulk query over the whole shop, then flatten it as Shopify does: each connection's

@@ -18,6 +18,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
+# What a shop grants the app unless a test says otherwise: app.yaml's scopes and its optional ones.
+ALL_SCOPES = ("read_customers", "write_customers", "read_orders", "read_products", "write_discounts",
+              "read_returns", "write_returns", "read_fulfillments", "read_store_credit_accounts",
+              "read_store_credit_account_transactions", "write_store_credit_account_transactions")
 SHOP_TZ = timezone(timedelta(hours=-5))  # the shop's zone: REST times carry its offset
 _DISPLAY_FULFILLMENT = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED", "fulfilled": "FULFILLED"}
 
@@ -32,6 +36,9 @@ class SimCustomer:
     subscribed: bool
     created_at: datetime
     updated_at: datetime
+    tags: list[str] = field(default_factory=list)
+    metafields: dict[tuple[str, str], dict] = field(default_factory=dict)  # (namespace, key) -> metafield
+    store_credit: dict[str, list[dict]] = field(default_factory=dict)  # currency -> credit transactions
 
 
 @dataclass
@@ -99,6 +106,12 @@ class SimShop:
     customers: dict[int, SimCustomer]
     subscriptions: list[dict] = field(default_factory=list)
     discounts: dict[str, dict] = field(default_factory=dict)
+    products: set[int] = field(default_factory=set)  # the catalogue's product ids
+    collections: set[int] = field(default_factory=set)
+    granted_scopes: set[str] = field(default_factory=lambda: set(ALL_SCOPES))
+
+
+PRODUCT_BASE, COLLECTION_BASE = 8_800_000_000, 4_400_000_000
 
 
 def build_shop(domain: str, token: str, *, seed: int, orders: int, customers: int, id_base: int,
@@ -116,7 +129,8 @@ def build_shop(domain: str, token: str, *, seed: int, orders: int, customers: in
                              locale=rng.choice(["en", "pl", "fr"]), subscribed=rng.random() < 0.5,
                              created_at=created, updated_at=updated)
         people[person.id] = person
-    shop = SimShop(domain=domain, token=token, currency=currency, orders={}, customers=people)
+    shop = SimShop(domain=domain, token=token, currency=currency, orders={}, customers=people,
+                   products={PRODUCT_BASE + n for n in range(13)}, collections={COLLECTION_BASE + n for n in range(3)})
     line_id = 1_330_000_000 + id_base * 100
     for i in range(orders):
         created = _moment(now, rng, 2, 120)
@@ -131,7 +145,7 @@ def build_shop(domain: str, token: str, *, seed: int, orders: int, customers: in
             lines.append(SimLine(id=line_id, title=rng.choice(["Linen shirt", "Mug", "Tea tin", "Scarf"]),
                                  quantity=quantity, price=price,
                                  sku=rng.choice([f"SKU-{line_id % 97}", None]),
-                                 product_id=rng.choice([8_800_000_000 + line_id % 13, None]),
+                                 product_id=rng.choice([PRODUCT_BASE + line_id % 13, None]),
                                  discount=discount))
         subtotal = sum((line.total for line in lines), Decimal(0))
         order = SimOrder(id=5_500_000_000 + id_base + i, number=1001 + i,
@@ -223,7 +237,40 @@ def gql_customer(customer: SimCustomer) -> dict:
             "firstName": customer.first_name, "lastName": customer.last_name, "locale": customer.locale,
             "displayName": " ".join(p for p in (customer.first_name, customer.last_name) if p),
             "createdAt": utc(customer.created_at), "updatedAt": utc(customer.updated_at),
-            "defaultEmailAddress": email_address(customer)}
+            "defaultEmailAddress": email_address(customer), "tags": list(customer.tags),
+            "metafield": lambda info, key, namespace=None: customer.metafields.get((app_namespace(namespace), key)),
+            "storeCreditAccounts": lambda info, **args: store_credit_accounts(customer, args)}
+
+
+APP_ID = 580111
+
+
+def app_namespace(namespace: str | None) -> str:
+    """Shopify's resolution of the app-reserved namespace: ``$app:loyalty`` -> ``app--580111--loyalty``."""
+    if namespace is None or namespace == "$app":
+        return f"app--{APP_ID}"
+    if namespace.startswith("$app:"):
+        return f"app--{APP_ID}--{namespace[len('$app:'):]}"
+    return namespace
+
+
+def store_credit_accounts(customer: SimCustomer, args: dict) -> dict:
+    """The customer's accounts (one per currency), filtered by ``currency_code:XXX``; transactions newest
+    first (our documents ask reverse: true), credits only for ``type:credit``."""
+    query = args.get("query") or ""
+    wanted = query.split(":", 1)[1] if query.startswith("currency_code:") else None
+    accounts = []
+    for n, (currency, credits) in enumerate(sorted(customer.store_credit.items())):
+        if wanted is not None and currency != wanted:
+            continue
+        balance = credits[-1]["balanceAfterTransaction"]["amount"] if credits else "0.0"
+        accounts.append({"id": gid("StoreCreditAccount", customer.id * 10 + n),
+                         "balance": {"amount": balance, "currencyCode": currency},
+                         "transactions": lambda info, rows=credits, **a: {
+                             "nodes": (list(reversed(rows)) if a.get("reverse") else list(rows))[:a.get("first") or 250],
+                             "pageInfo": {"hasNextPage": False, "hasPreviousPage": False}}})
+    return {"nodes": accounts[:args.get("first") or 250],
+            "pageInfo": {"hasNextPage": False, "hasPreviousPage": False}}
 
 
 def gql_line(line: SimLine, currency: str) -> dict:

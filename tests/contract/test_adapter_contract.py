@@ -1,13 +1,16 @@
 """The contract every PlatformAdapter keeps, run against each platform's kit (see conftest.py)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from adapters.base import (
+    Capability,
     Customer,
+    CustomerLoyalty,
+    DiscountClass,
     DiscountCode,
     DiscountKind,
     DiscountSpec,
@@ -16,11 +19,22 @@ from adapters.base import (
     Page,
     Platform,
     PlatformAdapter,
+    StoreCredit,
+    StoreCreditSpec,
     WebhookAction,
     WebhookCheck,
     WebhookState,
 )
-from adapters.errors import AdapterError, AuthRevoked, InvalidPayload, NotFound, Transient
+from adapters.errors import (
+    AdapterError,
+    AuthRevoked,
+    DiscountRefused,
+    InvalidPayload,
+    NotFound,
+    StoreCreditRefused,
+    Transient,
+    Unsupported,
+)
 
 SMALL_PAGE = 7
 MAX_PAGES = 1_000
@@ -244,3 +258,155 @@ def test_a_transient_platform_failure_surfaces_as_transient(kit):
 def test_revoked_credentials_surface_as_auth_revoked(kit):
     with pytest.raises(AuthRevoked):
         kit.revoked_adapter().list_orders()
+
+
+# -- loyalty: reward codes, store credit, the customer's tier and balance, codes on orders
+
+def a_customer(kit) -> Customer:
+    return next(c for c in collect(kit.adapter.list_customers, limit=250) if c.email)
+
+
+def reward_specs(kit, customer_id: str) -> list[DiscountSpec]:
+    """One code of each kind a reward can be, for ``customer_id``, single use, ending in a month."""
+    common = {"title": "Contract reward", "customer_platform_id": customer_id,
+              "ends_at": datetime(2031, 2, 1, tzinfo=UTC)}
+    return [
+        DiscountSpec(code="CT-PCT", kind=DiscountKind.PERCENTAGE, value=Decimal("12.5"),
+                     product_ids=(kit.product_id,), **common),
+        DiscountSpec(code="CT-AMOUNT", kind=DiscountKind.FIXED_AMOUNT, value=Decimal("20.00"),
+                     minimum_subtotal=Decimal("50.00"), combines_with=frozenset({DiscountClass.SHIPPING}), **common),
+        DiscountSpec(code="CT-SHIP", kind=DiscountKind.FREE_SHIPPING, value=Decimal(0), **common),
+        DiscountSpec(code="CT-FREE", kind=DiscountKind.FREE_PRODUCT, value=Decimal(0),
+                     product_ids=(kit.product_id,), **common),
+    ]
+
+
+def test_every_kind_of_reward_code_is_created_and_a_retry_returns_the_same_code(kit):
+    customer = a_customer(kit)
+
+    for spec in reward_specs(kit, customer.platform_id):
+        created = kit.adapter.create_discount_code(spec)
+        again = kit.adapter.create_discount_code(spec)
+
+        assert isinstance(created, DiscountCode) and created.platform_id, spec.kind
+        assert (created.code, created.kind) == (spec.code, spec.kind)
+        assert created.ends_at == spec.ends_at
+        assert again == created, f"a retried {spec.kind} code must be the code already created"
+
+
+def test_a_code_held_by_another_reward_is_refused_with_words_for_the_shopper(kit):
+    customer = a_customer(kit)
+    first = DiscountSpec(code="CT-HELD", kind=DiscountKind.FIXED_AMOUNT, value=Decimal(5), title="One reward",
+                         customer_platform_id=customer.platform_id)
+    kit.adapter.create_discount_code(first)
+
+    with pytest.raises(DiscountRefused) as refused:
+        kit.adapter.create_discount_code(DiscountSpec(code="ct-held", kind=DiscountKind.PERCENTAGE,
+                                                      value=Decimal(50), title="Another reward"))
+
+    assert refused.value.reason == DiscountRefused.CODE_TAKEN
+    assert refused.value.message == DiscountRefused.MESSAGES[DiscountRefused.CODE_TAKEN]
+
+
+@pytest.mark.parametrize("wrong, reason", [("customer", DiscountRefused.CUSTOMER_NOT_FOUND),
+                                           ("product", DiscountRefused.PRODUCT_NOT_FOUND)])
+def test_a_reward_for_a_customer_or_product_the_shop_does_not_have_is_refused(kit, wrong, reason):
+    customer = "999999999" if wrong == "customer" else a_customer(kit).platform_id
+    product = "999999999" if wrong == "product" else kit.product_id
+
+    with pytest.raises(DiscountRefused) as refused:
+        kit.adapter.create_discount_code(DiscountSpec(code="CT-WRONG", kind=DiscountKind.FREE_PRODUCT,
+                                                      value=Decimal(0), title="Reward",
+                                                      customer_platform_id=customer, product_ids=(product,)))
+
+    assert refused.value.reason == reason and refused.value.message
+
+
+def test_the_platform_says_what_it_can_do_and_refuses_the_rest_as_unsupported(kit):
+    adapter, customer = kit.adapter, a_customer(kit)
+    attempts = {
+        Capability.STORE_CREDIT: lambda: adapter.issue_store_credit(StoreCreditSpec(
+            key="ct-capability", customer_platform_id=customer.platform_id, amount=Decimal("5.00"),
+            currency=kit.currency)),
+        Capability.FREE_SHIPPING_CAP: lambda: adapter.create_discount_code(DiscountSpec(
+            code="CT-CAP", kind=DiscountKind.FREE_SHIPPING, value=Decimal(0), title="Capped shipping",
+            shipping_cap=Decimal("15.00"))),
+        Capability.COLLECTION_RESTRICTIONS: lambda: adapter.create_discount_code(DiscountSpec(
+            code="CT-COLLECTION", kind=DiscountKind.PERCENTAGE, value=Decimal(10), title="Collection reward",
+            collection_ids=("4400000001",))),
+    }
+
+    assert set(attempts) == set(Capability)
+    for capability, attempt in attempts.items():
+        if adapter.supports(capability):
+            assert attempt() is not None
+        else:
+            with pytest.raises(Unsupported) as unsupported:
+                attempt()
+            assert unsupported.value.capability == capability and unsupported.value.message
+    with pytest.raises(ValueError):
+        adapter.supports("teleportation")
+
+
+def test_store_credit_is_credited_once_per_key_in_the_shops_currency(kit):
+    if not kit.adapter.supports(Capability.STORE_CREDIT):
+        with pytest.raises(Unsupported):
+            kit.adapter.issue_store_credit(StoreCreditSpec(key="ct-1", customer_platform_id="1",
+                                                           amount=Decimal(1), currency=kit.currency))
+        return
+    customer = a_customer(kit)
+    spec = StoreCreditSpec(key="ct-redemption-1", customer_platform_id=customer.platform_id,
+                           amount=Decimal("15.00"), currency=kit.currency,
+                           expires_at=datetime(2031, 1, 1, tzinfo=UTC))
+
+    first = kit.adapter.issue_store_credit(spec)
+    again = kit.adapter.issue_store_credit(spec)
+    second = kit.adapter.issue_store_credit(StoreCreditSpec(key="ct-redemption-2",
+                                                            customer_platform_id=customer.platform_id,
+                                                            amount=Decimal("2.50"), currency=kit.currency))
+
+    assert isinstance(first, StoreCredit) and first.platform_id
+    assert (first.amount, first.currency, first.balance, first.expires_at) == (
+        Decimal("15.00"), kit.currency, Decimal("15.00"), spec.expires_at)
+    assert again == first
+    assert second.balance == Decimal("17.50") and second.platform_id != first.platform_id
+    other_currency = "EUR" if kit.currency != "EUR" else "USD"
+    with pytest.raises(StoreCreditRefused) as refused:
+        kit.adapter.issue_store_credit(StoreCreditSpec(key="ct-redemption-3", customer_platform_id=customer.platform_id,
+                                                       amount=Decimal(1), currency=other_currency))
+    assert refused.value.reason == StoreCreditRefused.CURRENCY
+    with pytest.raises(StoreCreditRefused) as refused:
+        kit.adapter.issue_store_credit(StoreCreditSpec(key="ct-redemption-4", customer_platform_id="999999999",
+                                                       amount=Decimal(1), currency=kit.currency))
+    assert refused.value.reason == StoreCreditRefused.CUSTOMER_NOT_FOUND
+
+
+def test_the_customers_tier_and_balance_are_published_and_a_new_tier_replaces_the_old(kit):
+    customer = a_customer(kit)
+
+    assert kit.adapter.customer_loyalty(customer.platform_id) == CustomerLoyalty(tier=None, balance=None)
+    first = kit.adapter.publish_customer_loyalty(customer.platform_id, "Silver", 120)
+    assert first == CustomerLoyalty(tier="Silver", balance=Decimal(120))
+    assert kit.adapter.customer_loyalty(customer.platform_id) == first
+
+    kit.adapter.publish_customer_loyalty(customer.platform_id, "Gold", Decimal("80.5"))
+    assert kit.adapter.customer_loyalty(customer.platform_id) == CustomerLoyalty(tier="Gold", balance=Decimal("80.5"))
+
+    kit.adapter.publish_customer_loyalty(customer.platform_id, None, 0)
+    assert kit.adapter.customer_loyalty(customer.platform_id) == CustomerLoyalty(tier=None, balance=Decimal(0))
+    with pytest.raises(NotFound):
+        kit.adapter.customer_loyalty(kit.other_shop_customer_id)
+
+
+def test_an_order_that_used_a_reward_code_carries_it(kit):
+    customer = a_customer(kit)
+    spec = DiscountSpec(code="CT-USED-7Q", kind=DiscountKind.FIXED_AMOUNT, value=Decimal(5), title="Reward",
+                        customer_platform_id=customer.platform_id)
+    kit.adapter.create_discount_code(spec)
+
+    order_id = kit.order_with_code(spec.code, customer.platform_id)
+
+    fetched = kit.adapter.get_order(order_id)
+    listed = next(o for o in collect(kit.adapter.list_orders, limit=250) if o.platform_id == order_id)
+    assert fetched.uses_discount_code("ct-used-7q") and fetched.uses_discount_code(spec.code)
+    assert listed.discount_codes == fetched.discount_codes and not fetched.uses_discount_code("CT-USED")

@@ -135,6 +135,9 @@ class WooStore:
     refunds: dict[int, list[dict]] = field(default_factory=dict)
     webhooks: dict[int, dict] = field(default_factory=dict)
     coupons: dict[int, dict] = field(default_factory=dict)
+    products: dict[int, dict] = field(default_factory=lambda: {  # the example order's two products
+        93: {"id": 93, "name": "Woo Single #1", "price": "3.00"},
+        22: {"id": 22, "name": "Ship Your Idea", "price": "12.00"}})
     plugin_connection: dict | None = None
     currency: str = "USD"
     home_url: str | None = None
@@ -231,6 +234,20 @@ class WooStore:
         user.update(changes, date_modified_gmt=_gmt(at), date_modified=_gmt(at))
         self._queue("customer.updated", user_id)
         return user
+
+    def edit_customer(self, user_id: int, body: dict, at: datetime) -> dict:
+        """PUT /customers/{id} (WC_REST_Customers_Controller): each ``meta_data`` entry updates the meta of
+        its key in place, or is added with a new id (WC_Data::update_meta_data); the customer is saved
+        (date_modified = at): customer.updated."""
+        customer = self.customers[user_id]
+        for entry in body.get("meta_data") or []:
+            held = next((m for m in customer["meta_data"] if m["key"] == entry["key"]), None)
+            if held is not None:
+                held["value"] = entry["value"]
+            else:
+                customer["meta_data"].append({"id": self.new_id(), "key": entry["key"], "value": entry["value"]})
+        other = {k: v for k, v in body.items() if k not in ("meta_data", "id")}
+        return self.update_customer(user_id, at, **other)
 
     def _queue(self, topic: str, resource_id: int) -> None:
         if (topic, resource_id) not in self.queued:  # WC_Webhook::is_already_processed, within a request
@@ -532,6 +549,14 @@ def _route(store: WooStore, method: str, path: str, query: dict, body: dict, cal
         if order is None:
             return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
         return _ok(store.refunds.get(order["id"], []) if sub else order)
+    if resource == "products" and method == "GET" and ident is not None:
+        product = store.products.get(int(ident))
+        return _ok(product) if product else _error(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+    if resource == "customers" and method == "PUT" and ident is not None:
+        customer = store.customers.get(int(ident))
+        if customer is None:
+            return _error(404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
+        return _ok(store.edit_customer(int(ident), body, datetime.now(UTC)))
     if resource == "customers" and method == "GET":
         if ident is None:  # role defaults to "customer"; "all" lists every WordPress user
             role = query.get("role", "customer")
@@ -593,7 +618,11 @@ def _coupons(store: WooStore, method: str, query: dict, body: dict):
         return _page([c for c in store.coupons.values() if not code or c["code"] == code], query)
     if any(c["code"] == str(body.get("code", "")).lower() for c in store.coupons.values()):
         return _error(400, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists")
-    coupon = {**fixture("coupon"), **body, "id": store.new_id(), "code": str(body["code"]).lower()}
+    defaults = {"minimum_amount": "", "maximum_amount": "", "exclude_sale_items": False, "individual_use": False,
+                "product_ids": [], "product_categories": [], "limit_usage_to_x_items": None, "usage_limit": None,
+                "usage_limit_per_user": None, "email_restrictions": [], "date_expires": None,
+                "date_expires_gmt": None}  # WC_Coupon's defaults for what a POST leaves out
+    coupon = {**fixture("coupon"), **defaults, **body, "id": store.new_id(), "code": str(body["code"]).lower()}
     coupon["amount"] = str(Decimal(str(body.get("amount", "0"))).quantize(Decimal("0.01")))
     coupon.pop("_links", None)
     store.coupons[coupon["id"]] = coupon
@@ -772,6 +801,13 @@ def _kit(simulator: WooSimulator, scheme: str):
         store.fail_next = 1
         return adapter_for(store)
 
+    def order_with_code(code: str, customer_id: str) -> str:
+        """An order that used the code: WooCommerce keeps it lowercased (wc_format_coupon_code)."""
+        order = make_order(store.new_id(), customer=store.customers[int(customer_id)], created=NOW)
+        order["coupon_lines"] = [{"id": store.new_id(), "code": code.lower(), "discount": "5.00",
+                                  "discount_tax": "0.00", "meta_data": []}]
+        return str(store.add_order(order)["id"])
+
     return AdapterKit(
         adapter=adapter_for(store),
         shop_domain="contract.woo.test",
@@ -782,6 +818,9 @@ def _kit(simulator: WooSimulator, scheme: str):
         revoked_adapter=lambda: adapter_for(store, key="ck_" + "0" * 40),
         delete_order=lambda order_id: store.trash_order(int(order_id), NOW),
         webhook_topics=("order.created", "order.updated", "customer.updated"),
+        product_id="93",
+        currency=store.currency,
+        order_with_code=order_with_code,
     )
 
 

@@ -5,7 +5,8 @@
 // time); fetch to the app's own origin gets one in its Authorization header; <ui-nav-menu> links are
 // reported to the Shopify admin around the frame, which clicks the link when the merchant picks it (an
 // unhandled click reloads the frame, as App Bridge does); <ui-title-bar>'s title and shopify.toast.show
-// go to that admin too; the "shopify-reload" bounce page reloads its target with a fresh token.
+// go to that admin too; shopify.scopes.request opens no modal and grants what it is asked for; the
+// "shopify-reload" bounce page reloads its target with a fresh token.
 (function () {
   "use strict";
   var SECRET = "__SECRET__", SHOP = "__SHOP__", SESSION = "__SESSION__";
@@ -58,7 +59,16 @@
       hide: function () {}
     }
   };
-  window.__appBridgeStandIn = {minted: function () { return minted; }};
+  // shopify.scopes.request: the merchant approves every scope asked for in Shopify's modal.
+  var requested = [];
+  window.shopify.scopes = {
+    request: function (scopes) {
+      requested.push(scopes.slice());
+      tell({type: "scopes", scopes: scopes});
+      return Promise.resolve({result: "granted-all", detail: {granted: scopes, required: [], optional: scopes}});
+    }
+  };
+  window.__appBridgeStandIn = {minted: function () { return minted; }, requested: function () { return requested; }};
 
   // The "patch ID token" page: App Bridge reloads the target with a fresh token.
   var reload = new URL(location.href).searchParams.get("shopify-reload");

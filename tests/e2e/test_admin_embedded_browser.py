@@ -7,7 +7,8 @@ fetch from Shopify's CDN, is served by a stand-in (tests/e2e/app_bridge_standin.
 tokens with the test app's secret, reports the nav menu and title bar to the admin around the frame, and
 shows toasts there. The merchant walks several pages through Shopify's navigation, searches, goes back,
 switches the language and saves a settings form (bad input first) and a retry: every request after
-Shopify's own load carries a fresh ID token and none carries a cookie."""
+Shopify's own load carries a fresh ID token and none carries a cookie. A merchant whose feature needs new
+permissions approves them from the banner through App Bridge's scopes.request."""
 from __future__ import annotations
 
 import json
@@ -245,3 +246,36 @@ def test_the_merchant_walks_the_admin_inside_shopify_with_third_party_cookies_bl
     fresh = [c["jti"] for i, c in enumerate(claims) if i not in followed]
     assert len(fresh) == len(set(fresh)), "a token was used for two requests"
     assert json.dumps([r.method for r in ours]).count("POST") == 4  # language, bad save, save, retry
+
+
+def test_the_merchant_approves_new_permissions_from_the_banner_inside_shopify(page, store, shopify, db, app):
+    from adapters.base import Capability
+    from adapters.shopify.adapter import ShopifyAdapter
+    from plugin.admin import shop_settings
+    from tests.contract.shopify_simulator import ShopifySimulator
+    from tests.contract.shopify_store import build_shop
+
+    wanted = list(ShopifyAdapter.SCOPES[Capability.STORE_CREDIT])
+    with db.uow() as session:  # the example needs store credit once it is on, as loyalty with that reward
+        shop_settings.save(session, store["shop"], shop_settings.section(app, "example"),
+                           {"greeting": "Hello", "points_per_order": 1, "enabled": True})
+        shop = session.get(Shop, store["shop"])
+        simulated = build_shop(SHOP, "shpat_first", seed=1, orders=1, customers=1, id_base=0, now=shop.installed_at)
+    simulated.granted_scopes = set(shop.scopes) | set(wanted)  # what Shopify holds once the merchant approved
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        simulator = ShopifySimulator()
+        simulator.add_shop(simulated)
+        simulator.install(mock)
+        page.goto(ADMIN)
+        app_page = shopify.app
+        banner = app_page.locator('[data-banner="permissions"]')
+        expect(banner).to_contain_text("Storecare needs new permissions: approve them. They are for: store credit.")
+
+        banner.get_by_role("button", name="Approve permissions").click()
+
+        expect(shopify.toasts).to_have_text(["Thank you: Storecare has every permission it needs."])
+        expect(banner).to_have_count(0)
+    assert app_frame(page).evaluate("window.__appBridgeStandIn.requested()") == [wanted]
+    assert [c["operationName"] for c in simulator.requests] == ["GrantedScopes"]
+    with db.uow() as session:
+        assert set(wanted) <= set(session.get(Shop, store["shop"]).scopes)

@@ -20,4 +20,5 @@ FEATURE = Feature(
                              "example/settings.html",
                              defaults={"greeting": "Hello", "points_per_order": 10, "enabled": False}),
     storefront=("tests.example_feature.storefront:routes",),
+    platform_needs="tests.example_feature.settings:platform_needs",
 )

@@ -8,3 +8,15 @@ class ExampleSettings(SettingsSchema):
     greeting = fields.String(required=True, validate=validate.Length(min=1, max=40))
     points_per_order = fields.Integer(required=True, validate=validate.Range(min=0, max=1000))
     enabled = fields.Boolean(required=True)
+
+
+def platform_needs(session, shop):
+    """What the example needs from the shop's platform now: store credit, once the merchant turned the
+    example on (as loyalty needs it while a store-credit reward is offered)."""
+    from flask import current_app
+
+    from adapters.base import Capability
+    from plugin.admin import shop_settings
+
+    values = shop_settings.read(session, shop.id, shop_settings.section(current_app, "example"))
+    return (Capability.STORE_CREDIT,) if values["enabled"] else ()

@@ -13,6 +13,7 @@ def _write(tmp_path, data):
 def test_the_shipped_manifest_is_valid_and_pins_the_api_version():
     manifest = load_manifest()
     assert manifest["shopify"]["api_version"] == "2026-10"
+    assert "write_store_credit_account_transactions" in manifest["shopify"]["optional_scopes"]
     assert {"customers/data_request", "customers/redact", "shop/redact"} <= set(manifest["shopify"]["compliance_webhooks"])
 
 
@@ -21,6 +22,8 @@ def test_the_shipped_manifest_is_valid_and_pins_the_api_version():
     (("shopify", "scopes"), ["read_orders", "steal_everything"], "shopify.scopes.1"),
     (("woocommerce", "webhooks"), ["order/created"], "woocommerce.webhooks.0"),
     (("shopify", "compliance_webhooks"), ["shop/redact"], "shopify.compliance_webhooks"),
+    (("shopify", "optional_scopes"), ["read_orders"], "shopify.optional_scopes"),
+    (("shopify", "optional_scopes"), ["give_me_everything"], "shopify.optional_scopes.0"),
 ])
 def test_an_invalid_manifest_stops_start_up_naming_the_key(tmp_path, path, value, key):
     data = yaml.safe_load(DEFAULT_PATH.read_text())

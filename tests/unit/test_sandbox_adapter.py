@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from adapters import get_adapter
-from adapters.base import Connection, DiscountKind, DiscountSpec, FinancialStatus, Platform
-from adapters.errors import AuthRevoked, NotFound, Transient
+from adapters.base import Connection, DiscountKind, DiscountSpec, FinancialStatus, Platform, StoreCreditSpec
+from adapters.errors import AuthRevoked, DiscountRefused, NotFound, Transient
 from adapters.sandbox import (
     Delivery,
     DiscountCodeTakenError,
@@ -20,7 +20,7 @@ from adapters.sandbox import (
     operations,
     seed_shop,
 )
-from adapters.sandbox.schema import SchemaMismatch
+from adapters.sandbox.schema import DDL, INSERT_CUSTOMER, INSERT_SHOP, SCHEMA_VERSION, SchemaMismatch
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 SHOP = "adapter.sandbox.test"
@@ -149,8 +149,9 @@ def test_a_code_for_a_customer_needs_a_customer_of_this_shop(adapter):
     bound = adapter.create_discount_code(spec(customer_platform_id=customer.platform_id,
                                               ends_at=NOW + timedelta(days=30)))
     assert bound.ends_at == NOW + timedelta(days=30)
-    with pytest.raises(NotFound):
+    with pytest.raises(DiscountRefused) as refused:
         adapter.create_discount_code(spec(code="OTHER-1", customer_platform_id="42"))
+    assert refused.value.reason == DiscountRefused.CUSTOMER_NOT_FOUND
 
 
 @pytest.mark.parametrize("changes", [{"code": "HAS SPACE"}, {"code": ""},
@@ -192,3 +193,22 @@ def test_a_store_written_by_another_schema_version_is_refused(store):
 
     with pytest.raises(SchemaMismatch):
         store.has_shop(SHOP)
+
+
+def test_a_store_of_the_first_schema_version_is_upgraded_and_keeps_its_data(tmp_path):
+    path, stamp = tmp_path / "old.db", "2026-01-01T00:00:00.000000+00:00"
+    conn = sqlite3.connect(path)
+    conn.executescript(f"BEGIN; {DDL} PRAGMA user_version = 1; COMMIT;")  # what version 1 created
+    conn.execute(INSERT_SHOP, (SHOP, "Old shop", "PLN", 2300, 1, stamp, stamp))
+    conn.execute(INSERT_CUSTOMER, (2_000_000_001, SHOP, "ada@example.com", "Ada", None, None, 0, "pl", stamp, stamp))
+    conn.commit()
+    conn.close()
+
+    adapter = SandboxAdapter(Connection(shop_domain=SHOP), str(path))
+
+    assert adapter.get_customer("2000000001").email == "ada@example.com"
+    assert adapter.publish_customer_loyalty("2000000001", "Gold", 10).tier == "Gold"
+    assert adapter.issue_store_credit(StoreCreditSpec(key="k", customer_platform_id="2000000001",
+                                                      amount=Decimal(5), currency="PLN")).balance == Decimal(5)
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -91,6 +91,34 @@ def test_a_discount_code_lowers_the_total_and_is_used_up(store, delivery):
         place(store, delivery, items=2, discount_code="ONCE-15")
 
 
+def test_a_free_product_code_adds_its_product_and_takes_off_one_unit(store, delivery, customer_email):
+    adapter = SandboxAdapter(Connection(shop_domain=SHOP), str(store.path))
+    product = store.products(SHOP)[-1]
+    customer = next(c for c in adapter.list_customers(limit=250).items if c.email == customer_email)
+    adapter.create_discount_code(DiscountSpec(code="FREE-MUG", kind=DiscountKind.FREE_PRODUCT, value=Decimal(0),
+                                              title="A free mug", product_ids=(str(product.id),),
+                                              customer_platform_id=customer.platform_id))
+
+    order = place(store, delivery, customer_email=customer_email, items=1, discount_code="free-mug")
+
+    line = next(line for line in order.line_items if line.product_id == str(product.id))
+    assert order.total_discounts == line.unit_price == Decimal(product.price_cents) / 100
+    assert order.total == order.subtotal - order.total_discounts and order.uses_discount_code("FREE-MUG")
+
+
+def test_a_percentage_limited_to_a_product_takes_off_only_that_products_lines(store, delivery):
+    adapter = SandboxAdapter(Connection(shop_domain=SHOP), str(store.path))
+    product = store.products(SHOP)[0]
+    adapter.create_discount_code(DiscountSpec(code="TEA-50", kind=DiscountKind.PERCENTAGE, value=Decimal(50),
+                                              title="Half off tea", product_ids=(str(product.id),)))
+
+    order = place(store, delivery, items=3, discount_code="TEA-50")
+
+    lines = [line for line in order.line_items if line.product_id == str(product.id)]
+    assert len(order.line_items) >= 3 and lines
+    assert order.total_discounts == (sum(line.line_total for line in lines) / 2).quantize(Decimal("0.01"))
+
+
 def test_a_partial_then_a_final_refund_refund_the_order(store, delivery, recorder):
     order = place(store, delivery, items=2)
     recorder.topics.clear()

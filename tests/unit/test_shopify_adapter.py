@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 import responses
 
-from adapters.base import Connection, DiscountKind, DiscountSpec
-from adapters.errors import AdapterError, NotFound
+from adapters.base import Connection, CustomerLoyalty, DiscountKind, DiscountSpec, StoreCreditSpec
+from adapters.errors import AdapterError, NotFound, PermissionMissing, Transient
 from adapters.shopify.adapter import ShopifyAdapter
 from plugin.http import make_session
 from tests.contract.shopify_simulator import FakeTime, ShopifySimulator
@@ -146,3 +146,86 @@ def test_an_id_that_is_not_numeric_is_not_found_without_asking_shopify(adapter, 
         adapter.get_order("gid://shopify/Order/1")
 
     assert simulator.requests == []
+
+
+# -- loyalty: store credit once per key, scopes, the customer's tier and balance
+
+def credit_spec(simulator, key: str = "redemption-41", amount: str = "25.00") -> StoreCreditSpec:
+    customer = min(simulator.shops[SHOP].customers)
+    return StoreCreditSpec(key=key, customer_platform_id=str(customer), amount=Decimal(amount), currency="USD")
+
+
+def credits_of(simulator, spec: StoreCreditSpec) -> list[dict]:
+    return simulator.shops[SHOP].customers[int(spec.customer_platform_id)].store_credit.get("USD", [])
+
+
+def test_a_credit_whose_answer_was_lost_is_not_made_twice_when_the_caller_tries_again(adapter, simulator):
+    spec = credit_spec(simulator)
+    simulator.lose_answers["StoreCreditAccountCredit"] = 1  # Shopify credits, the 502 hides it
+
+    with pytest.raises(Transient):
+        adapter.issue_store_credit(spec)
+    again = adapter.issue_store_credit(spec)
+
+    (made,) = credits_of(simulator, spec)
+    assert again.platform_id == made["id"].rsplit("/", 1)[1] and again.balance == Decimal("25.00")
+    assert operations(simulator).count("StoreCreditAccountCredit") == 1  # not resent by the client either
+    assert adapter.issue_store_credit(spec) == again  # now recorded: no read of credits needed to answer
+
+
+def test_a_credit_that_never_happened_is_made_on_the_next_try(adapter, simulator):
+    spec = credit_spec(simulator)
+    customer = simulator.shops[SHOP].customers[int(spec.customer_platform_id)]
+    customer.metafields[("app--580111--loyalty", "store_credit_grants")] = {  # an attempt that wrote its key
+        "value": '{"grants":{"redemption-41":{"amount":"25.00","currency":"USD","asked_at":"2026-01-15T12:00:00'
+                 '+00:00","expires_at":null,"credit":null}}}', "compareDigest": "d1", "type": "json"}
+
+    made = adapter.issue_store_credit(spec)
+
+    assert [c["id"].rsplit("/", 1)[1] for c in credits_of(simulator, spec)] == [made.platform_id]
+
+
+def test_another_writer_between_our_read_and_our_write_keeps_its_key(adapter, simulator):
+    spec = credit_spec(simulator)
+    customer = simulator.shops[SHOP].customers[int(spec.customer_platform_id)]
+    adapter.issue_store_credit(credit_spec(simulator, key="first", amount="1.00"))
+    record = customer.metafields[("app--580111--loyalty", "store_credit_grants")]
+    record["compareDigest"] = "changed-by-someone-else"  # our digest no longer matches: re-read and merge
+
+    adapter.issue_store_credit(spec)
+
+    import json
+    grants = json.loads(customer.metafields[("app--580111--loyalty", "store_credit_grants")]["value"])["grants"]
+    assert set(grants) == {"first", "redemption-41"} and all(g["credit"] for g in grants.values())
+    assert len(credits_of(simulator, spec)) == 2
+
+
+def test_without_the_store_credit_scopes_shopify_refuses_and_names_them(adapter, simulator):
+    simulator.shops[SHOP].granted_scopes -= {"write_store_credit_account_transactions", "read_store_credit_accounts",
+                                             "read_store_credit_account_transactions"}
+
+    with pytest.raises(PermissionMissing) as missing:
+        adapter.issue_store_credit(credit_spec(simulator))
+
+    assert missing.value.scopes and set(missing.value.scopes) <= {
+        "write_store_credit_account_transactions", "read_store_credit_accounts",
+        "read_store_credit_account_transactions"}
+    assert "store_credit" not in " ".join(adapter.granted_scopes())
+
+
+def test_publishing_writes_only_what_changed(adapter, simulator):
+    customer = simulator.shops[SHOP].customers[min(simulator.shops[SHOP].customers)]
+    customer.tags = ["VIP", "Loyalty tier: Bronze"]
+
+    adapter.publish_customer_loyalty(str(customer.id), "Silver", 120)
+    written = [op for op in operations(simulator) if op != "CustomerLoyalty"]
+    simulator.requests.clear()
+    adapter.publish_customer_loyalty(str(customer.id), "Silver", Decimal("120.00"))
+    adapter.publish_customer_loyalty(str(customer.id), "Silver", 125)
+
+    assert written == ["CustomerTagsRemove", "CustomerTagsAdd", "CustomerLoyaltySet"]
+    assert operations(simulator) == ["CustomerLoyalty", "CustomerLoyalty", "CustomerLoyaltySet"]
+    assert customer.tags == ["VIP", "Loyalty tier: Silver"]
+    assert {k[1]: v["value"] for k, v in customer.metafields.items() if k[0] == "app--580111--loyalty"} == {
+        "tier": "Silver", "balance": "125"}
+    assert adapter.customer_loyalty(str(customer.id)) == CustomerLoyalty(tier="Silver", balance=Decimal(125))

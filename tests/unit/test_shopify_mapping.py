@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import DiscountKind, DiscountSpec, FinancialStatus, FulfillmentStatus
+from adapters.base import DiscountClass, DiscountKind, DiscountSpec, FinancialStatus, FulfillmentStatus
 from adapters.errors import InvalidPayload
 from adapters.shopify import mapping
 
@@ -208,6 +208,39 @@ def test_an_amount_reward_and_a_free_shipping_reward():
     operation, data = mapping.discount_input(shipping, now)
     assert operation == "DiscountCodeFreeShippingCreate"
     assert data["destination"] == {"all": True} and "customerGets" not in data
+
+
+def test_a_free_product_a_capped_free_shipping_and_combinability_as_shopify_takes_them():
+    now = datetime(2026, 3, 10, tzinfo=UTC)
+    free = DiscountSpec(code="MUG", kind=DiscountKind.FREE_PRODUCT, value=Decimal(0), title="A free mug",
+                        product_ids=("8800000004",), combines_with=frozenset({DiscountClass.SHIPPING}))
+    shipping = DiscountSpec(code="SHIP", kind=DiscountKind.FREE_SHIPPING, value=Decimal(0), title="Shipping",
+                            shipping_cap=Decimal("15.00"))
+    collection = DiscountSpec(code="TEA", kind=DiscountKind.PERCENTAGE, value=Decimal("12.5"), title="Tea",
+                              collection_ids=("4400000001",))
+
+    operation, data = mapping.discount_input(free, now)
+    assert operation == "DiscountCodeBasicCreate"
+    assert data["customerGets"] == {"value": {"percentage": 1.0},
+                                    "items": {"products": {"productsToAdd": ["gid://shopify/Product/8800000004"]}}}
+    assert data["combinesWith"] == {"orderDiscounts": False, "productDiscounts": False, "shippingDiscounts": True}
+    assert mapping.discount_input(shipping, now)[1]["maximumShippingPrice"] == "15.00"
+    assert mapping.discount_input(shipping, now)[1]["combinesWith"] == {
+        "orderDiscounts": False, "productDiscounts": False, "shippingDiscounts": False}
+    assert mapping.discount_input(collection, now)[1]["customerGets"] == {
+        "value": {"percentage": 0.125}, "items": {"collections": {"add": ["gid://shopify/Collection/4400000001"]}}}
+
+
+@pytest.mark.parametrize("errors, reason", [
+    ([{"field": ["basicCodeDiscount", "code"], "code": "TAKEN", "message": "Code must be unique."}], "code_taken"),
+    ([{"field": ["basicCodeDiscount", "context", "customers", "add"], "code": "INVALID", "message": "x"}],
+     "customer_not_found"),
+    ([{"field": ["basicCodeDiscount", "customerGets", "items", "products", "productsToAdd"], "code": "INVALID",
+       "message": "x"}], "product_not_found"),
+    ([{"field": ["basicCodeDiscount", "endsAt"], "code": "INVALID", "message": "x"}], "invalid"),
+])
+def test_shopifys_refusal_of_a_code_is_told_in_the_shoppers_terms(errors, reason):
+    assert mapping.discount_refusal(errors) == reason
 
 
 def test_a_naive_discount_time_is_refused():

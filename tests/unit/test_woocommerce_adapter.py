@@ -12,8 +12,7 @@ import pytest
 import responses
 
 from adapters.base import DiscountKind, DiscountSpec
-from adapters.errors import NotFound, RateLimited, Transient
-from adapters.woocommerce.client import StoreRefused
+from adapters.errors import DiscountRefused, NotFound, RateLimited, Transient
 from tests.contract.woocommerce_kit import WooSimulator, adapter_for, build_store
 
 
@@ -170,9 +169,10 @@ def test_a_customers_code_is_restricted_to_their_email_and_a_retry_returns_the_s
     assert first == again and first.code == "REWARD-5" and first.value == Decimal("5.00")
     (coupon,) = store.coupons.values()
     assert coupon["email_restrictions"] == [customer["email"]] and coupon["code"] == "reward-5"
-    with pytest.raises(StoreRefused):  # the same code for something else is refused, not reused
+    with pytest.raises(DiscountRefused) as refused:  # the same code for something else is refused, not reused
         adapter.create_discount_code(DiscountSpec(code="reward-5", kind=DiscountKind.PERCENTAGE,
                                                   value=Decimal(50), title="Other"))
+    assert refused.value.reason == DiscountRefused.CODE_TAKEN and "already_exists" in refused.value.detail
 
 
 def test_refunds_come_with_their_own_dates_and_counts_use_x_wp_total(store):
@@ -201,3 +201,16 @@ def test_the_plugins_connection_route_is_read_with_the_keys_or_is_absent(store):
 
     assert adapter.plugin_connection() == {"storefront_secret": "x" * 64}
     assert json.loads(json.dumps(adapter.store_info().__dict__))["currency"] == "USD"
+
+
+def test_the_tier_and_balance_are_customer_meta_written_only_when_they_change(store, simulator):
+    customer = next(iter(store.customers.values()))
+    adapter = adapter_for(store)
+
+    adapter.publish_customer_loyalty(str(customer["id"]), "Gold", Decimal("120.5"))
+    adapter.publish_customer_loyalty(str(customer["id"]), "Gold", Decimal("120.50"))
+
+    assert [r for r in store.requests if r.startswith("PUT")] == [f"PUT /wp-json/wc/v3/customers/{customer['id']}"]
+    assert {m["key"]: m["value"] for m in customer["meta_data"]} == {
+        "storecare_loyalty_tier": "Gold", "storecare_loyalty_balance": "120.5"}
+    assert store.queued == [("customer.updated", customer["id"])]  # WooCommerce tells every webhook once

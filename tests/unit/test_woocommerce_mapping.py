@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.base import DiscountKind, DiscountSpec, FinancialStatus, FulfillmentStatus
+from adapters.base import DiscountClass, DiscountKind, DiscountSpec, FinancialStatus, FulfillmentStatus
 from adapters.errors import InvalidPayload
 from adapters.woocommerce import mapping
 from tests.contract.woocommerce_kit import fixture
@@ -158,3 +158,24 @@ def test_the_created_coupon_comes_back_under_the_callers_spelling():
 
     assert (created.code, created.kind, created.value, created.platform_id) == (
         "THANKS-10", DiscountKind.FIXED_AMOUNT, Decimal("15.00"), "719")
+
+
+def test_a_free_product_is_one_unit_of_it_at_100_percent_whatever_its_price():
+    spec = DiscountSpec(code="MUG", kind=DiscountKind.FREE_PRODUCT, value=Decimal(0), title="A free mug",
+                        product_ids=("93",), combines_with=frozenset({DiscountClass.SHIPPING}))
+
+    body = mapping.coupon_payload(spec, None)
+
+    assert (body["discount_type"], body["amount"], body["product_ids"], body["limit_usage_to_x_items"]) == (
+        "percent", "100", [93], 1)
+    assert body["individual_use"] is False and "email_restrictions" not in body
+
+
+def test_a_percentage_limited_to_collections_uses_product_categories_and_is_used_alone():
+    spec = DiscountSpec(code="TEA", kind=DiscountKind.PERCENTAGE, value=Decimal("12.5"), title="Tea",
+                        collection_ids=("15", "16"))
+
+    body = mapping.coupon_payload(spec, None)
+
+    assert body["product_categories"] == [15, 16] and body["amount"] == "12.5" and body["individual_use"] is True
+    assert "product_ids" not in body and "limit_usage_to_x_items" not in body
