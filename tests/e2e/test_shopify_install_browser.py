@@ -65,7 +65,10 @@ def our_server(page, live_server, shopify):
     page.route("**/*", lambda route: route.abort())  # nothing else leaves the browser
     page.route(f"{APP_URL}/**", server)
     page.route(f"https://{SHOP}/**", grant_screen)
-    return server
+    yield server
+    # The page outlives the live server (it was set up first): a late request (the favicon, say) must
+    # not be forwarded to a server that has stopped.
+    server.closed = True
 
 
 class PublicUrl:
@@ -75,10 +78,13 @@ class PublicUrl:
     its Location at once; its cookies are set as usual."""
 
     def __init__(self, live_server: str):
-        self.live_server, self.answers = live_server, []
+        self.live_server, self.answers, self.closed = live_server, [], False
 
     def __call__(self, route) -> None:
         request = route.request
+        if self.closed:
+            route.abort()
+            return
         headers = {**request.all_headers(), "host": urlsplit(APP_URL).netloc}
         answer = requests.request(request.method, self.live_server + request.url[len(APP_URL):],
                                   headers=headers, data=request.post_data_buffer, allow_redirects=False,
