@@ -62,7 +62,7 @@ from plugin.storefront.widgets import Widget, register_widget
 
 # The app's features, in the order they are installed.
 FEATURES: tuple[str, ...] = ("plugin.shops", "plugin.privacy", "plugin.sync", "plugin.storefront", "plugin.admin",
-                             "plugin.outbox", "plugin.api")
+                             "plugin.outbox", "plugin.api", "plugin.loyalty")
 FEATURES_KEY = "storecare.features"
 
 

@@ -3,6 +3,7 @@ from plugin.admin.models import AdminSession, ShopSetting, SpentSignInLink
 from plugin.api.models import ApiKey
 from plugin.db import Base
 from plugin.jobs.models import JobRun
+from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Redemption, Referral, Reward, Tier
 from plugin.outbox.models import OutboxMessage
 from plugin.privacy.models import DataExport, PrivacyAudit
 from plugin.shops.models import OAuthState, PendingConnection, Shop
@@ -26,4 +27,5 @@ __all__ = ["Base", "metadata", "Shop", "OAuthState", "PendingConnection", "Custo
            "Refund", "WebhookDelivery",
            "SyncState", "DomainEvent", "EventStream", "EventCursor", "JobRun", "DataExport", "PrivacyAudit",
            "ReconcileReport", "AdminSession", "SpentSignInLink", "OutboxMessage", "ShopSetting",
-           "IdempotentRequest", "ApiKey"]
+           "IdempotentRequest", "ApiKey", "LoyaltyMember", "LedgerEntry", "Tier", "Reward", "Redemption",
+           "Referral"]
