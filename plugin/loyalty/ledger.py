@@ -84,10 +84,11 @@ def credit(session: Session, member: LoyaltyMember, points: int, *, source: str,
 def debit(session: Session, member: LoyaltyMember, points: int, *, state: str, source: str, source_id: str,
           reason: str, reason_params: Mapping[str, Any] | None = None, kind: str = "debit",
           note: str | None = None, actor: str | None = None, order_id: int | None = None,
-          now: datetime | None = None) -> Posted:
+          may_owe: bool = True, now: datetime | None = None) -> Posted:
     """Take ``points`` (> 0) from ``member``. ``state``: ``spent`` (a redemption) or ``expired`` take
     from the approved balance and are refused beyond it; ``reversed`` (points taken back for a refund
-    or a correction) takes what the approved balance holds and records the rest as owed."""
+    or a correction) takes what the approved balance holds and records the rest as owed, unless
+    ``may_owe`` is False (a merchant's adjustment): then it too is refused beyond the approved balance."""
     _check(points)
     if state not in ("spent", "expired", "reversed"):
         raise ValueError(f"a debit is spent, expired or reversed, not {state!r}")
@@ -96,6 +97,8 @@ def debit(session: Session, member: LoyaltyMember, points: int, *, state: str, s
                      actor, order_id, None, now)
     if posted.created:
         locked = _lock(session, member)
+        if state == "reversed" and not may_owe and locked.approved < points:
+            raise InsufficientPoints(locked.approved, points)
         if state == "reversed":
             taken = min(points, locked.approved)
             _set(session, locked, {"approved": locked.approved - taken, "owed": locked.owed + points - taken,

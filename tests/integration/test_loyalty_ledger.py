@@ -94,3 +94,24 @@ def test_members_are_found_only_within_their_shop(db, member):
         assert member_by_referral_code(s, other.id, member.referral_code) is None
         assert member_by_referral_code(s, member.shop_id, member.referral_code.lower()).id == member.id
         assert ensure_member(s, member.shop_id, member.customer_id).id == member.id
+
+
+def test_an_adjustment_needs_a_reason_and_never_takes_the_balance_below_zero(db, member):
+    from plugin.loyalty.adjustments import AdjustmentRefused, adjust
+    with db.uow() as s:
+        with pytest.raises(AdjustmentRefused) as refused:
+            adjust(s, member, 10, reason="  ", actor="owner@shop.test")
+        assert refused.value.field == "reason"
+        posted = adjust(s, member, 30, reason="Sorry for the delay", actor="owner@shop.test", key="k1")
+        again = adjust(s, member, 30, reason="Sorry for the delay", actor="owner@shop.test", key="k1")
+        s.commit()
+    assert posted.created and not again.created and posted.entry.actor == "owner@shop.test"
+    with db.uow() as s:
+        with pytest.raises(ledger.InsufficientPoints):
+            adjust(s, member, -31, reason="Correction", actor="owner@shop.test")
+        s.rollback()
+    with db.uow() as s:
+        adjust(s, member, -30, reason="Correction", actor="owner@shop.test")
+        s.commit()
+    row = fresh(db, member.id)
+    assert (row.approved, row.owed) == (0, 0)
