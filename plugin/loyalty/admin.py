@@ -8,7 +8,7 @@ import io
 import re
 import uuid
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext, ngettext
 from marshmallow import ValidationError
 
@@ -147,6 +147,8 @@ def manual_tier(member_id: int):
 # -- CSV exports
 
 def _csv(filename: str, header, rows) -> Response:
+    rows = list(rows)  # read within the request (its session ends with it), written out in chunks
+
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -159,7 +161,7 @@ def _csv(filename: str, header, rows) -> Response:
                 buffer.truncate()
         yield buffer.getvalue()
 
-    return Response(stream_with_context(generate()), mimetype="text/csv",
+    return Response(generate(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -204,3 +206,10 @@ def save_program():
         return render_template("loyalty/program.html", section=form), 422
     flash(gettext("Loyalty program: saved."), "success")
     return redirect(url_for(".program"))
+
+
+# -- analytics
+
+@bp.get("/analytics")
+def analytics():
+    return render_template("loyalty/analytics.html", data=service.analytics(request_session(), g.shop.id))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.admin.service import Page, RecordNotFound, _like, paginate
@@ -140,7 +141,7 @@ LEDGER_COLUMNS = ("id", "email", "points", "state", "source", "source_id", "reas
 
 
 def member_rows(session: Session, shop_id: int, batch: int = 1000) -> Iterator[list]:
-    stmt = _members(shop_id).order_by(LoyaltyMember.id).execution_options(yield_per=batch)
+    stmt = _members(shop_id).order_by(LoyaltyMember.id)
     for member, customer, tier in session.execute(stmt):
         yield [customer.email, customer.first_name, customer.last_name, tier.name if tier else "",
                member.pending, member.approved, member.spent, member.expired, member.lifetime, member.owed,
@@ -152,7 +153,114 @@ def ledger_rows(session: Session, shop_id: int, describe, batch: int = 1000) -> 
     stmt = (select(LedgerEntry, Customer.email)
             .join(LoyaltyMember, (LoyaltyMember.id == LedgerEntry.member_id) & (LoyaltyMember.shop_id == shop_id))
             .join(Customer, (Customer.id == LoyaltyMember.customer_id) & (Customer.shop_id == shop_id))
-            .where(LedgerEntry.shop_id == shop_id).order_by(LedgerEntry.id).execution_options(yield_per=batch))
+            .where(LedgerEntry.shop_id == shop_id).order_by(LedgerEntry.id))
     for entry, email in session.execute(stmt):
         yield [entry.id, email, entry.points, entry.state, entry.source, entry.source_id, describe(entry),
                entry.actor or "", entry.created_at.isoformat()]
+
+
+# -- analytics
+
+def _month(session: Session, column):
+    """``YYYY-MM`` of a UTC moment, in SQL on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+@dataclass(frozen=True)
+class Analytics:
+    members: int
+    signups: list[tuple[str, int]]  # (month, members who joined)
+    points: list[tuple[str, int, int, int]]  # (month, issued, redeemed, expired)
+    outstanding: int  # approved points, spendable now
+    pending: int
+    point_value: Decimal | None  # money per point: the best of the active fixed-amount or variable rewards
+    liability: Decimal | None
+    redemption_rate: Decimal | None  # points spent / points issued
+    reward_revenue: Decimal  # paid net revenue of orders that used a reward's code
+    repeat_rate: Decimal | None  # customers with 2+ paid orders / customers with 1+
+    member_aov: Decimal | None
+    other_aov: Decimal | None
+    member_clv: Decimal | None
+    other_clv: Decimal | None
+    tiers: list[tuple[str, int]]  # (tier name or "", members)
+
+
+def _ratio(part, whole) -> Decimal | None:
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
+
+
+def analytics(session: Session, shop_id: int) -> Analytics:
+    """The program's figures, each one query over the shop's rows. Members in AOV and CLV: customers with a
+    member row and activity (a ledger entry); everyone else who ordered is a non-member."""
+    from plugin.loyalty.models import Redemption, Reward
+    from plugin.sync import revenue
+    from plugin.sync.models import Order
+
+    members = session.scalar(select(func.count()).select_from(LoyaltyMember)
+                             .where(LoyaltyMember.shop_id == shop_id)) or 0
+    month = _month(session, LoyaltyMember.joined_at)
+    signups = [(m, n) for m, n in session.execute(
+        select(month, func.count()).where(LoyaltyMember.shop_id == shop_id).group_by(month).order_by(month))]
+    month = _month(session, LedgerEntry.created_at)
+    issued = func.sum(case((LedgerEntry.points > 0, LedgerEntry.points), else_=0))
+    redeemed = func.sum(case((LedgerEntry.state == "spent", -LedgerEntry.points), else_=0))
+    expired = func.sum(case((LedgerEntry.state == "expired", -LedgerEntry.points), else_=0))
+    points = [(m, int(i or 0), int(r or 0), int(e or 0)) for m, i, r, e in session.execute(
+        select(month, issued, redeemed, expired).where(LedgerEntry.shop_id == shop_id)
+        .group_by(month).order_by(month))]
+    outstanding, pending = session.execute(select(func.coalesce(func.sum(LoyaltyMember.approved), 0),
+                                                  func.coalesce(func.sum(LoyaltyMember.pending), 0))
+                                           .where(LoyaltyMember.shop_id == shop_id)).one()
+    values = session.execute(select(Reward.value, Reward.cost).where(
+        Reward.shop_id == shop_id, Reward.active.is_(True), Reward.kind.in_(("fixed_amount", "variable")),
+        Reward.cost > 0)).all()
+    point_value = max((Decimal(str(v)) / c for v, c in values), default=None)
+    liability = (point_value * int(outstanding)).quantize(Decimal("0.01")) if point_value is not None else None
+    total_issued = sum(p[1] for p in points)
+    total_spent = sum(p[2] for p in points)
+    used = select(Redemption.used_order_id).where(Redemption.shop_id == shop_id,
+                                                  Redemption.used_order_id.is_not(None)).distinct()
+    reward_revenue = revenue.as_money(session.scalar(select(revenue.paid_net_revenue()).where(
+        Order.shop_id == shop_id, revenue.paid_order(), Order.id.in_(used))))
+    active = select(LoyaltyMember.customer_id).where(
+        LoyaltyMember.shop_id == shop_id,
+        select(LedgerEntry.id).where(LedgerEntry.member_id == LoyaltyMember.id).exists())
+    per_customer = (select(Order.customer_id.label("customer_id"), func.count().label("orders"),
+                           revenue.paid_net_revenue().label("spent"),
+                           Order.customer_id.in_(active).label("member"))
+                    .where(Order.shop_id == shop_id, revenue.paid_order(), Order.customer_id.is_not(None))
+                    .group_by(Order.customer_id).subquery())
+    groups = {bool(member): (int(customers), int(orders or 0), revenue.as_money(spent), int(repeat or 0))
+              for member, customers, orders, spent, repeat in session.execute(
+                  select(per_customer.c.member, func.count(), func.sum(per_customer.c.orders),
+                         func.sum(per_customer.c.spent), func.sum(case((per_customer.c.orders > 1, 1), else_=0)))
+                  .group_by(per_customer.c.member))}
+    customers = sum(g[0] for g in groups.values())
+    repeaters = sum(g[3] for g in groups.values())
+
+    def aov(member: bool):
+        c, o, s, _r = groups.get(member, (0, 0, Decimal(0), 0))
+        return ((s / o).quantize(Decimal("0.01")) if o else None, (s / c).quantize(Decimal("0.01")) if c else None)
+
+    member_aov, member_clv = aov(True)
+    other_aov, other_clv = aov(False)
+    return Analytics(int(members), signups, points, int(outstanding), int(pending), point_value, liability,
+                     _ratio(total_spent, total_issued), reward_revenue, _ratio(repeaters, customers),
+                     member_aov, other_aov, member_clv, other_clv, tier_distribution(session, shop_id))
+
+
+def tier_distribution(session: Session, shop_id: int) -> list[tuple[str, int]]:
+    """Members per tier they are in (the manual floor when it is higher than the tier earned)."""
+    shop_tiers = {tier.id: tier for tier in tiers(session, shop_id)}
+    counts: dict[str, int] = {}
+    for earned_id, manual_id, number in session.execute(
+            select(LoyaltyMember.tier_id, LoyaltyMember.manual_tier_id, func.count())
+            .where(LoyaltyMember.shop_id == shop_id).group_by(LoyaltyMember.tier_id, LoyaltyMember.manual_tier_id)):
+        earned, manual = shop_tiers.get(earned_id), shop_tiers.get(manual_id)
+        tier = manual if manual is not None and (earned is None or manual.position > earned.position) else earned
+        name = tier.name if tier is not None else ""
+        counts[name] = counts.get(name, 0) + number
+    order = {tier.name: tier.position for tier in shop_tiers.values()}
+    return sorted(counts.items(), key=lambda item: order.get(item[0], -1))

@@ -156,7 +156,12 @@ def test_a_manual_tier_is_a_floor_and_only_the_shops_tiers_are_taken(client, db,
 
 
 def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    """The rows of a streamed CSV answer, read to the end and closed (as a server does: the request's
+    teardown, which ends its database session, runs when the stream is closed)."""
+    try:
+        return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    finally:
+        response.close()
 
 
 def test_csv_exports_are_the_shops_own_and_safe_from_formulas(client, db, program):
@@ -164,6 +169,7 @@ def test_csv_exports_are_the_shops_own_and_safe_from_formulas(client, db, progra
     assert adjust(client, program["jan"], "5", "=HYPERLINK(\"http://evil\")").status_code == 302
     members = client.get("/admin/loyalty/members.csv")
     assert members.status_code == 200 and members.mimetype == "text/csv"
+    assert "attachment" in members.headers["Content-Disposition"]
     rows = csv_rows(members)
     assert rows[0][:6] == ["email", "first_name", "last_name", "tier", "pending", "approved"]
     by_email = {row[0]: row for row in rows[1:]}
@@ -212,3 +218,54 @@ def test_program_settings_are_saved_with_rows_and_bad_input_is_shown_at_the_fiel
     assert 'id="setting-loyalty-primary_colour-error"' in refused.text
     assert 'id="setting-loyalty-campaigns-0-ends_on-error"' in refused.text
     assert str(stored(client.application, db, program["shop"])["earn_per"]) == "10.0000"
+
+
+def test_analytics_on_a_small_known_dataset(client, db):
+    from decimal import Decimal
+
+    from plugin.loyalty.admin_service import analytics
+    from plugin.loyalty.models import Redemption, Reward
+    from tests.factories import make_order
+
+    with db.uow() as s:
+        shop = make_shop(s, currency="PLN")
+        gold = Tier(shop_id=shop.id, name="Gold", position=1)
+        s.add(gold)
+        anna, jan, eve, bob = (make_customer(s, shop, email=f"{n}@example.com") for n in ("anna", "jan", "eve", "bob"))
+        make_order(s, shop, anna, total="100.00")
+        used = make_order(s, shop, anna, total="50.00")
+        make_order(s, shop, jan, total="30.00")
+        make_order(s, shop, bob, total="200.00")
+        make_order(s, shop, bob, total="20.00", financial_status="pending")  # not paid: counts nowhere
+        other = make_shop(s, domain="other.sandbox.test")
+        make_order(s, other, make_customer(s, other), total="999.00")
+        s.add_all([Reward(shop_id=shop.id, name="10 zł", kind="fixed_amount", cost=100, value=Decimal("10")),
+                   Reward(shop_id=shop.id, name="Slider", kind="variable", cost=20, value=Decimal("5")),
+                   Reward(shop_id=shop.id, name="50 %", kind="percentage", cost=10, value=Decimal("50")),
+                   Reward(shop_id=shop.id, name="Old", kind="fixed_amount", cost=1, value=Decimal("100"),
+                          active=False)])
+        s.commit()
+        members = [ensure_member(s, shop.id, c.id) for c in (anna, jan, eve)]
+        members[0].tier_id = gold.id
+        s.commit()
+        ledger.credit(s, members[0], 300, source="order", source_id="a", reason="Order")
+        ledger.credit(s, members[1], 50, source="signup", source_id="j", reason="Welcome")
+        ledger.debit(s, members[0], 100, state="spent", source="redemption", source_id="r", reason="Reward")
+        s.add(Redemption(shop_id=shop.id, member_id=members[0].id, key="k", points=100, kind="fixed_amount",
+                         value=Decimal("10"), status="used", used_order_id=used.id))
+        s.commit()
+        data = analytics(s, shop.id)
+        shop_id = shop.id
+    assert data.members == 3 and sum(n for _m, n in data.signups) == 3
+    assert [(i, r, e) for _m, i, r, e in data.points] == [(350, 100, 0)]
+    assert (data.outstanding, data.point_value, data.liability) == (250, Decimal("0.25"), Decimal("62.50"))
+    assert data.redemption_rate == Decimal("0.2857")
+    assert data.reward_revenue == Decimal("50.00")
+    assert data.repeat_rate == Decimal("0.3333")
+    assert (data.member_aov, data.member_clv) == (Decimal("60.00"), Decimal("90.00"))
+    assert (data.other_aov, data.other_clv) == (Decimal("200.00"), Decimal("200.00"))
+    assert data.tiers == [("", 2), ("Gold", 1)]
+    sign_in(client, shop_id)
+    page = client.get("/admin/loyalty/analytics")
+    assert page.status_code == 200
+    assert "<svg" in page.text and 'role="img"' in page.text and "62.50" in text(page)
