@@ -18,6 +18,7 @@ FEATURE = Feature(
         Subscriber("loyalty.points", ("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled",
                                       "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle"),
     ),
+    commands=("plugin.loyalty.cli:loyalty_cli",),
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
                              "loyalty/settings.html", defaults=DEFAULTS),
 )
