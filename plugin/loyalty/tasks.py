@@ -59,3 +59,41 @@ def enqueue_approvals() -> None:
         for shop_id in shops_with_due_points(session):
             _queue().enqueue(session, APPROVE_JOB, {"shop_id": shop_id}, shop_id=shop_id)
         session.commit()
+
+
+DAILY_JOB = "loyalty.daily"
+
+
+def daily(db, shop_id: int, now: datetime | None = None) -> tuple[int, int, int]:
+    """The shop's daily round: birthdays, expiry warnings, expiries (each idempotent for the day).
+    Returns (birthdays credited, members warned, members whose points expired)."""
+    from plugin.loyalty.activities import award_birthdays, expire_points
+
+    with db.uow() as session:
+        birthdays = award_birthdays(session, shop_id, now)
+        warned, expired = expire_points(session, shop_id, now)
+        session.commit()
+    return birthdays, warned, expired
+
+
+def daily_job(shop_id: int) -> None:
+    daily(_db(), shop_id)
+
+
+def enqueue_daily(now: datetime | None = None) -> list[int]:
+    """Hourly: the daily job of each shop with members, unless it was queued already today (UTC)."""
+    from plugin.jobs.models import JobRun
+    from plugin.loyalty.models import LoyaltyMember
+
+    now = now or utcnow()
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    queued = []
+    with _db().uow() as session:
+        done = set(session.scalars(select(JobRun.shop_id).where(JobRun.name == DAILY_JOB,
+                                                                 JobRun.enqueued_at >= today)))
+        for shop_id in session.scalars(select(LoyaltyMember.shop_id).distinct()):
+            if shop_id not in done:
+                _queue().enqueue(session, DAILY_JOB, {"shop_id": shop_id}, shop_id=shop_id)
+                queued.append(shop_id)
+        session.commit()
+    return queued
