@@ -186,6 +186,10 @@ def order_paid(session: Session, shop_id: int, data: payloads.OrderPaid, setting
         log.info("shop %s: order %s is in %s, not the shop's %s: it earns no points",
                  shop_id, data.order_number, data.currency, shop.currency)
         return
+    if session.scalar(select(LedgerEntry.id).where(
+            LedgerEntry.shop_id == shop_id, LedgerEntry.order_id == data.order_id,
+            LedgerEntry.source == "import").limit(1)) is not None:
+        return  # imported with the shop's history already
     member = member_for(session, shop_id, customer_for_order(session, shop_id, data.order_id, data.customer_id),
                         settings)
     if member is None:

@@ -14,6 +14,8 @@ FEATURE = Feature(
             label=lazy_gettext("Approval of loyalty points")),
         Job("loyalty.daily", "plugin.loyalty.tasks:daily_job",
             label=lazy_gettext("Loyalty birthdays and expiring points")),
+        Job("loyalty.import_history", "plugin.loyalty.importing:import_history_job",
+            label=lazy_gettext("Import of past orders into the loyalty program")),
     ),
     schedules=(
         Schedule("loyalty.approve_every_hour", 60, "plugin.loyalty.tasks:enqueue_approvals"),
@@ -28,5 +30,6 @@ FEATURE = Feature(
     rate_limits=tuple(RateLimit(f"loyalty_api.{name}", "merchant_api", key="plugin.api.views:key_of_request")
                       for name in ("post_event", "members", "adjust")),
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
-                             "loyalty/settings.html", defaults=DEFAULTS),
+                             "loyalty/settings.html", defaults=DEFAULTS,
+                             on_save="plugin.loyalty.importing:on_program_saved"),
 )
