@@ -14,7 +14,7 @@ FEATURE = Feature(
             label=lazy_gettext("Approval of loyalty points")),
         Job("loyalty.daily", "plugin.loyalty.tasks:daily_job",
             label=lazy_gettext("Loyalty birthdays and expiring points")),
-        Job("loyalty.import_history", "plugin.loyalty.importing:import_history_job",
+        Job("loyalty.import_history", "plugin.loyalty.importing:import_history_job", max_attempts=15,
             label=lazy_gettext("Import of past orders into the loyalty program")),
     ),
     schedules=(

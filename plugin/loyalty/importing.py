@@ -2,7 +2,8 @@
 all (``zero``).
 
 Saving the program's settings with ``enabled`` turning true queues the import job
-(``loyalty.import_history``, through the settings section's ``on_save``), at most once per shop: a
+(``loyalty.import_history``, through the settings section's ``on_save``; it waits, retried by the
+queue, while the shop's first sync is still bringing its orders), at most once per shop: a
 queued, running or finished import job of the shop is the mark that history was taken care of (turning
 the program off and on again imports nothing more; a failed import is retried from the Jobs page).
 
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from adapters.messages import N_
 from plugin.db import utcnow
 from plugin.jobs.models import JobRun
+from plugin.jobs.queue import TransientJobError
 from plugin.loyalty.earning import campaign_factor, shop_day
 from plugin.loyalty.members import new_referral_code
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
@@ -63,7 +65,16 @@ def on_program_saved(session: Session, shop_id: int, before: dict, after: dict) 
 
 
 def import_history_job(shop_id: int, until: str) -> None:
-    import_history(current_app.extensions["storecare.db"], shop_id, datetime.fromisoformat(until))
+    """The import waits for the shop's first sync (a backfill queued or running): until the mirror has
+    the history, there is nothing to import yet (the queue retries with backoff)."""
+    db = current_app.extensions["storecare.db"]
+    with db.uow() as session:
+        syncing = session.scalar(select(JobRun.id).where(
+            JobRun.shop_id == shop_id, JobRun.name == "sync.backfill",
+            JobRun.status.in_(("queued", "running", "retrying"))).limit(1))
+    if syncing is not None:
+        raise TransientJobError("the shop's orders are still being synced; the import waits for them")
+    import_history(db, shop_id, datetime.fromisoformat(until))
 
 
 def import_history(db, shop_id: int, until: datetime, batch: int = BATCH) -> int:

@@ -114,3 +114,20 @@ def test_with_opt_in_only_members_who_joined_get_their_history(db, world):
         s.commit()
     import_history(db, world["shop"], utcnow())
     assert balances(db, world["shop"]) == {"ben@example.com": (25, 25)}
+
+
+def test_the_import_job_waits_for_the_shops_first_sync(db, queue, world):
+    from plugin.jobs.queue import TransientJobError
+    from plugin.loyalty.importing import import_history_job
+    program_on(db, world["shop"], signup_points=0)
+    with db.uow() as s:
+        backfill = queue.enqueue(s, "sync.backfill", {"shop_id": world["shop"]}, shop_id=world["shop"])
+        s.commit()
+    with pytest.raises(TransientJobError):
+        import_history_job(world["shop"], utcnow().isoformat())
+    assert balances(db, world["shop"]) == {}
+    with db.uow() as s:
+        s.get(JobRun, backfill.id).status = "succeeded"
+        s.commit()
+    import_history_job(world["shop"], utcnow().isoformat())
+    assert balances(db, world["shop"])["anna@example.com"] == (130, 130)
