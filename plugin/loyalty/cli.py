@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from plugin.loyalty import adjustments, ledger
 from plugin.loyalty.members import ensure_member, member_by_email
 from plugin.loyalty.models import LoyaltyMember
+from plugin.loyalty.publishing import request_publish
 from plugin.loyalty.reports import member_document
 from plugin.shops.models import Shop
 from plugin.sync.models import Customer
@@ -92,6 +93,7 @@ def adjust(domain: str, email: str, points: int, reason: str):
         try:
             found = member_of(session, shop_of(session, domain), email, enrol=True)
             adjustments.adjust(session, found, points, reason=reason, actor="command line")
+            request_publish(session, found.shop_id)
             session.commit()
         except Refused as exc:
             session.rollback()

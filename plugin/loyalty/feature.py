@@ -16,6 +16,8 @@ FEATURE = Feature(
             label=lazy_gettext("Loyalty birthdays and expiring points")),
         Job("loyalty.import_history", "plugin.loyalty.importing:import_history_job", max_attempts=15,
             label=lazy_gettext("Import of past orders into the loyalty program")),
+        Job("loyalty.publish", "plugin.loyalty.tasks:publish_job",
+            label=lazy_gettext("Loyalty tiers and balances shown on the store")),
     ),
     schedules=(
         Schedule("loyalty.approve_every_hour", 60, "plugin.loyalty.tasks:enqueue_approvals"),

@@ -41,6 +41,7 @@ from plugin.loyalty.earning import campaign_factor, shop_day
 from plugin.loyalty.members import new_referral_code
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
 from plugin.loyalty.points import points_for, share_of
+from plugin.loyalty.publishing import request_publish
 from plugin.loyalty.settings import program
 from plugin.shops.models import Shop
 from plugin.sync.models import Customer, LineItem, Order
@@ -103,6 +104,8 @@ def import_history(db, shop_id: int, until: datetime, batch: int = BATCH) -> int
                 return credited
             last_id = orders[-1].id
             credited += _import_batch(session, shop_id, tz_shop, settings, orders)
+            if len(orders) < batch:
+                request_publish(session, shop_id)  # the last batch: publish the balances
             session.commit()
 
 

@@ -22,6 +22,7 @@ from plugin.extensions import db
 from plugin.loyalty import activities, adjustments, ledger
 from plugin.loyalty.members import ensure_member, member_by_email, member_of_customer
 from plugin.loyalty.models import LoyaltyMember
+from plugin.loyalty.publishing import request_publish
 from plugin.loyalty.settings import MAX_RULE_POINTS, program
 from plugin.loyalty.tiers import tier_of
 from plugin.problems import Problem
@@ -151,6 +152,7 @@ def post_event(body):
         except activities.LimitReached as exc:
             session.rollback()
             raise _refused("points", str(exc)) from None
+        request_publish(session, shop_id)
         session.commit()
         member = session.get(LoyaltyMember, member.id)
         return {"entry_id": posted.entry.id, "points": posted.entry.points, "created": posted.created,
@@ -192,5 +194,6 @@ def adjust(member_id: int, body):
         except ledger.LedgerError as exc:
             session.rollback()
             raise _refused("points", str(exc)) from None
+        request_publish(session, shop_id)
         session.commit()
         return member_json(session, session.get(LoyaltyMember, member.id))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from plugin.db import utcnow
 from plugin.loyalty import ledger
 from plugin.loyalty.models import LedgerEntry
+from plugin.loyalty.publishing import request_publish
 
 APPROVE_JOB = "loyalty.approve_points"
 BATCH = 500
@@ -35,6 +36,9 @@ def approve_due(db, shop_id: int, now: datetime | None = None, batch: int = BATC
                 LedgerEntry.settle_after.is_not(None), LedgerEntry.settle_after <= now, LedgerEntry.id > last_id,
             ).order_by(LedgerEntry.id).limit(batch)).all()
             if not due:
+                if approved:
+                    request_publish(session, shop_id)
+                    session.commit()
                 return approved
             for entry in due:
                 approved += ledger.settle(session, entry, "approved", now=now)
@@ -72,6 +76,8 @@ def daily(db, shop_id: int, now: datetime | None = None) -> tuple[int, int, int]
     with db.uow() as session:
         birthdays = award_birthdays(session, shop_id, now)
         warned, expired = expire_points(session, shop_id, now)
+        if birthdays or expired:
+            request_publish(session, shop_id)
         session.commit()
     return birthdays, warned, expired
 
@@ -97,3 +103,9 @@ def enqueue_daily(now: datetime | None = None) -> list[int]:
                 queued.append(shop_id)
         session.commit()
     return queued
+
+
+def publish_job(shop_id: int) -> None:
+    from plugin.loyalty.publishing import publish_shop
+
+    publish_shop(_db(), shop_id)
