@@ -12,21 +12,14 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
 
 from plugin.api.operations import operation
 from plugin.api.schemas import record_id
-from plugin.api.service import MAX_ID
 from plugin.api.views import _authenticate
 from plugin.extensions import db
-from plugin.loyalty import activities, adjustments, ledger
-from plugin.loyalty.members import ensure_member, member_by_email, member_of_customer
-from plugin.loyalty.models import LoyaltyMember
-from plugin.loyalty.publishing import request_publish
-from plugin.loyalty.settings import MAX_RULE_POINTS, program
-from plugin.loyalty.tiers import tier_of
+from plugin.loyalty import adjustments, ledger, service
+from plugin.loyalty.settings import MAX_RULE_POINTS
 from plugin.problems import Problem
-from plugin.sync.models import Customer
 
 bp = Blueprint("loyalty_api", __name__, url_prefix="/api/v1/loyalty")
 bp.before_request(_authenticate)
@@ -89,49 +82,9 @@ class AdjustmentSchema(Schema):
     idempotency_key = fields.String(validate=KEY)
 
 
-def member_json(session, member: LoyaltyMember) -> dict:
-    tier = tier_of(session, member)
-    email = session.scalar(select(Customer.email).where(Customer.id == member.customer_id,
-                                                        Customer.shop_id == member.shop_id))
-    return {"id": member.id, "customer_id": member.customer_id, "email": email, "status": member.status,
-            "tier": tier.name if tier is not None else None, "referral_code": member.referral_code,
-            "joined_at": member.joined_at, "balance": ledger.balance(member)}
-
-
-def _refused(field: str, message: str, status: int = 409) -> Problem:
-    title = "Not Found" if status == 404 else "Conflict"
-    return Problem(status, title, message, errors={field: [message]})
-
-
-def _program_on(session, shop_id: int) -> dict:
-    settings = program(session, shop_id)
-    if not settings["enabled"]:
-        raise Problem(409, "Conflict", "The shop's loyalty program is off.")
-    return settings
-
-
-def _member_for(session, shop_id: int, settings: dict, body: dict) -> LoyaltyMember:
-    """The member the event is for: ``customer_id`` if given, else ``customer_email`` (both: the same
-    customer)."""
-    customer_id = None
-    for field in ("customer_id", "customer_email"):
-        if field not in body:
-            continue
-        where = (Customer.id == body[field]) if field == "customer_id" \
-            else (func.lower(Customer.email) == body[field].strip().lower())
-        found = session.scalar(select(Customer.id).where(Customer.shop_id == shop_id, where,
-                                                         Customer.deleted_at.is_(None)).order_by(Customer.id).limit(1))
-        if found is None or (customer_id is not None and found != customer_id):
-            raise _refused(field, "No customer of this shop has it.", 404)
-        customer_id = found
-    if customer_id is None:
-        raise _refused("customer_email", "Give the customer's email (customer_email) or id (customer_id).", 404)
-    if settings["enrolment"] == "auto":
-        return ensure_member(session, shop_id, customer_id)
-    member = member_of_customer(session, shop_id, customer_id)
-    if member is None or member.status != "active":
-        raise _refused(field, "This customer has not joined the loyalty program.")
-    return member
+def _problem(exc: service.Refused) -> Problem:
+    return Problem(exc.status, "Not Found" if exc.status == 404 else "Conflict", str(exc),
+                   errors={exc.field: [str(exc)]})
 
 
 @bp.post("/events")
@@ -139,24 +92,12 @@ def _member_for(session, shop_id: int, settings: dict, body: dict) -> LoyaltyMem
            status=201, security=SECURITY, problems=(404, 409), rate_limited=True)
 def post_event(body):
     """A review, a social follow or an event of your own earned a customer points (once per key)."""
-    shop_id = g.api_key.shop_id
-    with db.uow() as session:
-        settings = _program_on(session, shop_id)
-        member = _member_for(session, shop_id, settings, body)
-        try:
-            posted = activities.award_event(session, member, body["event"], body["idempotency_key"],
-                                            body.get("points"))
-        except activities.EventRefused as exc:
-            session.rollback()
-            raise _refused(exc.field, str(exc)) from None
-        except activities.LimitReached as exc:
-            session.rollback()
-            raise _refused("points", str(exc)) from None
-        request_publish(session, shop_id)
-        session.commit()
-        member = session.get(LoyaltyMember, member.id)
-        return {"entry_id": posted.entry.id, "points": posted.entry.points, "created": posted.created,
-                "member": member_json(session, member)}
+    try:
+        return service.credit_event(db, g.api_key.shop_id, event=body["event"], key=body["idempotency_key"],
+                                    points=body.get("points"), customer_email=body.get("customer_email"),
+                                    customer_id=body.get("customer_id"))
+    except service.Refused as exc:
+        raise _problem(exc) from None
 
 
 @bp.get("/members")
@@ -164,9 +105,8 @@ def post_event(body):
            rate_limited=True)
 def members(query):
     """The member with this email (an empty list when none)."""
-    with db.uow() as session:
-        member = member_by_email(session, g.api_key.shop_id, query["email"])
-        return {"data": [member_json(session, member)] if member is not None else []}
+    found = service.find_member(db, g.api_key.shop_id, query["email"])
+    return {"data": [found] if found is not None else []}
 
 
 @bp.post("/members/<int:member_id>/adjustments")
@@ -174,26 +114,8 @@ def members(query):
            security=SECURITY, problems=(404, 409), rate_limited=True)
 def adjust(member_id: int, body):
     """Add (points > 0) or take (< 0) points with the reason the member reads; never below zero."""
-    shop_id = g.api_key.shop_id
-    if member_id > MAX_ID:
-        raise Problem(404, "Not Found", "No member of this shop has this id.")
-    with db.uow() as session:
-        member = session.scalar(select(LoyaltyMember).where(LoyaltyMember.id == member_id,
-                                                            LoyaltyMember.shop_id == shop_id))
-        if member is None:
-            raise Problem(404, "Not Found", "No member of this shop has this id.")
-        try:
-            adjustments.adjust(session, member, body["points"], reason=body["reason"],
-                               actor=f"API key {g.api_key.name}"[:320], key=body.get("idempotency_key"))
-        except adjustments.AdjustmentRefused as exc:
-            session.rollback()
-            raise _refused(exc.field, str(exc)) from None
-        except ledger.InsufficientPoints as exc:
-            session.rollback()
-            raise _refused("points", f"Only {exc.available} points can be taken.") from None
-        except ledger.LedgerError as exc:
-            session.rollback()
-            raise _refused("points", str(exc)) from None
-        request_publish(session, shop_id)
-        session.commit()
-        return member_json(session, session.get(LoyaltyMember, member.id))
+    try:
+        return service.adjust_member(db, g.api_key.shop_id, member_id, body["points"], reason=body["reason"],
+                                     actor=f"API key {g.api_key.name}"[:320], key=body.get("idempotency_key"))
+    except service.Refused as exc:
+        raise _problem(exc) from None

@@ -13,7 +13,7 @@ from plugin.loyalty.activities import award_birthdays, expire_points
 from plugin.loyalty.enrolment import set_birthday
 from plugin.loyalty.members import ensure_member
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
-from plugin.loyalty.tasks import DAILY_JOB, daily, enqueue_daily
+from plugin.loyalty.rounds import DAILY_JOB, daily, request_daily
 from plugin.outbox.models import OutboxMessage
 from plugin.shops.models import Shop
 from tests.factories import make_customer, make_shop
@@ -175,8 +175,8 @@ def test_the_daily_job_is_queued_once_a_day_per_shop_with_members(db, world, que
     with db.uow() as s:
         ensure_member(s, world["ours"], world["anna"])
         s.commit()
-    assert enqueue_daily() == [world["ours"]]
-    assert enqueue_daily() == []  # an hour later: queued today already
+    assert request_daily(db) == [world["ours"]]
+    assert request_daily(db) == []  # an hour later: queued today already
     with db.uow() as s:
         assert s.query(JobRun).filter_by(name=DAILY_JOB, shop_id=world["ours"]).count() == 1
-    assert enqueue_daily(now=datetime.now(UTC) + timedelta(days=1)) == [world["ours"]]
+    assert request_daily(db, now=datetime.now(UTC) + timedelta(days=1)) == [world["ours"]]
