@@ -1,12 +1,37 @@
 """Loyalty: points, rewards, tiers and referrals for the shop's customers."""
 from flask_babel import lazy_gettext
 
-from plugin.features import Feature, SettingsSection
+from plugin.features import Feature, Job, Schedule, SettingsSection, Subscriber
 from plugin.loyalty.settings import DEFAULTS
+from plugin.outbox.kinds import MessageKind
+from plugin.rate_limits import RateLimit
 
 FEATURE = Feature(
     name="loyalty",
-    blueprints=("plugin.loyalty.templates_bp:bp",),
+    blueprints=("plugin.loyalty.templates_bp:bp", "plugin.loyalty.merchant_api:bp"),
+    jobs=(
+        Job("loyalty.approve_points", "plugin.loyalty.tasks:approve_points_job",
+            label=lazy_gettext("Approval of loyalty points")),
+        Job("loyalty.daily", "plugin.loyalty.tasks:daily_job",
+            label=lazy_gettext("Loyalty birthdays and expiring points")),
+        Job("loyalty.import_history", "plugin.loyalty.importing:import_history_job", max_attempts=15,
+            label=lazy_gettext("Import of past orders into the loyalty program")),
+        Job("loyalty.publish", "plugin.loyalty.tasks:publish_job",
+            label=lazy_gettext("Loyalty tiers and balances shown on the store")),
+    ),
+    schedules=(
+        Schedule("loyalty.approve_every_hour", 60, "plugin.loyalty.tasks:enqueue_approvals"),
+        Schedule("loyalty.daily_round", 60, "plugin.loyalty.tasks:enqueue_daily"),
+    ),
+    subscribers=(
+        Subscriber("loyalty.points", ("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled",
+                                      "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle"),
+    ),
+    messages=(MessageKind("loyalty.points_expiring", lazy_gettext("Loyalty points about to expire")),),
+    commands=("plugin.loyalty.cli:loyalty_cli",),
+    rate_limits=tuple(RateLimit(f"loyalty_api.{name}", "merchant_api", key="plugin.api.views:key_of_request")
+                      for name in ("post_event", "members", "adjust")),
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
-                             "loyalty/settings.html", defaults=DEFAULTS),
+                             "loyalty/settings.html", defaults=DEFAULTS,
+                             on_save="plugin.loyalty.importing:on_program_saved"),
 )
