@@ -1,7 +1,7 @@
 """Loyalty: points, rewards, tiers and referrals for the shop's customers."""
 from flask_babel import lazy_gettext
 
-from plugin.features import Feature, SettingsSection
+from plugin.features import Feature, Job, Schedule, SettingsSection
 from plugin.loyalty.settings import DEFAULTS
 
 FEATURE = Feature(
@@ -9,4 +9,9 @@ FEATURE = Feature(
     blueprints=("plugin.loyalty.templates_bp:bp",),
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
                              "loyalty/settings.html", defaults=DEFAULTS),
+    # rewards and redemption
+    jobs=(Job("loyalty.finish_redemptions", "plugin.loyalty.redemption:finish_pending_job", max_attempts=3,
+              label=lazy_gettext("Reward codes the store did not answer for")),),
+    schedules=(Schedule("loyalty.finish_redemptions", 5, "plugin.loyalty.redemption:schedule_finish_pending"),),
+    platform_needs="plugin.loyalty.rewards:platform_needs",
 )
