@@ -13,6 +13,7 @@ FEATURE = Feature(
     jobs=(Job("loyalty.finish_redemptions", "plugin.loyalty.redemption:finish_pending_job", max_attempts=3,
               label=lazy_gettext("Reward codes the store did not answer for")),),
     schedules=(Schedule("loyalty.finish_redemptions", 5, "plugin.loyalty.redemption:schedule_finish_pending"),),
+    storefront=("plugin.loyalty.storefront_rewards:routes",),
     commands=("plugin.loyalty.cli_rewards:loyalty_cli",),
     platform_needs="plugin.loyalty.rewards:platform_needs",
 )
