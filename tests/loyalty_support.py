@@ -44,9 +44,10 @@ def member_of(db, shop_id: int, customer_id: int) -> int:
         return member.id
 
 
-def program(app, db, queue, *, domain: str = sandbox_support.DOMAIN, points: int = 0) -> Program:
+def program(app, db, queue, *, domain: str = sandbox_support.DOMAIN, points: int = 0,
+            address: str = "http://localhost") -> Program:
     """A seeded sandbox shop, mirrored, its program on, and a member (a customer of the mirror)."""
-    sandbox = sandbox_support.install(app, db, customers=4, orders=6, domain=domain)
+    sandbox = sandbox_support.install(app, db, customers=4, orders=6, domain=domain, address=address)
     queue.drain()
     turn_on(db, sandbox.shop_id)
     with db.uow() as s:

@@ -43,7 +43,7 @@ from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Redemption, Reward
 from plugin.loyalty.rewards import variable_value, visible_to
 from plugin.loyalty.settings import program
 from plugin.shops.models import Shop
-from plugin.sync.models import Customer
+from plugin.sync.models import Customer, Order
 from plugin.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -311,3 +311,24 @@ def _refused(db, redemption: Redemption, message: str) -> Redemption:
         return current
     raise RedemptionRefused("reward", gettext(current.refusal or STORE_FAILED))
 
+
+
+# -- a code used by an order ----------------------------------------------------------------------
+
+def mark_used(session: Session, event) -> None:
+    """Subscriber ``loyalty.rewards_used`` (OrderPaid): a redemption of the shop whose code the order
+    used (compared without regard to case, as checkouts do) becomes ``used`` by that order. The
+    payload carries no codes: they are read from the mirror's order. Once: a redemption already used
+    is left as it is, so the event handled again changes nothing. Writes in ``session``, never commits."""
+    order = session.scalar(select(Order).where(Order.shop_id == event.shop_id,
+                                               Order.id == event.payload.get("order_id")))
+    if order is None or not order.discount_codes:
+        return
+    codes = {str(code).strip().upper() for code in order.discount_codes if str(code).strip()}
+    if not codes:
+        return
+    session.execute(update(Redemption).where(
+        Redemption.shop_id == event.shop_id, Redemption.code.in_(codes),
+        Redemption.status.in_(("issued", "pending")),
+    ).values(status="used", used_order_id=order.id, used_at=order.paid_at or order.created_at or utcnow())
+        .execution_options(synchronize_session=False))
