@@ -19,14 +19,11 @@ import uuid
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from plugin.loyalty.members import ensure_member, member_by_email
-from plugin.loyalty.redemption import RedemptionRefused, redeem
+from plugin.loyalty.redemption import RedemptionRefused, member_id_for_email, redeem
 from plugin.loyalty.rewards import list_rewards
-from plugin.loyalty.settings import program
 from plugin.shops.models import Shop
-from plugin.sync.models import Customer
 
 
 def _fail(message: str) -> None:
@@ -39,18 +36,6 @@ def _shop_id(session, domain: str) -> int:
     if shop is None:
         _fail(f"no shop {domain!r} is installed")
     return shop.id
-
-
-def member_for_email(session, shop_id: int, email: str):
-    """The member with ``email`` in the shop; with auto-enrolment, a customer who is not a member yet
-    becomes one (the caller commits). None: no such customer (or not joined, with opt-in)."""
-    member = member_by_email(session, shop_id, email)
-    if member is not None or program(session, shop_id)["enrolment"] != "auto":
-        return member
-    customer_id = session.scalar(select(Customer.id).where(
-        Customer.shop_id == shop_id, func.lower(Customer.email) == email.strip().lower(),
-        Customer.deleted_at.is_(None)).order_by(Customer.id).limit(1))
-    return ensure_member(session, shop_id, customer_id) if customer_id is not None else None
 
 
 @click.command("rewards")
@@ -76,11 +61,9 @@ def redeem_command(domain: str, email: str, reward_id: int, points: int | None, 
     db = current_app.extensions["storecare.db"]
     with db.uow() as session:
         shop_id = _shop_id(session, domain)
-        member = member_for_email(session, shop_id, email)
-        if member is None:
-            _fail(f"no member with the email {email!r} in {domain}")
-        session.commit()
-        member_id = member.id
+    member_id = member_id_for_email(db, shop_id, email)
+    if member_id is None:
+        _fail(f"no member with the email {email!r} in {domain}")
     key = key or uuid.uuid4().hex
     try:
         done = redeem(db, shop_id, member_id, reward_id, key=key, points=points)

@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext, ngettext
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import DiscountClass, DiscountKind, DiscountSpec, StoreCreditSpec
@@ -39,6 +39,7 @@ from adapters.errors import AdapterError, PermissionMissing, PlatformRefused, Un
 from adapters.messages import N_
 from plugin.db import utcnow
 from plugin.loyalty import ledger
+from plugin.loyalty.members import ensure_member, member_by_email, member_of_customer
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Redemption, Reward
 from plugin.loyalty.rewards import variable_value, visible_to
 from plugin.loyalty.settings import program
@@ -130,15 +131,51 @@ def finish_pending_job() -> None:
 
 
 def schedule_finish_pending() -> None:
-    """Every few minutes: queue the job if a redemption waits for the platform."""
+    """Every few minutes (the worker's schedule): ``request_finish_pending``."""
     from plugin.extensions import db, queue
 
+    request_finish_pending(db, queue)
+
+
+def request_finish_pending(db, queue) -> bool:
+    """Queue the job if a redemption waits for the platform longer than ``PENDING_AFTER``; commits."""
     with db.uow() as session:
         waiting = session.scalar(select(Redemption.id).where(
             Redemption.status == "pending", Redemption.created_at < utcnow() - PENDING_AFTER).limit(1))
-        if waiting is not None:
-            queue.enqueue(session, FINISH_JOB, {})
-            session.commit()
+        if waiting is None:
+            return False
+        queue.enqueue(session, FINISH_JOB, {})
+        session.commit()
+        return True
+
+
+def enrolled_member(db, shop_id: int, customer_id: int | None, *, enrol: bool = True) -> LoyaltyMember | None:
+    """The customer's member in the shop; with auto-enrolment (and ``enrol``), a customer who is not
+    one yet becomes a member now (committed). None: no customer, or not joined under opt-in."""
+    if customer_id is None:
+        return None
+    with db.uow() as session:
+        member = member_of_customer(session, shop_id, customer_id)
+        if member is None and enrol and program(session, shop_id)["enrolment"] == "auto":
+            exists = session.scalar(select(Customer.id).where(Customer.shop_id == shop_id, Customer.id == customer_id,
+                                                              Customer.deleted_at.is_(None)))
+            if exists is not None:
+                member = ensure_member(session, shop_id, customer_id)
+                session.commit()
+        return member
+
+
+def member_id_for_email(db, shop_id: int, email: str) -> int | None:
+    """The id of the member with ``email`` in the shop (a customer enrolled now with auto-enrolment)."""
+    with db.uow() as session:
+        member = member_by_email(session, shop_id, email)
+        if member is not None:
+            return member.id
+        customer_id = session.scalar(select(Customer.id).where(
+            Customer.shop_id == shop_id, func.lower(Customer.email) == email.strip().lower(),
+            Customer.deleted_at.is_(None)).order_by(Customer.id).limit(1))
+    member = enrolled_member(db, shop_id, customer_id)
+    return member.id if member is not None else None
 
 
 def redemptions_of(session: Session, shop_id: int, member_id: int, limit: int = 50) -> list[Redemption]:

@@ -17,9 +17,8 @@ from flask_babel import gettext
 from marshmallow import Schema, fields, validate
 
 from plugin.extensions import db
-from plugin.loyalty.members import ensure_member, member_of_customer
 from plugin.loyalty.models import LoyaltyMember, Reward
-from plugin.loyalty.redemption import RedemptionRefused, redeem, redemptions_of
+from plugin.loyalty.redemption import RedemptionRefused, enrolled_member, redeem, redemptions_of
 from plugin.loyalty.rewards import list_rewards, visible_rewards
 from plugin.loyalty.settings import program
 from plugin.problems import Problem
@@ -85,13 +84,7 @@ def _member(session, *, enrol: bool) -> tuple[int, LoyaltyMember | None]:
     if not settings["enabled"]:
         raise Problem(404, "Not Found", gettext("The loyalty program is not running in this store."),
                       type_=PROGRAM_OFF_PROBLEM)
-    if shopper.customer_id is None:
-        return shopper.shop_id, None
-    member = member_of_customer(session, shopper.shop_id, shopper.customer_id)
-    if member is None and enrol and settings["enrolment"] == "auto":
-        member = ensure_member(session, shopper.shop_id, shopper.customer_id)
-        session.commit()
-    return shopper.shop_id, member
+    return shopper.shop_id, enrolled_member(db, shopper.shop_id, shopper.customer_id, enrol=enrol)
 
 
 @routes.get("/loyalty/rewards", summary="The rewards the member may redeem", response=RewardListSchema,
