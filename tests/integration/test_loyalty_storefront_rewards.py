@@ -123,3 +123,32 @@ def test_the_endpoints_are_in_the_openapi_document(client):
     post_op = paths[f"{API}/loyalty/redemptions"]["post"]
     assert "201" in post_op["responses"] and "422" in post_op["responses"]
     assert "/proxy/api/v1/loyalty/redemptions" in paths
+
+
+def test_a_customer_joins_on_redeeming_with_auto_enrolment_and_not_with_opt_in(client, db, shop):
+    reward_id = support.reward(db, shop.shop_id, cost=100)
+    with db.uow() as s:
+        newcomer = s.scalars(select(Customer.id).where(Customer.shop_id == shop.shop_id,
+                                                       Customer.id != shop.customer_id)).first()
+    support.turn_on(db, shop.shop_id, enrolment="opt_in")
+
+    seen = client.get(f"{API}/loyalty/rewards", headers=headers(db, shop, customer_id=newcomer)).get_json()
+    refused = post(client, db, shop, {"reward_id": reward_id}, customer_id=newcomer)
+    assert seen == {"balance": 0, "rewards": [{"id": reward_id, "name": "10 off", "kind": "fixed_amount",
+                                               "cost": 100, "value": "10.00", "min_points": None,
+                                               "max_points": None, "affordable": False}]}
+    assert refused.status_code == 422 and refused.get_json()["errors"] == {"member": ["Join the loyalty program first."]}
+
+    support.turn_on(db, shop.shop_id, enrolment="auto")
+    joined = post(client, db, shop, {"reward_id": reward_id}, customer_id=newcomer,
+                  key="0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b")
+    assert joined.status_code == 422 and joined.get_json()["errors"] == {"points": ["You need 100 more points."]}
+    with db.uow() as s:
+        from plugin.loyalty.members import member_of_customer
+        assert member_of_customer(s, shop.shop_id, newcomer) is not None
+
+
+def test_the_program_off_is_a_problem(client, db, shop):
+    support.turn_on(db, shop.shop_id, enabled=False)
+    answer = client.get(f"{API}/loyalty/rewards", headers=headers(db, shop))
+    assert answer.status_code == 404 and answer.mimetype == PROBLEM
