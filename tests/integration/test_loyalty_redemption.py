@@ -213,3 +213,16 @@ def test_concurrent_redemptions_against_a_balance_that_covers_one(app, db, shop)
         row = s.get(LoyaltyMember, member_id)
         assert (row.approved, row.spent) == (0, 1000)
         assert s.scalar(select(func.count()).select_from(Redemption)) == 1
+
+
+def test_what_the_platform_cannot_do_is_refused_with_the_points_given_back(db, shop):
+    reward_id = support.reward(db, shop.shop_id, collection_ids=["summer"])  # the sandbox has no collections
+
+    with pytest.raises(RedemptionRefused) as refused:
+        redeem(db, shop.shop_id, shop.member_id, reward_id, key="collections")
+
+    assert refused.value.message == "This store cannot limit a reward to collections."
+    assert support.balance(db, shop.member_id)["approved"] == 1000
+    with db.uow() as s:
+        assert [(r.status, r.refusal) for r in s.scalars(select(Redemption))] == [
+            ("refused", "This store cannot limit a reward to collections.")]
