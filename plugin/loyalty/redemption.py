@@ -28,6 +28,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext, ngettext
@@ -41,7 +42,7 @@ from plugin.db import utcnow
 from plugin.loyalty import ledger
 from plugin.loyalty.members import ensure_member, member_by_email, member_of_customer
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Redemption, Reward
-from plugin.loyalty.rewards import variable_value, visible_to
+from plugin.loyalty.rewards import CENT, variable_value, visible_to
 from plugin.loyalty.settings import program
 from plugin.shops.models import Shop
 from plugin.sync.models import Customer, Order
@@ -289,7 +290,7 @@ def _ask_platform(db, plan: _Plan) -> Redemption:
         if redemption.kind == "store_credit":
             credit = adapter.issue_store_credit(StoreCreditSpec(
                 key=f"loyalty-redemption-{redemption.id}", customer_platform_id=plan.customer_platform_id,
-                amount=redemption.value, currency=redemption.currency or plan.shop.currency,
+                amount=_cents(redemption.value), currency=redemption.currency or plan.shop.currency,
                 expires_at=redemption.expires_at if plan.reward.code_expiry_days else None))
             code, platform_id = None, credit.platform_id
         else:
@@ -319,15 +320,20 @@ def _discount_spec(redemption: Redemption, plan: _Plan) -> DiscountSpec:
     limited = kind in (DiscountKind.FIXED_AMOUNT, DiscountKind.PERCENTAGE)
     return DiscountSpec(
         code=redemption.code, kind=kind,
-        value=redemption.value if limited else 0,
+        value=_cents(redemption.value) if limited else 0,
         title=f"Loyalty reward: {reward.name}"[:255],
         customer_platform_id=plan.customer_platform_id, ends_at=redemption.expires_at,
-        minimum_subtotal=reward.min_order, usage_limit=1,
+        minimum_subtotal=_cents(reward.min_order) if reward.min_order else None, usage_limit=1,
         product_ids=(reward.free_product_id,) if kind is DiscountKind.FREE_PRODUCT
         else tuple(reward.product_ids or ()) if limited else (),
         collection_ids=tuple(reward.collection_ids or ()) if limited else (),
-        shipping_cap=redemption.value if kind is DiscountKind.FREE_SHIPPING and redemption.value > 0 else None,
+        shipping_cap=_cents(redemption.value) if kind is DiscountKind.FREE_SHIPPING and redemption.value > 0 else None,
         combines_with=frozenset(DiscountClass(c) for c in reward.combines_with or ()))
+
+
+def _cents(amount: Decimal) -> Decimal:
+    """Money (and percentages) as platforms take them: to the cent ("10.00", not our column's "10.0000")."""
+    return Decimal(amount).quantize(CENT)
 
 
 def _refused(db, redemption: Redemption, message: str) -> Redemption:
