@@ -58,3 +58,9 @@ def adjust(domain: str, email: str, points: int, reason: str):
         echo_json(service.adjust_by_email(_db(), domain, email, points, reason=reason, actor="command line"))
     except service.Refused as exc:
         refuse(f"refused: {exc}")
+
+
+# rewards and redeem (plugin/loyalty/cli_rewards.py)
+from plugin.loyalty.cli_rewards import add_to  # noqa: E402
+
+add_to(loyalty_cli)

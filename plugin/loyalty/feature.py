@@ -18,14 +18,18 @@ FEATURE = Feature(
             label=lazy_gettext("Import of past orders into the loyalty program")),
         Job("loyalty.publish", "plugin.loyalty.tasks:publish_job",
             label=lazy_gettext("Loyalty tiers and balances shown on the store")),
+        Job("loyalty.finish_redemptions", "plugin.loyalty.redemption:finish_pending_job", max_attempts=3,
+            label=lazy_gettext("Reward codes the store did not answer for")),
     ),
     schedules=(
         Schedule("loyalty.approve_every_hour", 60, "plugin.loyalty.tasks:enqueue_approvals"),
         Schedule("loyalty.daily_round", 60, "plugin.loyalty.tasks:enqueue_daily"),
+        Schedule("loyalty.finish_redemptions", 5, "plugin.loyalty.redemption:schedule_finish_pending"),
     ),
     subscribers=(
         Subscriber("loyalty.points", ("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled",
                                       "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle"),
+        Subscriber("loyalty.rewards_used", "OrderPaid", "plugin.loyalty.redemption:mark_used"),
     ),
     messages=(MessageKind("loyalty.points_expiring", lazy_gettext("Loyalty points about to expire")),),
     commands=("plugin.loyalty.cli:loyalty_cli",),
@@ -34,4 +38,6 @@ FEATURE = Feature(
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
                              "loyalty/settings.html", defaults=DEFAULTS,
                              on_save="plugin.loyalty.importing:on_program_saved"),
+    storefront=("plugin.loyalty.storefront_rewards:routes",),
+    platform_needs="plugin.loyalty.rewards:platform_needs",
 )
