@@ -39,12 +39,11 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import has_request_context
-from flask_babel import gettext
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import utcnow
+from plugin.loyalty.messages import _
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
 from plugin.shops.models import Shop
 from plugin.sync.models import Order
@@ -291,13 +290,6 @@ def request_recalculations(db, queue) -> int:
 
 
 # -- the editor ------------------------------------------------------------------------------------
-
-def _(message: str, **params) -> str:
-    """The message in the request's language (a job or a command: in English)."""
-    if has_request_context():
-        return gettext(message, **params)
-    return message % params if params else message
-
 
 class TierInvalid(ValueError):
     """A tier the merchant wrote cannot be saved; ``field`` names the input, the message is translated."""
