@@ -9,13 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from plugin.admin import shop_settings
 from plugin.admin.shop_settings import save, section
 from plugin.loyalty import ledger
 from plugin.loyalty.members import ensure_member
-from plugin.loyalty.models import LoyaltyMember
+from plugin.loyalty.models import LoyaltyMember, Reward
 from plugin.loyalty.rewards import create_reward
 from plugin.loyalty.settings import DEFAULTS
 from plugin.sync import events, payloads
@@ -124,6 +124,9 @@ def program(app, db, queue, *, domain: str = sandbox_support.DOMAIN, points: int
     queue.drain()
     turn_on(db, sandbox.shop_id, history="zero")  # the member's points are the test's own
     queue.drain()
+    with db.uow() as s:  # and the rewards: not the defaults turning the program on gave the shop
+        s.execute(delete(Reward).where(Reward.shop_id == sandbox.shop_id))
+        s.commit()
     with db.uow() as s:
         customer = s.scalars(select(Customer).where(Customer.shop_id == sandbox.shop_id,
                                                     Customer.email.is_not(None)).order_by(Customer.id)).first()

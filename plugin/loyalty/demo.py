@@ -40,4 +40,10 @@ def seed_program(session: Session, shop_id: int) -> bool:
 
 
 def seed_rewards(session: Session, shop_id: int) -> None:
-    """The demo's rewards: seeded here by the rewards part of the program (``plugin.loyalty.rewards``)."""
+    """The demo's rewards: the default set (``plugin.loyalty.rewards.default_rewards``) and 20 zł of
+    store credit, so every kind the sandbox store makes can be redeemed on the demo storefront."""
+    from plugin.loyalty.rewards import create_reward, default_rewards
+
+    if default_rewards(session, shop_id):
+        create_reward(session, shop_id, {"name": "Store credit", "kind": "store_credit", "cost": 1000,
+                                         "value": "20.00", "position": 5})

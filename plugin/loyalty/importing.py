@@ -42,7 +42,9 @@ from plugin.loyalty.members import new_referral_code
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
 from plugin.loyalty.points import points_for, share_of
 from plugin.loyalty.publishing import request_publish
+from plugin.loyalty.rewards import default_rewards
 from plugin.loyalty.settings import program
+from plugin.loyalty.tiers import request_tier_recalculation
 from plugin.shops.models import Shop
 from plugin.sync.models import Customer, LineItem, Order
 from plugin.upsert import insert_for
@@ -56,8 +58,12 @@ REASON_IMPORT_REFUND = N_("Points taken back: order %(number)s was refunded")
 
 
 def on_program_saved(session: Session, shop_id: int, before: dict, after: dict) -> None:
-    """The settings section's ``on_save``: the program turned on queues the import of history, once."""
-    if not after["enabled"] or before["enabled"] or after["history"] != "credit":
+    """The settings section's ``on_save``: the program turned on gets the default rewards if the shop
+    has none, and queues the import of history, once."""
+    if not after["enabled"] or before["enabled"]:
+        return
+    default_rewards(session, shop_id)
+    if after["history"] != "credit":
         return
     if session.scalar(select(JobRun.id).where(JobRun.shop_id == shop_id, JobRun.name == IMPORT_JOB).limit(1)):
         return
@@ -101,12 +107,18 @@ def import_history(db, shop_id: int, until: datetime, batch: int = BATCH) -> int
                 func.coalesce(Order.paid_at, Order.created_at) < until,
             ).order_by(Order.id).limit(batch)).all()
             if not orders:
-                return credited
+                break
             last_id = orders[-1].id
             credited += _import_batch(session, shop_id, tz_shop, settings, orders)
-            if len(orders) < batch:
-                request_publish(session, shop_id)  # the last batch: publish the balances
             session.commit()
+            if len(orders) < batch:
+                break
+    with db.uow() as session:
+        # the history is in: place the members in their tiers, then publish balances and tiers
+        request_tier_recalculation(session, shop_id)
+        request_publish(session, shop_id)
+        session.commit()
+    return credited
 
 
 def _import_batch(session: Session, shop_id: int, shop: Shop, settings: dict, orders) -> int:

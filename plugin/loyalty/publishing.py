@@ -45,6 +45,12 @@ def request_publish(session: Session, shop_id: int) -> JobRun | None:
                                                              shop_id=shop_id)
 
 
+def on_tiers_changed(session: Session, shop_id: int, member_ids: list[int]) -> None:
+    """A tier recalculation moved members (``plugin.loyalty.tiers.TIER_CHANGE_HOOKS``): publish."""
+    if member_ids:
+        request_publish(session, shop_id)
+
+
 def _tier_name(member, tiers: dict[int, Tier]) -> str | None:
     earned, floor = tiers.get(member.tier_id), tiers.get(member.manual_tier_id)
     tier = floor if floor is not None and (earned is None or floor.position > earned.position) else earned

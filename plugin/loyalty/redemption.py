@@ -42,6 +42,7 @@ from plugin.db import utcnow
 from plugin.loyalty import ledger
 from plugin.loyalty.members import ensure_member, member_by_email, member_of_customer
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Redemption, Reward
+from plugin.loyalty.publishing import request_publish
 from plugin.loyalty.rewards import CENT, variable_value, visible_to
 from plugin.loyalty.settings import program
 from plugin.shops.models import Shop
@@ -308,6 +309,7 @@ def _ask_platform(db, plan: _Plan) -> Redemption:
         session.execute(update(Redemption).where(Redemption.id == redemption.id, Redemption.status == "pending")
                         .values(status="issued", code=code or redemption.code, platform_id=platform_id)
                         .execution_options(synchronize_session=False))
+        request_publish(session, redemption.shop_id)  # the member's balance on the platform
         session.commit()
         return session.get(Redemption, redemption.id)
 

@@ -43,6 +43,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import utcnow
+from plugin.features import load
 from plugin.loyalty.messages import _
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
 from plugin.shops.models import Shop
@@ -59,8 +60,10 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 CENT = Decimal("0.01")
 
-# Functions called with (session, shop_id, member_ids) when a recalculation changed members' tiers.
-TIER_CHANGE_HOOKS: list[Callable[[Session, int, list[int]], None]] = []
+# Functions ("module:function") called with (session, shop_id, member_ids) when a recalculation changed
+# members' tiers: publishing the tiers to the platform.
+TIER_CHANGE_HOOKS: list[str | Callable[[Session, int, list[int]], None]] = [
+    "plugin.loyalty.publishing:on_tiers_changed"]
 
 
 # -- reading a member's tier -----------------------------------------------------------------------
@@ -233,7 +236,7 @@ def recalculate(db, shop_id: int, *, now: datetime | None = None, batch: int = B
             chunk = moves[start:start + batch]
             changed = _apply(session, shop_id, chunk, now)
             for hook in TIER_CHANGE_HOOKS:
-                hook(session, shop_id, changed)
+                (load(hook) if isinstance(hook, str) else hook)(session, shop_id, changed)
             session.commit()
             result.changed_member_ids.extend(changed)
     return result
@@ -272,6 +275,21 @@ def recalculate_everywhere() -> int:
     if utcnow().hour != 3:
         return 0
     return request_recalculations(current_app.extensions["storecare.db"], current_app.extensions["storecare.queue"])
+
+
+def request_tier_recalculation(session: Session, shop_id: int):
+    """Queue the shop's recalculation in the caller's transaction, unless one is waiting already."""
+    from flask import current_app
+
+    from plugin.jobs.models import JobRun
+
+    waiting = session.scalar(select(JobRun.id).where(
+        JobRun.shop_id == shop_id, JobRun.name == "loyalty.recalculate_tiers",
+        JobRun.status.in_(("queued", "retrying"))).limit(1))
+    if waiting is not None:
+        return None
+    return current_app.extensions["storecare.queue"].enqueue(session, "loyalty.recalculate_tiers",
+                                                             {"shop_id": shop_id}, shop_id=shop_id)
 
 
 def request_recalculations(db, queue) -> int:
