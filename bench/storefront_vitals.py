@@ -31,17 +31,16 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCHER = "Your orders"  # the launcher the shopper opens (its accessible name, English)
 ARGS = ["--no-sandbox", "--disable-background-networking"]
 OBSERVE = """
-window.__vitals = {lcp: 0, cls: 0, longtasks: [], fcp: 0};
-new PerformanceObserver(l => { for (const e of l.getEntries()) window.__vitals.lcp = e.renderTime || e.loadTime || e.startTime; })
-  .observe({type: 'largest-contentful-paint', buffered: true});
-new PerformanceObserver(l => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.__vitals.cls += e.value; })
-  .observe({type: 'layout-shift', buffered: true});
-new PerformanceObserver(l => { for (const e of l.getEntries()) window.__vitals.longtasks.push([e.startTime, e.duration]); })
-  .observe({type: 'longtask', buffered: true});
-new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.name === 'first-contentful-paint') window.__vitals.fcp = e.startTime; })
-  .observe({type: 'paint', buffered: true});
+const v = window.__vitals = {lcp: 0, cls: 0, longtasks: [], fcp: 0};
+const watch = (type, each) => new PerformanceObserver(l => l.getEntries().forEach(each))
+  .observe({type, buffered: true});
+watch('largest-contentful-paint', e => { v.lcp = e.renderTime || e.loadTime || e.startTime; });
+watch('layout-shift', e => { if (!e.hadRecentInput) v.cls += e.value; });
+watch('longtask', e => v.longtasks.push([e.startTime, e.duration]));
+watch('paint', e => { if (e.name === 'first-contentful-paint') v.fcp = e.startTime; });
 """
-READ = """() => { const v = window.__vitals; const end = performance.timing.loadEventEnd - performance.timing.navigationStart + 1000;
+READ = """() => { const v = window.__vitals;
+  const end = performance.timing.loadEventEnd - performance.timing.navigationStart + 1000;
   const tbt = v.longtasks.filter(([s]) => s >= v.fcp && s <= end).reduce((t, [s, d]) => t + Math.max(0, d - 50), 0);
   return {lcp: v.lcp, cls: v.cls, tbt: tbt}; }"""
 
