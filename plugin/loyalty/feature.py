@@ -3,6 +3,10 @@ from flask_babel import lazy_gettext
 
 from plugin.features import Feature, Job, Schedule, SettingsSection, Subscriber
 from plugin.loyalty.settings import DEFAULTS
+from plugin.storefront.widgets import Widget
+
+# A gift box (24x24, stroked).
+GIFT = "M4 11h16v9H4v-9Zm-1-4h18v4H3V7Zm9 0v13M12 7S10.5 3 8 3.8C6 4.5 7.5 7 12 7Zm0 0s1.5-4 4-3.2C18 4.5 16.5 7 12 7Z"
 
 FEATURE = Feature(
     name="loyalty",
@@ -19,6 +23,10 @@ FEATURE = Feature(
                                       "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle"),
     ),
     commands=("plugin.loyalty.cli:loyalty_cli",),
+    storefront=("plugin.loyalty.storefront:routes",),
+    widgets=(Widget("loyalty", script="widgets/loyalty.js", style="widgets/loyalty.css", mount="launcher",
+                    label=lazy_gettext("Rewards"), icon=GIFT, enabled="plugin.loyalty.storefront:widget_enabled",
+                    budget=15 * 1024),),
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
                              "loyalty/settings.html", defaults=DEFAULTS),
 )
