@@ -173,6 +173,7 @@ class EarnSchema(Schema):
     amount = fields.String()
     points = fields.Integer()
     currency = fields.String()
+    point_name = fields.String(metadata={"description": "The merchant's name for points; empty: \"points\"."})
 
 
 class BalanceSchema(Schema):
@@ -339,7 +340,8 @@ def earn(query):
                 multiplier = earn_multiplier(session, member)
         amount = query["amount"] * campaign_factor(settings, shop_day(shop, None))
         points = points_for(amount, settings["earn_points"], settings["earn_per"], multiplier)
-        return {"amount": money_string(query["amount"], shop.currency), "points": points, "currency": shop.currency}
+        return {"amount": money_string(query["amount"], shop.currency), "points": points, "currency": shop.currency,
+                "point_name": settings.get("point_name") or ""}
 
 
 @routes.get("/loyalty/me", summary="The shopper's points, tier and progress", query=_Query, response=MeSchema,

@@ -54,7 +54,8 @@ def open_store(page, live_server, store, customer=None, lang="en"):
 
 
 def loyalty_traffic(url: str) -> bool:
-    return "/static/widgets/loyalty" in url or API in url
+    """The panel's file or its API calls (the inline "earn N points" block loads when in view)."""
+    return "/static/widgets/loyalty" in url or (API in url and f"{API}earn" not in url)
 
 
 def stand_in_rewards(page, redeem_status=201, redeem_body=None):
@@ -184,3 +185,15 @@ def test_a_guest_sees_how_it_works_and_is_asked_to_sign_in(page, live_server, st
     expect(panel.get_by_text("×1.5 points")).to_be_visible()
     assert not [url for url in requested if f"{API}me" in url or f"{API}history" in url]
     assert errors == []
+
+
+def test_products_show_the_points_they_earn_without_moving_the_page(page, live_server, store):
+    open_store(page, live_server, store)
+    card = page.locator(".product-card", has_text="Product 1")
+    block = card.locator("[data-storecare-widget=earn]")
+    height = block.evaluate("e => e.getBoundingClientRect().height")
+    assert height > 0  # its line is there before its text
+    expect(block.get_by_text("Earn 20 points")).to_be_visible()
+    assert block.evaluate("e => e.getBoundingClientRect().height") == height
+    open_store(page, live_server, store, lang="pl")
+    expect(page.locator(".product-card", has_text="Product 1").get_by_text("Zdobądź 20 punktów")).to_be_visible()

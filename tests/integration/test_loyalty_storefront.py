@@ -87,7 +87,7 @@ def test_a_page_without_a_token_names_the_shop(client, world):
 
 def test_earn_rounds_down_at_the_shop_rate_and_a_member_gets_their_tier(client, world, db):
     assert get(client, "/earn", "guest", world, amount="129.99").get_json() == {
-        "amount": "129.99", "points": 12, "currency": "PLN"}
+        "amount": "129.99", "points": 12, "currency": "PLN", "point_name": "stars"}
     assert get(client, "/earn", domain="a.sandbox.test", amount="9.99").get_json()["points"] == 0
     with db.uow() as s:
         member = s.query(LoyaltyMember).filter_by(shop_id=world["shop"], customer_id=world["anna"]).one()
