@@ -28,8 +28,8 @@ FEATURE = Feature(
                     label=lazy_gettext("Rewards"), icon=GIFT, enabled="plugin.loyalty.storefront:widget_enabled",
                     budget=15 * 1024),
              # "Earn N points" on product and cart pages: <div data-storecare-widget="earn" data-amount="...">
-             Widget("earn", script="widgets/earn.js", mount="inline", enabled="plugin.loyalty.storefront:widget_enabled",
-                    budget=2 * 1024)),
+             Widget("earn", script="widgets/earn.js", mount="inline",
+                    enabled="plugin.loyalty.storefront:widget_enabled", budget=2 * 1024)),
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
                              "loyalty/settings.html", defaults=DEFAULTS),
 )
