@@ -46,7 +46,7 @@ from plugin.sync.models import Customer, Order
 
 routes = StorefrontRoutes("loyalty")
 HISTORY_PAGE = 20
-MAX_AMOUNT = Decimal("100000000")
+AMOUNT = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"  # a plain decimal below a billion
 OFF_PROBLEM = "urn:storecare:problem:loyalty-off"
 NOT_MEMBER_PROBLEM = "urn:storecare:problem:loyalty-not-member"
 
@@ -115,8 +115,9 @@ class PublicQuery(_Query):
 
 
 class EarnQuery(PublicQuery):
-    amount = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=MAX_AMOUNT),
-                            metadata={"description": "An amount in the shop's currency, e.g. 129.99."})
+    amount = fields.String(required=True, validate=validate.Regexp(AMOUNT),
+                           metadata={"description": "An amount in the shop's currency, e.g. 129.99.",
+                                     "pattern": AMOUNT})
 
 
 class HistoryQuery(_Query):
@@ -338,9 +339,10 @@ def earn(query):
             member = member_of_customer(session, shop.id, shopper.customer_id)
             if member is not None:
                 multiplier = earn_multiplier(session, member)
-        amount = query["amount"] * campaign_factor(settings, shop_day(shop, None))
+        asked = Decimal(query["amount"])
+        amount = asked * campaign_factor(settings, shop_day(shop, None))
         points = points_for(amount, settings["earn_points"], settings["earn_per"], multiplier)
-        return {"amount": money_string(query["amount"], shop.currency), "points": points, "currency": shop.currency,
+        return {"amount": money_string(asked, shop.currency), "points": points, "currency": shop.currency,
                 "point_name": settings.get("point_name") or ""}
 
 
@@ -433,11 +435,11 @@ def birthday(body):
     shopper = _customer(current_shopper(), "Sign in to set your birthday")
     locale = _body_locale()
     when: date = body["date"]
-    if when > date.today() or when.year < date.today().year - 120:
-        raise Problem(422, "Unprocessable Content", "That date cannot be your birthday.",
-                      errors={"date": ["That date cannot be your birthday."]})
     with db.uow() as session:
         shop, settings = _shop_and_settings(session, shopper.shop_id)
+        if when > date.today() or when.year < date.today().year - 120:
+            raise Problem(422, "Unprocessable Content", "That date cannot be your birthday.",
+                          errors={"date": ["That date cannot be your birthday."]})
         member = member_of_customer(session, shop.id, shopper.customer_id) if shopper.customer_id else None
         if member is None and settings["enrolment"] == "auto" and shopper.customer_id is not None:
             from plugin.loyalty.members import ensure_member

@@ -197,3 +197,18 @@ def test_products_show_the_points_they_earn_without_moving_the_page(page, live_s
     assert block.evaluate("e => e.getBoundingClientRect().height") == height
     open_store(page, live_server, store, lang="pl")
     expect(page.locator(".product-card", has_text="Product 1").get_by_text("Zdobądź 20 punktów")).to_be_visible()
+
+
+def test_axe_finds_nothing_in_the_members_panel(page, live_server, store):
+    from axe_playwright_python.sync_playwright import Axe
+
+    stand_in_rewards(page)
+    open_store(page, live_server, store, customer=store["anna"])
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel.get_by_text("Welcome to the program")).to_be_visible()
+    expect(panel.get_by_role("slider")).to_be_visible()
+    results = Axe().run(page, context={"include": [["[data-storecare=loyalty]"]]},
+                        options={"resultTypes": ["violations"]})
+    found = [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
+    assert found == []
