@@ -103,3 +103,9 @@ def adjust(domain: str, email: str, points: int, reason: str):
             session.rollback()
             refuse(f"refused: {exc}")
         echo_json(member_document(session, session.get(LoyaltyMember, found.id)))
+
+
+# ``flask loyalty rewards`` and ``flask loyalty redeem``
+from plugin.loyalty.cli_rewards import add_to  # noqa: E402
+
+add_to(loyalty_cli)

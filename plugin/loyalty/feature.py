@@ -14,16 +14,21 @@ FEATURE = Feature(
     jobs=(
         Job("loyalty.approve_points", "plugin.loyalty.tasks:approve_points_job",
             label=lazy_gettext("Approval of loyalty points")),
+        # rewards and redemption
+        Job("loyalty.finish_redemptions", "plugin.loyalty.redemption:finish_pending_job", max_attempts=3,
+            label=lazy_gettext("Reward codes the store did not answer for")),
     ),
     schedules=(
         Schedule("loyalty.approve_every_hour", 60, "plugin.loyalty.tasks:enqueue_approvals"),
+        Schedule("loyalty.finish_redemptions", 5, "plugin.loyalty.redemption:schedule_finish_pending"),
     ),
     subscribers=(
         Subscriber("loyalty.points", ("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled",
                                       "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle"),
+        Subscriber("loyalty.rewards_used", "OrderPaid", "plugin.loyalty.redemption:mark_used"),
     ),
-    commands=("plugin.loyalty.cli:loyalty_cli",),
-    storefront=("plugin.loyalty.storefront:routes",),
+    commands=("plugin.loyalty.cli:loyalty_cli",),  # with the rewards' commands (plugin/loyalty/cli_rewards.py)
+    storefront=("plugin.loyalty.storefront:routes", "plugin.loyalty.storefront_rewards:routes"),
     widgets=(Widget("loyalty", script="widgets/loyalty.js", style="widgets/loyalty.css", mount="launcher",
                     label=lazy_gettext("Rewards"), icon=GIFT, enabled="plugin.loyalty.storefront:widget_enabled",
                     budget=15 * 1024),
@@ -32,4 +37,5 @@ FEATURE = Feature(
                     enabled="plugin.loyalty.storefront:widget_enabled", budget=2 * 1024)),
     settings=SettingsSection("loyalty", lazy_gettext("Loyalty program"), "plugin.loyalty.settings:ProgramSettings",
                              "loyalty/settings.html", defaults=DEFAULTS),
+    platform_needs="plugin.loyalty.rewards:platform_needs",
 )
