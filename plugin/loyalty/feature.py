@@ -17,18 +17,28 @@ FEATURE = Feature(
         # rewards and redemption
         Job("loyalty.finish_redemptions", "plugin.loyalty.redemption:finish_pending_job", max_attempts=3,
             label=lazy_gettext("Reward codes the store did not answer for")),
+        # tiers and referrals
+        Job("loyalty.recalculate_tiers", "plugin.loyalty.tiers:recalculate_job",
+            label=lazy_gettext("Recalculation of loyalty tiers")),
+        Job("loyalty.approve_referrals", "plugin.loyalty.referrals:approve_referrals_job",
+            label=lazy_gettext("Approval of referral rewards")),
     ),
     schedules=(
         Schedule("loyalty.approve_every_hour", 60, "plugin.loyalty.tasks:enqueue_approvals"),
         Schedule("loyalty.finish_redemptions", 5, "plugin.loyalty.redemption:schedule_finish_pending"),
+        Schedule("loyalty.recalculate_tiers_daily", 60, "plugin.loyalty.tiers:recalculate_everywhere"),
+        Schedule("loyalty.approve_referrals", 60, "plugin.loyalty.referrals:approve_everywhere"),
     ),
     subscribers=(
         Subscriber("loyalty.points", ("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled",
                                       "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle"),
         Subscriber("loyalty.rewards_used", "OrderPaid", "plugin.loyalty.redemption:mark_used"),
+        Subscriber("loyalty.referrals", ("OrderPaid", "OrderRefunded", "OrderCancelled"),
+                   "plugin.loyalty.referrals:on_order"),
     ),
     commands=("plugin.loyalty.cli:loyalty_cli",),  # with the rewards' commands (plugin/loyalty/cli_rewards.py)
-    storefront=("plugin.loyalty.storefront:routes", "plugin.loyalty.storefront_rewards:routes"),
+    storefront=("plugin.loyalty.storefront:routes", "plugin.loyalty.storefront_rewards:routes",
+                "plugin.loyalty.storefront_referrals:routes"),
     widgets=(Widget("loyalty", script="widgets/loyalty.js", style="widgets/loyalty.css", mount="launcher",
                     label=lazy_gettext("Rewards"), icon=GIFT, enabled="plugin.loyalty.storefront:widget_enabled",
                     budget=15 * 1024),

@@ -221,5 +221,10 @@ class Referral(Base):
     status: Mapped[str] = mapped_column(String(12), default="joined")
     hold_reasons: Mapped[list] = mapped_column(JSON, default=list)
     reviewed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # the friend's welcome reward as the platform made it
+    welcome_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    welcome_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # a digest of the shipping address the friend gave (normalised), never the address itself
+    address_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
