@@ -16,16 +16,15 @@ A program turned off answers 404 on every one of them (and its widget is not in 
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 from flask import request
 from flask_babel import force_locale
 from marshmallow import EXCLUDE, Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.db import utcnow
 from plugin.extensions import db
 from plugin.i18n import SUPPORTED
 from plugin.loyalty.earning import campaign_factor, shop_day
@@ -34,15 +33,14 @@ from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
 from plugin.loyalty.points import points_for
 from plugin.loyalty.reports import render_reason
 from plugin.loyalty.settings import program
-from plugin.loyalty.tiers import earn_multiplier, tier_of
+from plugin.loyalty.tiers import earn_multiplier, measures, tier_of
 from plugin.problems import Problem
 from plugin.shops.models import Shop
 from plugin.storefront.identity import Shopper
 from plugin.storefront.routes import SIGN_IN_PROBLEM, StorefrontRoutes, current_shopper, sign_in_required
 from plugin.storefront.schemas import money_display, money_string
 from plugin.storefront.widgets import shop_by_domain
-from plugin.sync import revenue
-from plugin.sync.models import Customer, Order
+from plugin.sync.models import Customer
 
 routes = StorefrontRoutes("loyalty")
 HISTORY_PAGE = 20
@@ -259,31 +257,14 @@ def _plain(value) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-# -- a member's tier and the way to the next (small and replaceable: the tiers' own measure may
-#    take its place) ------------------------------------------------------------------------------
-
-def _period_start(settings: dict, shop: Shop) -> datetime | None:
-    period = settings["tier_period"]
-    if period == "calendar_year":
-        today = shop_day(shop, None)
-        return datetime(today.year, 1, 1, tzinfo=UTC)
-    if period == "rolling_12":
-        return utcnow() - timedelta(days=365)
-    return None
-
+# -- a member's tier and the way to the next (the measure is the tiers' own) -----------------------
 
 def tier_measure(session: Session, member: LoyaltyMember, shop: Shop, settings: dict) -> Decimal:
-    """The member's measure on the program's basis: points (lifetime), spend (paid net amount of
-    their orders) or number of paid orders, over the program's period."""
-    if settings["tier_basis"] == "points":
-        return Decimal(member.lifetime)
-    where = [Order.shop_id == shop.id, Order.customer_id == member.customer_id, revenue.paid_order()]
-    start = _period_start(settings, shop)
-    if start is not None:
-        where.append(Order.created_at >= start)
-    if settings["tier_basis"] == "orders":
-        return Decimal(session.scalar(select(func.count(Order.id)).where(*where)) or 0)
-    return revenue.as_money(session.scalar(select(revenue.paid_net_revenue()).where(*where)))
+    """The member's measure on the program's basis and period, as tier placement measures it."""
+    for _id, _tier, _manual, value in measures(session, shop.id, basis=settings["tier_basis"],
+                                               period=settings["tier_period"], member_ids=[member.id]):
+        return value
+    return Decimal(0)
 
 
 def progress(session: Session, member: LoyaltyMember | None, shop: Shop, settings: dict, locale: str) -> dict | None:
