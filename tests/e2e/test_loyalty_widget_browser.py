@@ -212,3 +212,27 @@ def test_axe_finds_nothing_in_the_members_panel(page, live_server, store):
                         options={"resultTypes": ["violations"]})
     found = [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
     assert found == []
+
+
+def test_a_real_redemption_on_the_sandbox_store_shows_a_code_and_the_new_balance(page, live_server, app, db, queue):
+    """The rewards' own endpoints and the sandbox store's discount codes, no stand-in."""
+    from plugin.sync.models import Customer
+    from tests import loyalty_support as support
+
+    shop = support.program(app, db, queue, points=900)
+    support.reward(db, shop.shop_id, name="10 zł off", cost=500, value="10.00")
+    with db.uow() as s:
+        customer = s.get(Customer, shop.customer_id).platform_id
+    open_store(page, live_server, {"domain": shop.sandbox.domain}, customer=customer)
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel.locator(".sc-available")).to_contain_text("900 points")
+    reward = panel.locator(".sc-reward", has_text="10 zł off")
+    reward.get_by_role("button", name="Redeem").click()
+    expect(reward.get_by_role("textbox", name="Your code")).to_have_value(re.compile(r"^LOYAL-"))
+    expect(panel.locator(".sc-available")).to_contain_text("400 points")
+    code = reward.get_by_role("textbox", name="Your code").input_value()
+    from adapters.sandbox import discounts
+
+    with shop.sandbox.store.writing() as conn:
+        assert discounts.find_code(conn, shop.sandbox.domain, code) is not None  # made on the store
