@@ -49,6 +49,7 @@ from plugin.loyalty import ledger
 from plugin.loyalty.members import ensure_member, member_of_customer
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember
 from plugin.loyalty.points import points_for, share_of
+from plugin.loyalty.publishing import request_publish
 from plugin.loyalty.settings import program
 from plugin.loyalty.tiers import earn_multiplier
 from plugin.shops.models import Shop
@@ -80,17 +81,20 @@ def handle(session: Session, event) -> None:
         if settings["enrolment"] == "auto":
             member = ensure_member(session, event.shop_id, data.customer_id)
             signup_bonus(session, member, settings)
+            request_publish(session, event.shop_id)
+        return
+    if event.name == "OrderFulfilled":
+        order_fulfilled(session, event.shop_id, data, settings)
         return
     if event.name == "OrderPaid":
         order_paid(session, event.shop_id, data, settings)
-    elif event.name == "OrderFulfilled":
-        order_fulfilled(session, event.shop_id, data, settings)
     elif event.name == "OrderRefunded":
         take_back(session, event.shop_id, data.order_id, data.order_number, key=data.refund_platform_id,
                   refunded=Decimal(data.total_refunded), total=Decimal(data.total))
     elif event.name in ("OrderCancelled", "OrderDeleted"):
         take_back(session, event.shop_id, data.order_id, data.order_number, key=f"{event.name}:{data.order_id}",
                   refunded=None, total=Decimal(data.total))
+    request_publish(session, event.shop_id)  # the approved balance may have changed (coalesced per shop)
 
 
 # -- enrolment
@@ -186,6 +190,10 @@ def order_paid(session: Session, shop_id: int, data: payloads.OrderPaid, setting
         log.info("shop %s: order %s is in %s, not the shop's %s: it earns no points",
                  shop_id, data.order_number, data.currency, shop.currency)
         return
+    if session.scalar(select(LedgerEntry.id).where(
+            LedgerEntry.shop_id == shop_id, LedgerEntry.order_id == data.order_id,
+            LedgerEntry.source == "import").limit(1)) is not None:
+        return  # imported with the shop's history already
     member = member_for(session, shop_id, customer_for_order(session, shop_id, data.order_id, data.customer_id),
                         settings)
     if member is None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from plugin.loyalty.earning import signup_bonus
 from plugin.loyalty.members import ensure_member
 from plugin.loyalty.models import LoyaltyMember
+from plugin.loyalty.publishing import request_publish
 from plugin.loyalty.settings import program
 
 
@@ -26,6 +27,7 @@ def join(session: Session, shop_id: int, customer_id: int) -> LoyaltyMember:
     if member.status != "active":
         member.status = "active"
     signup_bonus(session, member, settings)
+    request_publish(session, shop_id)
     return member
 
 

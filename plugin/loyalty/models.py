@@ -100,6 +100,7 @@ class LedgerEntry(Base):
         UniqueConstraint("shop_id", "source", "source_id", "kind"),
         Index("ix_loyalty_ledger_member", "member_id", "id"),
         Index("ix_loyalty_ledger_shop_state_due", "shop_id", "state", "settle_after"),
+        Index("ix_loyalty_ledger_shop_order", "shop_id", "order_id"),  # an order's points (refunds, import)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

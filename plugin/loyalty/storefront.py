@@ -42,7 +42,7 @@ from plugin.storefront.schemas import money_display, money_string
 from plugin.storefront.widgets import shop_by_domain
 from plugin.sync.models import Customer
 
-routes = StorefrontRoutes("loyalty")
+routes = StorefrontRoutes("loyalty_program")  # "loyalty_api" is the merchant API's blueprint
 HISTORY_PAGE = 20
 AMOUNT = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"  # a plain decimal below a billion
 OFF_PROBLEM = "urn:storecare:problem:loyalty-off"
@@ -175,7 +175,7 @@ class EarnSchema(Schema):
     point_name = fields.String(metadata={"description": "The merchant's name for points; empty: \"points\"."})
 
 
-class BalanceSchema(Schema):
+class MemberBalanceSchema(Schema):
     pending = fields.Integer()
     approved = fields.Integer()
     spent = fields.Integer()
@@ -196,7 +196,7 @@ class MeSchema(Schema):
     member = fields.Boolean()
     can_join = fields.Boolean()
     first_name = fields.String(allow_none=True)
-    balance = fields.Nested(BalanceSchema)
+    balance = fields.Nested(MemberBalanceSchema)
     tier = fields.String(allow_none=True)
     progress = fields.Nested(ProgressSchema, allow_none=True)
     birthday_set = fields.Boolean()

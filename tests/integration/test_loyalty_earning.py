@@ -10,7 +10,8 @@ from sqlalchemy import select
 from plugin.db import utcnow
 from plugin.loyalty import earning, ledger
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
-from plugin.loyalty.tasks import APPROVE_JOB, approve_due, enqueue_approvals
+from plugin.loyalty.rounds import APPROVE_JOB, approve_due
+from plugin.loyalty.tasks import enqueue_approvals
 from plugin.sync.events import Event
 from plugin.sync.models import Order
 from tests.factories import T0, make_customer, make_order, make_shop
