@@ -1,7 +1,7 @@
 """Loyalty referrals: the friend's welcome code and amount, a digest of the shipping address they gave
 
 Revision ID: 0010_tiers_referral_welcome_and
-Revises: 0009_loyalty_program
+Revises: 0010_engine_ledger_order_index
 Create Date: 2026-12-06 01:10:25.248832
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010_tiers_referral_welcome_and'
-down_revision: str | Sequence[str] | None = '0009_loyalty_program'
+down_revision: str | Sequence[str] | None = '0010_engine_ledger_order_index'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
