@@ -60,7 +60,7 @@ def adjust(domain: str, email: str, points: int, reason: str):
         refuse(f"refused: {exc}")
 
 
-# rewards and redeem (plugin/loyalty/cli_rewards.py)
+# ``flask loyalty rewards`` and ``flask loyalty redeem``
 from plugin.loyalty.cli_rewards import add_to  # noqa: E402
 
 add_to(loyalty_cli)

@@ -215,8 +215,7 @@ def test_an_event_committed_while_the_shop_is_being_dispatched_is_delivered_by_t
     subscribers.bus._subscriptions["loyalty.award"] = events.Subscription("loyalty.award", ("OrderPaid",), meanwhile)
     paid(db, shop_id, "o1")
 
-    # two OrderPaid, each to every subscriber of it (these two, and the app's own features')
-    assert events.dispatch_pending(db, subscribers.bus, shop_id) == 2 * len(subscribers.bus.handlers(events.ORDER_PAID))
+    assert events.dispatch_pending(db, subscribers.bus, shop_id) == 4
     assert handled(db, shop_id, "care.thank") == [("OrderPaid", "o1"), ("OrderPaid", "o2")]
     assert handled(db, shop_id, "loyalty.award") == [("OrderPaid", "o1"), ("OrderPaid", "o2")]
     assert len(jobs(db, events.DISPATCH_JOB)) == 1  # o2's commit found the shop's dispatch job live
