@@ -7,7 +7,8 @@ the demo storefront page as a signed-in member, with the CPU slowed 4x as Lighth
 "Without the loader" serves the page unchanged but answers the loader's request with an empty script,
 so the two differ by the loader alone. Each variant is loaded ``--runs`` times in a fresh browser
 context; medians are printed, and the ratio with/without. Then the shopper opens the loyalty launcher:
-the time until the panel shows the balance, and the layout shift it causes (none is the target).
+the time until the panel shows, and the layout shift it causes: what CLS counts (a shift more than
+500 ms after the click) and any shift at all (the panel's own content moving counts there).
 
     .venv/bin/python bench/storefront_vitals.py [--runs 7]
 
@@ -28,14 +29,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CHROMIUM = "/usr/bin/chromium"
-LAUNCHER = "Your orders"  # the launcher the shopper opens (its accessible name, English)
+LAUNCHER = "Rewards"  # the loyalty launcher the shopper opens (its accessible name, English)
 ARGS = ["--no-sandbox", "--disable-background-networking"]
 OBSERVE = """
-const v = window.__vitals = {lcp: 0, cls: 0, longtasks: [], fcp: 0};
+const v = window.__vitals = {lcp: 0, cls: 0, raw: 0, longtasks: [], fcp: 0};
 const watch = (type, each) => new PerformanceObserver(l => l.getEntries().forEach(each))
   .observe({type, buffered: true});
 watch('largest-contentful-paint', e => { v.lcp = e.renderTime || e.loadTime || e.startTime; });
-watch('layout-shift', e => { if (!e.hadRecentInput) v.cls += e.value; });
+watch('layout-shift', e => { v.raw += e.value; if (!e.hadRecentInput) v.cls += e.value; });
 watch('longtask', e => v.longtasks.push([e.startTime, e.duration]));
 watch('paint', e => { if (e.name === 'first-contentful-paint') v.fcp = e.startTime; });
 """
@@ -94,13 +95,14 @@ def measure(browser, url: str, with_loader: bool, open_widget: bool) -> dict:
     page.wait_for_timeout(1000)
     figures = page.evaluate(READ)
     if open_widget:
-        before = page.evaluate("() => window.__vitals.cls")
+        before = page.evaluate("() => [window.__vitals.cls, window.__vitals.raw]")
         started = page.evaluate("() => performance.now()")
         page.get_by_role("button", name=LAUNCHER).first.click()
         page.get_by_role("dialog").first.wait_for(state="visible")
         figures["open_ms"] = page.evaluate("() => performance.now()") - started
         page.wait_for_timeout(500)
-        figures["open_cls"] = page.evaluate("() => window.__vitals.cls") - before
+        after = page.evaluate("() => [window.__vitals.cls, window.__vitals.raw]")
+        figures["open_cls"], figures["open_raw"] = after[0] - before[0], after[1] - before[1]
     context.close()
     return figures
 
@@ -132,8 +134,9 @@ def main() -> int:
         without, with_ = med("without", key), med("with", key)
         ratio = f"{with_ / without:5.2f} x" if without else "  n/a"
         print(f"{label:<22} without loader {without:8.3f} {unit:<2}  with loader {with_:8.3f} {unit:<2}  {ratio}")
-    print(f"{'opening the widget':<22} {med('with', 'open_ms'):8.1f} ms to the panel (median), "
-          f"layout shift {max(r['open_cls'] for r in results['with']):.4f} (largest)")
+    print(f"{'opening the widget':<22} {med('with', 'open_ms'):8.1f} ms to the panel (median); layout shift "
+          f"counted by CLS (not within 500 ms of the click) {max(r['open_cls'] for r in results['with']):.4f}, "
+          f"any shift inside the page {max(r['open_raw'] for r in results['with']):.4f} (largest of the runs)")
     return 0
 
 
