@@ -54,6 +54,7 @@ def prepare(env: dict[str, str]) -> None:
     from adapters.sandbox.generator import seed_shop
     from adapters.sandbox.store import SandboxStore
     from plugin import create_app
+    from plugin.loyalty.demo import seed_program
     from plugin.migrate import upgrade
     from plugin.settings import Settings
     from plugin.shops.service import install_sandbox_shop
@@ -68,9 +69,10 @@ def prepare(env: dict[str, str]) -> None:
     with app.app_context():
         db = app.extensions["storecare.db"]
         with db.uow() as session:
-            install_sandbox_shop(session, DOMAIN, name="Kawa & Co.", currency="PLN", locale="pl",
-                                 webhook_address=settings.app_url)
+            shop = install_sandbox_shop(session, DOMAIN, name="Kawa & Co.", currency="PLN", locale="pl",
+                                        webhook_address=settings.app_url)
             session.commit()
+            seed_program(session, shop.id)  # the loyalty program, once (its history imported after the sync)
     app.extensions["storecare.db"].dispose()
 
 

@@ -24,7 +24,7 @@ What a feature may declare:
 - ``commands``: click commands or groups added to ``flask``;
 - ``settings``: a section of the admin's Settings page (``SettingsSection``): values kept per shop,
   validated by the section's marshmallow schema, edited in the section's form template
-  (``plugin.admin.shop_settings``);
+  (``plugin.admin.shop_settings``), and optionally a function called when the values are saved (``on_save``);
 - ``storefront``: storefront endpoints (``"module:attr"`` naming a ``StorefrontRoutes``, see
   ``plugin/storefront/routes.py``), each mounted under the direct API (``/storefront/api/v1``) and
   Shopify's app proxy (``/proxy/api/v1``) at once;
@@ -101,6 +101,11 @@ class SettingsSection:
     schema: str  # "module:Schema" (a plugin.admin.shop_settings.SettingsSchema): checks writes and reads
     template: str  # Jinja template of the form's fields, e.g. "loyalty/settings.html"
     defaults: Mapping = field(default_factory=dict, hash=False)  # values (as the schema loads them)
+    # "module:function" called as on_save(session, shop_id, before, after) when the shop's values are
+    # saved, inside the save's transaction (before and after typed; before: what was in force). It writes
+    # in that session and never commits; if it raises, nothing is saved. E.g. loyalty starts its import
+    # when the program is turned on.
+    on_save: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,8 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
         if feature.settings is not None:
             from plugin.admin.shop_settings import register_section
 
-            register_section(app, feature.settings, load(feature.settings.schema))
+            register_section(app, feature.settings, load(feature.settings.schema),
+                             load(feature.settings.on_save) if feature.settings.on_save else None)
         for widget in feature.widgets:
             register_widget(app, feature.name, widget, load(widget.enabled) if widget.enabled else None)
         if feature.platform_needs is not None:

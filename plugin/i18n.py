@@ -1,12 +1,14 @@
 """Locale choice: the user's explicit choice, then the shop's locale, then the browser's languages."""
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import g, has_request_context, request, session
 
 SUPPORTED = ("en", "pl")
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a job or a command: English, unless it chose with force_locale
+        return "en"
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in SUPPORTED:
         return chosen

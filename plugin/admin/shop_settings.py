@@ -5,7 +5,9 @@ A feature declares ``Feature(settings=SettingsSection(name, label, schema, templ
 ``plugin.admin.models.ShopSetting``) as the JSON its schema dumps:
 
 - ``save(db, shop_id, name, data)`` loads ``data`` through the schema (``ValidationError`` with a
-  message per field if it is bad: nothing is written) and stores what the schema dumps, then commits;
+  message per field if it is bad: nothing is written) and stores what the schema dumps, calls the
+  section's ``on_save(session, shop_id, before, after)`` if it has one (in the same transaction: a
+  feature reacts to a change, such as a program turned on, together with it), then commits;
 - ``read(db, shop_id, name)`` loads the stored values over the section's defaults through the schema
   again, so a feature always gets typed values; a stored value the schema no longer accepts (a field
   whose rules changed) gives way to its default, and fields the schema no longer has are dropped.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask, has_request_context
@@ -124,12 +127,13 @@ class Section:
     schema: type[SettingsSchema]
     template: str
     defaults: dict = field(hash=False)
+    on_save: Callable[[Session, int, dict, dict], None] | None = field(default=None, hash=False)
 
     def make_schema(self) -> SettingsSchema:
         return self.schema()
 
 
-def register_section(app: Flask, declared, schema) -> Section:
+def register_section(app: Flask, declared, schema, on_save=None) -> Section:
     """Install a feature's ``SettingsSection`` (plugin/features.py); ValueError if its name is taken or its
     defaults are not valid for its schema, TypeError if the schema is no ``SettingsSchema``."""
     sections: dict[str, Section] = app.extensions.setdefault(SECTIONS_KEY, {})
@@ -141,7 +145,9 @@ def register_section(app: Flask, declared, schema) -> Section:
         schema().load(dict(declared.defaults))
     except ValidationError as exc:
         raise ValueError(f"settings section {declared.name!r}: defaults are not valid: {exc.messages}") from None
-    section = Section(declared.name, declared.label, schema, declared.template, dict(declared.defaults))
+    if on_save is not None and not callable(on_save):
+        raise TypeError(f"settings section {declared.name!r}: its on_save is not a function")
+    section = Section(declared.name, declared.label, schema, declared.template, dict(declared.defaults), on_save)
     sections[declared.name] = section
     return section
 
@@ -182,11 +188,18 @@ def save(db: Session, shop_id: int, of: Section, data: dict) -> dict:
     schema = of.make_schema()
     loaded = schema.load(data)
     values = schema.dump(loaded)
+    before = read(db, shop_id, of) if of.on_save is not None else None
     now = utcnow()
     stmt = insert_for(db, ShopSetting.__table__).values(shop_id=shop_id, section=of.name, values=values,
                                                          updated_at=now)
     db.execute(stmt.on_conflict_do_update(index_elements=["shop_id", "section"],
                                           set_={"values": values, "updated_at": now}))
+    if of.on_save is not None:
+        try:
+            of.on_save(db, shop_id, before, loaded)
+        except BaseException:
+            db.rollback()
+            raise
     db.commit()
     return loaded
 

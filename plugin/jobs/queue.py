@@ -108,9 +108,11 @@ class JobQueue:
         session.add(run)
         session.flush()
         pending = session.info.setdefault("storecare.pending_jobs", [])
-        if not pending:
-            event.listen(session, "after_commit", self._push_pending, once=True)
-            event.listen(session, "after_rollback", _forget_pending, once=True)
+        # Listening for the session's life (not once): a session that commits, then enqueues again,
+        # pushes the second transaction's jobs at its commit too.
+        if not event.contains(session, "after_commit", self._push_pending):
+            event.listen(session, "after_commit", self._push_pending)
+            event.listen(session, "after_rollback", _forget_pending)
         pending.append(run.id)
         return run
 

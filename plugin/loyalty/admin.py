@@ -137,7 +137,7 @@ def manual_tier(member_id: int):
     value = request.form.get("tier", "")
     tier_id = int(value) if value.isdigit() else None
     try:
-        service.set_manual_tier(request_session(), g.shop.id, member_id, tier_id)
+        service.set_manual_tier(request_session(), g.shop.id, member_id, tier_id, actor=actor())
     except AdjustmentRefused:
         return _member_page(member_id, errors={"tier": gettext("Choose one of the options.")}), 422
     flash(gettext("Manual tier saved."), "success")

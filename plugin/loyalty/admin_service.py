@@ -96,14 +96,22 @@ def member_detail(session: Session, shop_id: int, member_id: int, page: int = 1)
                         by_id.get(member.manual_tier_id), shop_tiers, entries)
 
 
-def set_manual_tier(session: Session, shop_id: int, member_id: int, tier_id: int | None) -> LoyaltyMember:
-    """The merchant's manual tier for a member (None: none), a floor under the earned tier; commits.
-    (Stands in for the tiers package's ``set_manual_tier`` until it is merged.)"""
+def set_manual_tier(session: Session, shop_id: int, member_id: int, tier_id: int | None,
+                    actor: str = "admin") -> LoyaltyMember:
+    """The merchant's manual tier for a member (None: none), a floor under the earned tier
+    (``plugin.loyalty.tiers.set_manual_tier``), published to the platform; commits. A tier of another
+    shop is refused (``AdjustmentRefused`` naming ``tier``) and nothing is written."""
+    from plugin.loyalty.publishing import request_publish
+    from plugin.loyalty.tiers import TierInvalid
+    from plugin.loyalty.tiers import set_manual_tier as set_floor
+
     member = get_member(session, shop_id, member_id)
-    if tier_id is not None and session.scalar(select(Tier.id).where(Tier.id == tier_id,
-                                                                    Tier.shop_id == shop_id)) is None:
-        raise adjustments.AdjustmentRefused("tier", "unknown tier")
-    member.manual_tier_id = tier_id
+    try:
+        set_floor(session, member, tier_id, actor)
+    except TierInvalid as exc:
+        session.rollback()
+        raise adjustments.AdjustmentRefused("tier", str(exc)) from exc
+    request_publish(session, shop_id)
     session.commit()
     return member
 

@@ -62,12 +62,14 @@ class Posted:
 def credit(session: Session, member: LoyaltyMember, points: int, *, source: str, source_id: str,
            reason: str, reason_params: Mapping[str, Any] | None = None, kind: str = "credit",
            pending_until: datetime | None = None, note: str | None = None, actor: str | None = None,
-           order_id: int | None = None, amount: Decimal | None = None, now: datetime | None = None) -> Posted:
+           order_id: int | None = None, amount: Decimal | None = None, now: datetime | None = None,
+           pending: bool = False) -> Posted:
     """Credit ``points`` (> 0) to ``member``: ``pending`` until ``pending_until`` if given (the order's
-    return window), else ``approved`` at once."""
+    return window), or ``pending`` without a date yet (an order not fulfilled: its fulfilment sets
+    ``settle_after``), else ``approved`` at once."""
     _check(points)
     now = now or utcnow()
-    state = "pending" if pending_until is not None else "approved"
+    state = "pending" if pending or pending_until is not None else "approved"
     posted = _insert(session, member, points, state, source, source_id, kind, reason, reason_params, note,
                      actor, order_id, amount, now, settle_after=pending_until)
     if posted.created:

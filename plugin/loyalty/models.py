@@ -100,6 +100,7 @@ class LedgerEntry(Base):
         UniqueConstraint("shop_id", "source", "source_id", "kind"),
         Index("ix_loyalty_ledger_member", "member_id", "id"),
         Index("ix_loyalty_ledger_shop_state_due", "shop_id", "state", "settle_after"),
+        Index("ix_loyalty_ledger_shop_order", "shop_id", "order_id"),  # an order's points (refunds, import)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -221,5 +222,10 @@ class Referral(Base):
     status: Mapped[str] = mapped_column(String(12), default="joined")
     hold_reasons: Mapped[list] = mapped_column(JSON, default=list)
     reviewed_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # the friend's welcome reward as the platform made it
+    welcome_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    welcome_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # a digest of the shipping address the friend gave (normalised), never the address itself
+    address_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -81,6 +81,7 @@ class DemoProduct:
     title: str
     price: str
     hue: int  # a stable colour for the placeholder picture
+    amount: str = ""  # the price as a plain decimal ("129.99"), for the "earn N points" block
 
 
 @bp.errorhandler(Problem)
@@ -148,7 +149,7 @@ def products_from_line_items(session: Session, shop: Shop, locale: str,
               .subquery())
     rows = session.execute(select(ranked.c.title, ranked.c.unit_price, ranked.c.currency)
                            .where(ranked.c.rn == 1).order_by(ranked.c.title).limit(limit)).all()
-    return [DemoProduct(title, money_display(Decimal(price), currency, locale), _hue(title))
+    return [DemoProduct(title, money_display(Decimal(price), currency, locale), _hue(title), str(Decimal(price)))
             for title, price, currency in rows]
 
 
@@ -163,7 +164,8 @@ def products_from_sandbox(shop: Shop, locale: str, limit: int = PRODUCTS_SHOWN) 
     if not store.has_shop(shop.domain):
         return []
     currency = store.shop(shop.domain).currency
-    return [DemoProduct(p.title, money_display(Decimal(p.price_cents) / 100, currency, locale), _hue(p.title))
+    return [DemoProduct(p.title, money_display(Decimal(p.price_cents) / 100, currency, locale), _hue(p.title),
+                        str(Decimal(p.price_cents) / 100))
             for p in store.products(shop.domain)[:limit]]
 
 

@@ -18,7 +18,8 @@ FEATURE = Feature(
     commands=("tests.example_feature.tasks:example_cli",),
     settings=SettingsSection("example", lazy_gettext("Example"), "tests.example_feature.settings:ExampleSettings",
                              "example/settings.html",
-                             defaults={"greeting": "Hello", "points_per_order": 10, "enabled": False}),
+                             defaults={"greeting": "Hello", "points_per_order": 10, "enabled": False},
+                             on_save="tests.example_feature.settings:on_save"),
     storefront=("tests.example_feature.storefront:routes",),
     platform_needs="tests.example_feature.settings:platform_needs",
 )

@@ -20,3 +20,13 @@ def platform_needs(session, shop):
 
     values = shop_settings.read(session, shop.id, shop_settings.section(current_app, "example"))
     return (Capability.STORE_CREDIT,) if values["enabled"] else ()
+
+
+SAVED: list[tuple[int, str, str]] = []
+
+
+def on_save(session, shop_id, before, after):
+    """Called inside the save's transaction: notes the change; "boom" makes it fail (nothing is saved)."""
+    if after["greeting"] == "boom":
+        raise RuntimeError("boom")
+    SAVED.append((shop_id, before["greeting"], after["greeting"]))

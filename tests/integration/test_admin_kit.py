@@ -153,6 +153,24 @@ def test_saving_stores_typed_values_for_the_shop_only_and_a_second_save_updates_
     assert "Dzień dobry · 30 · off" in text(client.get(PAGE))
 
 
+def test_a_sections_on_save_runs_in_the_saves_transaction_with_the_values_before_and_after(app, client, db, shops):
+    from plugin.admin.shop_settings import save as save_values
+    from tests.example_feature.settings import SAVED
+
+    SAVED.clear()
+    token = sign_in(client, shops["mine"])
+    assert save(client, token, greeting="Cześć", points_per_order="25").status_code == 302
+    assert SAVED == [(shops["mine"], "Hello", "Cześć")]
+    example = section(app, "example")
+    with db.uow() as session:
+        with pytest.raises(RuntimeError):
+            save_values(session, shops["mine"], example, {"greeting": "boom", "points_per_order": 1,
+                                                          "enabled": True})
+    with db.uow() as session:  # the hook failed: nothing was saved
+        assert read(session, shops["mine"], example)["greeting"] == "Cześć"
+    assert SAVED == [(shops["mine"], "Hello", "Cześć")]
+
+
 def test_bad_input_is_shown_again_as_typed_with_a_message_at_each_field_and_nothing_is_saved(client, db, shops):
     token = sign_in(client, shops["mine"])
 

@@ -28,6 +28,7 @@ class Subscribers:
 
     def __init__(self, app):
         self.bus = app.extensions["storecare.events"]
+        self.bus._subscriptions.clear()  # the tests' subscribers only (the features' own are tested with them)
         self.bus.declare(NOTED, "tests")
         self.fail_on: dict[str, tuple[str, Exception]] = {}  # subscriber -> (order platform id, error)
         self.failures: dict[str, int] = {}  # subscriber -> how many more times to fail (None: always)

@@ -75,6 +75,18 @@ def test_a_rolled_back_enqueue_never_runs(qapp, calls):
     assert queue.pending_count() == 0 and queue.drain() == 0 and calls[0] == []
 
 
+def test_a_session_that_commits_twice_pushes_the_jobs_of_each_commit(qapp, calls):
+    db, queue = qapp.extensions["storecare.db"], qapp.extensions["storecare.queue"]
+    with db.uow() as s:
+        queue.enqueue(s, "test.flaky", {"n": 1})
+        s.commit()
+        queue.enqueue(s, "test.flaky", {"n": 2})
+        s.rollback()  # this one is forgotten
+        queue.enqueue(s, "test.flaky", {"n": 3})
+        s.commit()
+    assert queue.pending_count() == 2 and queue.drain() == 2 and sorted(calls[0]) == [1, 3]
+
+
 def test_transient_failures_retry_with_backoff_then_succeed(qapp, calls):
     log, script = calls
     script.extend([Transient("502 from platform"), Transient("timeout")])

@@ -14,7 +14,7 @@ from tests.factories import make_shop
 def test_every_package_of_the_app_is_a_feature_with_a_name_of_its_own():
     names = [feature_of(package).name for package in FEATURES]
 
-    assert names == ["shops", "privacy", "sync", "storefront", "admin", "outbox", "api"]
+    assert names == ["shops", "privacy", "sync", "storefront", "admin", "outbox", "api", "loyalty"]
 
 
 def test_a_feature_package_plugs_in_its_blueprint_navigation_job_command_and_subscriber(app, db, queue):

@@ -13,18 +13,21 @@ from plugin.storefront.widgets import Widget, WidgetError, register_widget, regi
 def test_the_orders_widget_is_the_storefront_features_launcher(app):
     with app.test_request_context(), force_locale("pl"):
         assert str(registered(app)[0].widget.label) == "Twoje zamówienia"
+        assert str(registered(app)[1].widget.label) == "Nagrody"
     with app.test_request_context(), force_locale("en"):
         assert [(r.feature, r.widget.name, r.widget.mount, str(r.widget.label)) for r in registered(app)] == [
-            ("storefront", "orders", "launcher", "Your orders")]
+            ("storefront", "orders", "launcher", "Your orders"), ("loyalty", "loyalty", "launcher", "Rewards"),
+            ("loyalty", "earn", "inline", "")]
     orders = registered(app)[0].widget
     assert (orders.script, orders.style) == ("widgets/orders.js", "widgets/orders.css")
 
 
 def test_a_feature_adds_its_widgets_after_the_others(app):
-    register_widget(app, "loyalty", Widget("points", script="widgets/orders.js", mount="inline"))
+    register_widget(app, "returns", Widget("returns", script="widgets/orders.js", mount="inline"))
     register_widget(app, "chat", Widget("chat", script="widgets/orders.js", label="Chat", icon="M4 4h16v12H4Z"))
     assert [(r.feature, r.widget.name) for r in registered(app)] == [
-        ("storefront", "orders"), ("loyalty", "points"), ("chat", "chat")]
+        ("storefront", "orders"), ("loyalty", "loyalty"), ("loyalty", "earn"), ("returns", "returns"),
+        ("chat", "chat")]
 
 
 @pytest.mark.parametrize(("widget", "message"), [

@@ -39,6 +39,46 @@ final class Storecare_Storefront {
 		add_action( 'rest_api_init', array( __CLASS__, 'routes' ) );
 		add_action( 'wp_ajax_' . self::NONCE_ACTION, array( __CLASS__, 'rest_nonce' ) );
 		add_action( 'wp_ajax_nopriv_' . self::NONCE_ACTION, array( __CLASS__, 'rest_nonce' ) );
+		add_action( 'woocommerce_single_product_summary', array( __CLASS__, 'earn_on_product' ), 11 );
+		add_action( 'woocommerce_proceed_to_checkout', array( __CLASS__, 'earn_in_cart' ), 5 );
+	}
+
+	/**
+	 * "Earn N points" under a product's price: the place of Storecare's "earn" widget, which the loader
+	 * loads when it comes into view (nothing shows while the shop's loyalty program is off).
+	 */
+	public static function earn_on_product() {
+		global $product;
+		if ( ! get_option( STORECARE_OPTION_CONNECTED ) || ! is_object( $product ) || ! function_exists( 'wc_get_price_to_display' ) ) {
+			return;
+		}
+		echo self::earn_block( wc_get_price_to_display( $product ) ); // phpcs:ignore WordPress.Security.EscapeOutput -- escaped in earn_block.
+	}
+
+	/**
+	 * "Earn N points" above the cart's checkout button, for the cart's total.
+	 */
+	public static function earn_in_cart() {
+		if ( ! get_option( STORECARE_OPTION_CONNECTED ) || ! function_exists( 'WC' ) || ! WC()->cart ) {
+			return;
+		}
+		echo self::earn_block( WC()->cart->get_total( 'edit' ) ); // phpcs:ignore WordPress.Security.EscapeOutput -- escaped in earn_block.
+	}
+
+	/**
+	 * The block's markup for an amount in the shop's currency; its line is reserved, so the text arriving
+	 * moves nothing. Empty for no amount.
+	 *
+	 * @param mixed $amount The amount (a number or a numeric string).
+	 * @return string
+	 */
+	public static function earn_block( $amount ) {
+		$amount = is_numeric( $amount ) ? (float) $amount : 0.0;
+		if ( $amount <= 0 ) {
+			return '';
+		}
+		return '<div class="storecare-earn" data-storecare-widget="earn" data-amount="'
+			. esc_attr( number_format( $amount, 2, '.', '' ) ) . '" style="min-height:1.4em"></div>';
 	}
 
 	/**

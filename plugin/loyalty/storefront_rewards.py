@@ -1,0 +1,164 @@
+"""The loyalty widget's reward endpoints, mounted under /storefront/api/v1 and Shopify's /proxy/api/v1:
+
+- ``GET /loyalty/rewards``: ``{"balance": <approved points>, "rewards": [{"id", "name", "kind", "cost",
+  "value", "min_points", "max_points", "affordable"}]}``, the rewards the signed-in member may redeem;
+- ``POST /loyalty/redemptions`` ``{"reward_id", "points"?}`` (with an Idempotency-Key): 201
+  ``{"id", "code", "reward", "reward_name", "points", "kind", "value", "expires_at", "status"}``; refused:
+  a 422 problem naming the field (``reward``, ``points``, ``member``, ``program``) with a sentence in the
+  shopper's language; the store not answering: a 503 problem (the same key again finishes it);
+- ``GET /loyalty/redemptions``: ``{"redemptions": [...]}``, the member's codes, newest first.
+
+A guest gets the 401 sign-in problem. The member is the shopper's customer in this shop only: a shopper
+never sees or spends another shop's rewards or points.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext
+from marshmallow import Schema, fields, validate
+
+from plugin.extensions import db
+from plugin.loyalty.models import LoyaltyMember, Reward
+from plugin.loyalty.redemption import RedemptionRefused, enrolled_member, redeem, redemptions_of
+from plugin.loyalty.rewards import list_rewards, visible_rewards
+from plugin.loyalty.settings import program
+from plugin.problems import Problem
+from plugin.storefront.routes import StorefrontRoutes, current_shopper, sign_in_required
+
+routes = StorefrontRoutes("loyalty_rewards")
+REFUSED_PROBLEM = "urn:storecare:problem:loyalty-redemption-refused"
+PROGRAM_OFF_PROBLEM = "urn:storecare:problem:loyalty-program-off"
+STORE_BUSY_PROBLEM = "urn:storecare:problem:loyalty-store-unavailable"
+
+
+class RewardSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["fixed_amount", "percentage", "free_shipping",
+                                                           "free_product", "store_credit", "variable"]})
+    cost = fields.Integer(required=True, metadata={"description": "Points; for a variable reward, the points "
+                                                                  "that buy `value` (the step)."})
+    value = fields.Decimal(as_string=True, places=2, required=True,
+                           metadata={"description": "The amount off or of credit in the shop's currency, the "
+                                                    "percentage, or the free-shipping cap (0: none)."})
+    min_points = fields.Integer(allow_none=True)
+    max_points = fields.Integer(allow_none=True)
+    affordable = fields.Boolean(required=True, metadata={"description": "The member's available points cover "
+                                                                        "it (a variable reward: its minimum)."})
+
+
+class RewardListSchema(Schema):
+    balance = fields.Integer(required=True, metadata={"description": "The member's available points."})
+    rewards = fields.List(fields.Nested(RewardSchema), required=True)
+
+
+class RedeemSchema(Schema):
+    reward_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    points = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                            metadata={"description": "The points to use, for a variable reward."})
+
+
+class RedemptionSchema(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(allow_none=True, metadata={"description": "The code to enter at checkout; null for "
+                                                                    "store credit."})
+    reward = fields.Integer(allow_none=True, attribute="reward_id")
+    reward_name = fields.String(allow_none=True)
+    points = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    value = fields.Decimal(as_string=True, places=2, required=True)
+    expires_at = fields.DateTime(allow_none=True)
+    status = fields.String(required=True, metadata={"enum": ["issued", "used"]})
+
+
+class RedemptionListSchema(Schema):
+    redemptions = fields.List(fields.Nested(RedemptionSchema), required=True)
+
+
+def _member(session, *, enrol: bool) -> tuple[int, LoyaltyMember | None]:
+    """The shop and the shopper's member (None: not a member); a guest is asked to sign in; the
+    program off is a 404 problem. ``enrol``: with auto-enrolment, a customer becomes a member now."""
+    shopper = current_shopper()
+    if shopper.is_guest:
+        raise sign_in_required(gettext("Sign in to use your points"), gettext("Sign in to the store first."))
+    settings = program(session, shopper.shop_id)
+    if not settings["enabled"]:
+        raise Problem(404, "Not Found", gettext("The loyalty program is not running in this store."),
+                      type_=PROGRAM_OFF_PROBLEM)
+    return shopper.shop_id, enrolled_member(db, shopper.shop_id, shopper.customer_id, enrol=enrol)
+
+
+@routes.get("/loyalty/rewards", summary="The rewards the member may redeem", response=RewardListSchema,
+            problems=(404,))
+def rewards():
+    """The signed-in member's rewards, each saying whether their available points cover it. A customer
+    who is not a member yet sees the rewards offered to everyone, none affordable."""
+    with db.uow() as session:
+        shop_id, member = _member(session, enrol=False)
+        if member is None:
+            offered = [r for r in list_rewards(session, shop_id, active_only=True) if not r.tier_ids]
+            balance = 0
+        else:
+            offered, balance = visible_rewards(session, shop_id, member), member.approved
+        return {"balance": balance, "rewards": [_reward(r, balance) for r in offered]}
+
+
+@routes.post("/loyalty/redemptions", summary="Redeem a reward for a code", body=RedeemSchema,
+             response=RedemptionSchema, status=201, problems=(404, 422, 503))
+def make_redemption(body):
+    """Spends the member's points on the reward and answers with the code the store made for them.
+    Refused (an unknown reward, too few points, points a variable reward does not allow, the store
+    refusing the code): a 422 problem whose ``errors`` name the field, nothing spent."""
+    with db.uow() as session:
+        shop_id, member = _member(session, enrol=True)
+    if member is None:
+        raise _refused("member", gettext("Join the loyalty program first."))
+    key = _key()
+    try:
+        done = redeem(db, shop_id, member.id, body["reward_id"], key=key, points=body["points"])
+    except RedemptionRefused as refused:
+        raise _refused(refused.field, refused.message) from None
+    if done.status == "pending":
+        raise Problem(503, "Service Unavailable", gettext("The store did not answer. Please try again."),
+                      type_=STORE_BUSY_PROBLEM, headers={"Retry-After": "5"})
+    return _redemption(done)
+
+
+@routes.get("/loyalty/redemptions", summary="The member's reward codes", response=RedemptionListSchema,
+            problems=(404,))
+def list_redemptions():
+    """The codes (and store credits) the member redeemed, newest first, with whether an order used them."""
+    with db.uow() as session:
+        shop_id, member = _member(session, enrol=False)
+        found = redemptions_of(session, shop_id, member.id) if member is not None else []
+        return {"redemptions": [_redemption(r, session) for r in found]}
+
+
+def _key() -> str:
+    """The redemption's key: the request's Idempotency-Key (the kit checked it), so the shopper's retry
+    after a lost answer continues the same redemption."""
+    from flask import request
+
+    from plugin.storefront import idempotency
+
+    return request.headers.get(idempotency.HEADER, "").strip()
+
+
+def _refused(field: str, message: str) -> Problem:
+    return Problem(422, "Unprocessable Content", message, type_=REFUSED_PROBLEM, errors={field: [message]})
+
+
+def _reward(reward: Reward, balance: int) -> dict:
+    least = reward.min_points or reward.cost if reward.kind == "variable" else reward.cost
+    return {"id": reward.id, "name": reward.name, "kind": reward.kind, "cost": reward.cost, "value": reward.value,
+            "min_points": reward.min_points, "max_points": reward.max_points, "affordable": balance >= least}
+
+
+def _redemption(redemption, session=None) -> dict:
+    if session is None:
+        with db.uow() as own:
+            return _redemption(redemption, own)
+    reward = session.get(Reward, redemption.reward_id) if redemption.reward_id else None
+    return {"id": redemption.id, "code": redemption.code, "reward_id": redemption.reward_id,
+            "reward_name": reward.name if reward is not None and reward.shop_id == redemption.shop_id else None,
+            "points": redemption.points, "kind": redemption.kind, "value": redemption.value,
+            "expires_at": redemption.expires_at, "status": redemption.status}

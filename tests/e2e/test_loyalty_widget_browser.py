@@ -1,0 +1,238 @@
+"""The loyalty widget on the demo store in a real browser: nothing loaded before the shopper's first
+interaction, opened from the keyboard, a member's balance, tier, progress and history in English and
+Polish, a guest's view of how the program works, redeeming a reward (code shown and copied) and
+refusals and failures told in words."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from plugin.loyalty import ledger
+from plugin.loyalty.members import ensure_member
+from plugin.loyalty.models import Tier
+from tests.factories import make_customer, make_order, make_shop
+from tests.loyalty_support import program_on
+
+pytestmark = pytest.mark.browser
+API = "/storefront/api/v1/loyalty/"
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """Browser tests check what a person sees; they run on SQLite only (the rest of the suite covers both)."""
+    return f"sqlite:///{tmp_path / 'storecare.db'}"
+
+
+@pytest.fixture
+def store(app, db):
+    with db.uow() as s:
+        shop = make_shop(s, domain="amber.sandbox.test", name="Amber & Oak", currency="PLN", locale="en")
+        shop.credentials_encrypted = app.extensions["storecare.vault"].encrypt(
+            {"storefront_secret": "e2e-storefront-secret-0123456789"})
+        anna = make_customer(s, shop, first_name="Anna", last_name="Kowalska")
+        s.add_all([Tier(shop_id=shop.id, name="Bronze", position=0, entry_threshold=0),
+                   Tier(shop_id=shop.id, name="Silver", position=1, entry_threshold=500, earn_multiplier="1.5")])
+        make_order(s, shop, anna, total="200.00")
+        s.commit()
+        member = ensure_member(s, shop.id, anna.id)
+        member.tier_id = s.query(Tier).filter_by(shop_id=shop.id, name="Bronze").one().id
+        ledger.credit(s, member, 35, source="order", source_id="1", reason="Points for order %(number)s",
+                      reason_params={"number": "#1001"}, pending=True)
+        ledger.credit(s, member, 250, source="signup", source_id="s", reason="Welcome to the program")
+        s.commit()
+        shop_id, domain, customer = shop.id, shop.domain, anna.platform_id
+    program_on(db, shop_id, earn_points="1", earn_per="10", primary_colour="#7a1f5c")
+    return {"domain": domain, "anna": customer}
+
+
+def open_store(page, live_server, store, customer=None, lang="en"):
+    query = f"?lang={lang}" + (f"&customer={customer}" if customer else "")
+    page.goto(f"{live_server}/demo/store/{store['domain']}{query}")
+
+
+def loyalty_traffic(url: str) -> bool:
+    """The panel's file or its API calls (the inline "earn N points" block loads when in view)."""
+    return "/static/widgets/loyalty" in url or (API in url and f"{API}earn" not in url)
+
+
+def stand_in_rewards(page, redeem_status=201, redeem_body=None):
+    """The rewards endpoints as their contract says (GET /loyalty/rewards, POST /loyalty/redemptions)."""
+    asked = []
+    rewards = [{"id": 1, "name": "10 zł off", "kind": "fixed_amount", "cost": 100, "value": "10.00",
+                "min_points": None, "max_points": None, "affordable": True},
+               {"id": 2, "name": "Money off, you choose", "kind": "variable", "cost": 10, "value": "1.00",
+                "min_points": 50, "max_points": 500, "affordable": True},
+               {"id": 3, "name": "A <b>tote</b> bag", "kind": "free_product", "cost": 5000, "value": "0",
+                "min_points": None, "max_points": None, "affordable": False}]
+    page.route(f"**{API}rewards*", lambda route: route.fulfill(json=rewards))
+
+    def redeem(route, request):
+        asked.append((request.headers.get("idempotency-key"), json.loads(request.post_data)))
+        body = redeem_body or {"code": "LOYAL-7Q2X", "reward": "10 zł off", "points": 100, "kind": "fixed_amount",
+                               "value": "10.00", "expires_at": "2027-01-31T00:00:00+00:00"}
+        route.fulfill(status=redeem_status, json=body,
+                      content_type="application/json" if redeem_status < 400 else "application/problem+json")
+
+    page.route(f"**{API}redemptions*", redeem)
+    return asked
+
+
+def test_nothing_loads_before_the_first_interaction_and_the_keyboard_opens_the_members_view(
+        page, live_server, store):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    stand_in_rewards(page)
+    open_store(page, live_server, store, customer=store["anna"])
+    launcher = page.get_by_role("button", name="Rewards")
+    expect(launcher).to_be_visible()
+    page.wait_for_timeout(500)  # idle time in which an eager loader would fetch more
+    assert not [url for url in requested if loyalty_traffic(url)]
+
+    launcher.focus()
+    page.keyboard.press("Enter")
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_text("Hi, Anna")).to_be_visible()
+    expect(panel.locator(".sc-available")).to_contain_text("250 points")
+    expect(panel.get_by_text("35 points").first).to_be_visible()
+    expect(panel.get_by_text("Your tier: Bronze")).to_be_visible()
+    expect(panel.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "40")
+    expect(panel.get_by_text(re.compile(r"300\.00 to Silver"))).to_be_visible()
+    expect(panel.get_by_text("1 point for every PLN 10.00 spent")).to_be_visible()
+    expect(panel.get_by_text("Points for order #1001")).to_be_visible()
+    expect(panel.get_by_text("Welcome to the program")).to_be_visible()
+    expect(panel.get_by_text("A <b>tote</b> bag")).to_be_visible()  # the server's text, as text
+    colour = panel.locator(".sc-head").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(122, 31, 92)"  # the merchant's colour
+    page.screenshot(path="/tmp/loyalty-widget.png", animations="disabled")
+
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(launcher).to_be_focused()
+
+
+def test_the_member_redeems_and_copies_the_code(page, live_server, store):
+    asked = stand_in_rewards(page)
+    open_store(page, live_server, store, customer=store["anna"])
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    reward = panel.locator(".sc-reward", has_text="10 zł off")
+    reward.get_by_role("button", name="Redeem").click()
+    expect(reward.get_by_role("textbox", name="Your code")).to_have_value("LOYAL-7Q2X")
+    expect(panel.locator(".sc-live")).to_have_text("Your code LOYAL-7Q2X is ready. Use it at checkout.")
+    reward.get_by_role("button", name="Copy").click()
+    expect(panel.locator(".sc-live")).to_have_text("Copied to the clipboard")
+    key, body = asked[0]
+    assert re.fullmatch(r"[0-9a-f-]{36}", key) and body == {"reward_id": 1}
+
+    slider = panel.locator(".sc-reward", has_text="you choose").get_by_role("slider")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    expect(panel.get_by_text("60 points = PLN 6.00")).to_be_visible()
+    tote = panel.locator(".sc-reward", has_text="tote")
+    expect(tote.get_by_role("button", name="Redeem")).to_be_disabled()
+
+
+def test_a_refused_redemption_is_told_in_words(page, live_server, store):
+    stand_in_rewards(page, redeem_status=422, redeem_body={
+        "type": "about:blank", "title": "Unprocessable Content", "status": 422,
+        "detail": "The reward cannot be redeemed.", "errors": {"reward_id": ["This reward is no longer offered."]}})
+    open_store(page, live_server, store, customer=store["anna"])
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    panel.locator(".sc-reward", has_text="10 zł off").get_by_role("button", name="Redeem").click()
+    expect(panel.get_by_role("alert")).to_have_text("This reward is no longer offered.")
+
+
+def test_a_failed_load_says_so_and_retries(page, live_server, store):
+    open_store(page, live_server, store, customer=store["anna"])
+    page.route(f"**{API}me*", lambda route: route.abort())
+    page.get_by_role("button", name="Rewards").click()
+    expect(page.get_by_text("We couldn't load the rewards program. Please try again.")).to_be_visible()
+    page.unroute(f"**{API}me*")
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_text("Your tier: Bronze")).to_be_visible()
+
+
+def test_polish(page, live_server, store):
+    stand_in_rewards(page)
+    open_store(page, live_server, store, customer=store["anna"], lang="pl")
+    page.get_by_role("button", name="Nagrody").click()
+    panel = page.get_by_role("dialog", name="Nagrody")
+    expect(panel.locator(".sc-available")).to_contain_text("250 punktów")
+    expect(panel.get_by_text("Twój poziom: Bronze")).to_be_visible()
+    expect(panel.get_by_text("Witamy w programie")).to_be_visible()
+    expect(panel.get_by_text("Punkty za zamówienie #1001")).to_be_visible()
+    expect(panel.get_by_text("Oczekujące", exact=True).first).to_be_visible()
+    expect(panel.get_by_text(re.compile(r"1 punkt za każde wydane 10,00\s+zł"))).to_be_visible()
+    page.screenshot(path="/tmp/loyalty-widget-pl.png", animations="disabled")
+
+
+def test_a_guest_sees_how_it_works_and_is_asked_to_sign_in(page, live_server, store):
+    requested, errors = [], []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    open_store(page, live_server, store)
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel.get_by_text("Earn points every time you shop")).to_be_visible()
+    expect(panel.get_by_text("Create an account", exact=True)).to_be_visible()
+    expect(panel.get_by_text("+50 points").first).to_be_visible()
+    expect(panel.get_by_text("Silver")).to_be_visible()
+    expect(panel.get_by_text("×1.5 points")).to_be_visible()
+    assert not [url for url in requested if f"{API}me" in url or f"{API}history" in url]
+    assert errors == []
+
+
+def test_products_show_the_points_they_earn_without_moving_the_page(page, live_server, store):
+    open_store(page, live_server, store)
+    card = page.locator(".product-card", has_text="Product 1")
+    block = card.locator("[data-storecare-widget=earn]")
+    height = block.evaluate("e => e.getBoundingClientRect().height")
+    assert height > 0  # its line is there before its text
+    expect(block.get_by_text("Earn 20 points")).to_be_visible()
+    assert block.evaluate("e => e.getBoundingClientRect().height") == height
+    open_store(page, live_server, store, lang="pl")
+    expect(page.locator(".product-card", has_text="Product 1").get_by_text("Zdobądź 20 punktów")).to_be_visible()
+
+
+def test_axe_finds_nothing_in_the_members_panel(page, live_server, store):
+    from axe_playwright_python.sync_playwright import Axe
+
+    stand_in_rewards(page)
+    open_store(page, live_server, store, customer=store["anna"])
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel.get_by_text("Welcome to the program")).to_be_visible()
+    expect(panel.get_by_role("slider")).to_be_visible()
+    results = Axe().run(page, context={"include": [["[data-storecare=loyalty]"]]},
+                        options={"resultTypes": ["violations"]})
+    found = [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in results.response["violations"]]
+    assert found == []
+
+
+def test_a_real_redemption_on_the_sandbox_store_shows_a_code_and_the_new_balance(page, live_server, app, db, queue):
+    """The rewards' own endpoints and the sandbox store's discount codes, no stand-in."""
+    from plugin.sync.models import Customer
+    from tests import loyalty_support as support
+
+    shop = support.program(app, db, queue, points=900)
+    support.reward(db, shop.shop_id, name="10 zł off", cost=500, value="10.00")
+    with db.uow() as s:
+        customer = s.get(Customer, shop.customer_id).platform_id
+    open_store(page, live_server, {"domain": shop.sandbox.domain}, customer=customer)
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel.locator(".sc-available")).to_contain_text("900 points")
+    reward = panel.locator(".sc-reward", has_text="10 zł off")
+    reward.get_by_role("button", name="Redeem").click()
+    expect(reward.get_by_role("textbox", name="Your code")).to_have_value(re.compile(r"^LOYAL-"))
+    expect(panel.locator(".sc-available")).to_contain_text("400 points")
+    code = reward.get_by_role("textbox", name="Your code").input_value()
+    from adapters.sandbox import discounts
+
+    with shop.sandbox.store.writing() as conn:
+        assert discounts.find_code(conn, shop.sandbox.domain, code) is not None  # made on the store
