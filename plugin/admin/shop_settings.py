@@ -206,16 +206,33 @@ def save(db: Session, shop_id: int, of: Section, data: dict) -> dict:
 
 def form_data(of: Section, form) -> dict:
     """What a section's form sent, for ``save``: the schema's fields only; a checkbox left unticked
-    (browsers send nothing for it) is false."""
+    (browsers send nothing for it) is false; a list of nested rows comes as repeatable rows
+    (``<field>-<n>-<name>``), none sent: an empty list."""
     schema = of.make_schema()
     data = {}
     for name, field_obj in schema.load_fields.items():
         key = field_obj.data_key or name
         if isinstance(field_obj, fields.Boolean):
             data[key] = "true" if form.get(key) in ("true", "on", "1", "yes") else "false"
+        elif isinstance(field_obj, fields.List) and isinstance(field_obj.inner, fields.Nested):
+            data[key] = _rows(form, key)
         elif key in form:
             data[key] = form.get(key)
     return data
+
+
+def _rows(form, key: str) -> list[dict]:
+    """A list of nested rows as a form sends them, one field per ``<key>-<n>-<name>`` (repeatable rows),
+    in the order of ``n``; a row whose fields are all blank is left out."""
+    found: dict[int, dict] = {}
+    prefix = f"{key}-"
+    for name in form:
+        if not name.startswith(prefix):
+            continue
+        index, _, inner = name[len(prefix):].partition("-")
+        if index.isdigit() and len(index) <= 4 and inner:
+            found.setdefault(int(index), {})[inner] = form.get(name, "").strip()
+    return [row for _index, row in sorted(found.items()) if any(row.values())]
 
 
 def form_values(of: Section, values: dict) -> dict:

@@ -34,6 +34,6 @@ def test_each_app_has_its_own_navigation():
 def test_the_admin_feature_declares_its_six_sections_and_the_other_features_theirs(app):
     assert [(item.endpoint, item.icon) for item in nav_items(app)] == [
         ("admin.overview", "home"), ("admin.orders", "orders"), ("admin.customers", "customers"),
-        ("outbox.messages", "inbox"), ("admin.connection", "sync"), ("admin.jobs", "jobs"),
+        ("loyalty_admin.members", "star"), ("outbox.messages", "inbox"), ("admin.connection", "sync"), ("admin.jobs", "jobs"),
         ("api_keys.index", "key"), ("admin.settings", "settings")]
     assert all(endpoint in app.view_functions for endpoint in (item.endpoint for item in nav_items(app)))

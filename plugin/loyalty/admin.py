@@ -1,0 +1,215 @@
+"""The loyalty program's admin pages (under /admin/loyalty): members with their ledger and manual
+adjustments, the program's settings with a preview of the widget, CSV exports. A blueprint of the
+admin kit: sign-in, CSRF, the layout and error pages come with it; the views only do their work."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext, ngettext
+from marshmallow import ValidationError
+
+from plugin.admin import embedded, shop_settings
+from plugin.admin.auth import request_session
+from plugin.admin.kit import admin_blueprint
+from plugin.loyalty import admin_service as service
+from plugin.loyalty import ledger
+from plugin.loyalty.adjustments import MAX_REASON, AdjustmentRefused
+from plugin.loyalty.settings import SECTION
+
+bp = admin_blueprint("loyalty_admin", __name__, url_prefix="/admin/loyalty")
+NONCE = re.compile(r"^[0-9a-f]{32}$")
+
+
+# A ledger entry's state and source in the merchant's words.
+LABELS = {
+    "pending": lazy_gettext("Pending"), "approved": lazy_gettext("Approved"), "spent": lazy_gettext("Spent"),
+    "expired": lazy_gettext("Expired"), "reversed": lazy_gettext("Reversed"),
+    "order": lazy_gettext("Order"), "refund": lazy_gettext("Refund"), "signup": lazy_gettext("Sign-up"),
+    "birthday": lazy_gettext("Birthday"), "first_order": lazy_gettext("First order"),
+    "review": lazy_gettext("Review"), "referral": lazy_gettext("Referral"), "social": lazy_gettext("Social follow"),
+    "manual": lazy_gettext("Manual"), "import": lazy_gettext("Import"), "custom_event": lazy_gettext("Custom event"),
+    "redemption": lazy_gettext("Reward"), "expiry": lazy_gettext("Expiry"), "tier": lazy_gettext("Tier"),
+}
+
+
+def label(value: str | None) -> str:
+    return str(LABELS.get(value or "", value or "—"))
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def actor() -> str:
+    """Who is signed in to the admin, for the ledger: the Shopify user inside Shopify, else the shop's
+    admin (a sign-in link knows the shop only)."""
+    identity = embedded.identity()
+    user = getattr(identity, "user_id", None) if identity is not None else None
+    return f"admin (Shopify user {user})" if user else f"admin ({g.shop.domain})"
+
+
+def describe(entry) -> str:
+    """An entry's reason in the reader's language: a manual entry's note as typed, else the catalogue
+    message with its values."""
+    if entry.note:
+        return entry.note
+    params = dict(entry.reason_params or {})
+    try:
+        return gettext(entry.reason, **params) if params else gettext(entry.reason)
+    except (KeyError, ValueError, TypeError):
+        return entry.reason
+
+
+# -- members
+
+@bp.get("/members")
+def members():
+    search = request.args.get("q", "")[:100]
+    tier = request.args.get("tier", type=int)
+    sort = request.args.get("sort", "balance_desc")
+    sort = sort if sort in service.SORTS else "balance_desc"
+    page = service.list_members(request_session(), g.shop.id, search, tier, sort, _page())
+    return render_template("loyalty/members.html", page=page, search=search.strip(), tier=tier, sort=sort,
+                           tiers=service.tiers(request_session(), g.shop.id))
+
+
+@bp.get("/members/<id:member_id>")
+def member(member_id: int):
+    return _member_page(member_id)
+
+
+def _member_page(member_id: int, typed: dict | None = None, errors: dict | None = None):
+    detail = service.member_detail(request_session(), g.shop.id, member_id, _page())
+    return render_template("loyalty/member.html", detail=detail, describe=describe, label=label, typed=typed or {},
+                           errors=errors or {}, nonce=uuid.uuid4().hex, max_reason=MAX_REASON)
+
+
+@bp.post("/members/<id:member_id>/adjust")
+def adjust(member_id: int):
+    """A manual adjustment: points (+ or -) and a reason, once per form (its nonce); bad input shows the
+    page again with the message at the field (422), and nothing is written."""
+    service.get_member(request_session(), g.shop.id, member_id)  # another shop's member: 404
+    typed = {"points": request.form.get("points", "").strip()[:20],
+             "reason": request.form.get("reason", "")[:MAX_REASON + 50]}
+    nonce = request.form.get("key", "")
+    errors: dict[str, str] = {}
+    points = None
+    if not re.fullmatch(r"[+-]?\d{1,10}", typed["points"]):
+        errors["points"] = gettext("Enter a whole number of points, for example 50 or -20.")
+    else:
+        points = int(typed["points"])
+        if points == 0 or abs(points) > ledger.MAX_POINTS:
+            errors["points"] = gettext("Enter a number of points other than 0, at most %(max)s either way.",
+                                       max=ledger.MAX_POINTS)
+    if not typed["reason"].strip():
+        errors["reason"] = gettext("Write the reason: the member reads it in their history.")
+    elif len(typed["reason"].strip()) > MAX_REASON:
+        errors["reason"] = ngettext("Use at most %(num)d character.", "Use at most %(num)d characters.",
+                                    MAX_REASON)
+    if not NONCE.match(nonce):
+        errors["form"] = gettext("The form is out of date. Reload the page and try again.")
+    if not errors:
+        try:
+            posted = service.adjust_member(request_session(), g.shop.id, member_id, points,
+                                           reason=typed["reason"], actor=actor(), key=nonce)
+        except ledger.InsufficientPoints as exc:
+            errors["points"] = ngettext("The member has %(num)d point to take from: a balance never goes below 0.",
+                                        "The member has %(num)d points to take from: a balance never goes below 0.",
+                                        exc.available)
+        except AdjustmentRefused as exc:
+            errors[exc.field] = gettext("This value is not allowed.")
+        else:
+            if posted.created:
+                flash(ngettext("%(num)d point recorded.", "%(num)d points recorded.", abs(points)) if points > 0
+                      else ngettext("%(num)d point taken.", "%(num)d points taken.", abs(points)), "success")
+            else:
+                flash(gettext("This adjustment was recorded already: it counts once."), "warning")
+            return redirect(url_for(".member", member_id=member_id))
+    return _member_page(member_id, typed, errors), 422
+
+
+@bp.post("/members/<id:member_id>/tier")
+def manual_tier(member_id: int):
+    value = request.form.get("tier", "")
+    tier_id = int(value) if value.isdigit() else None
+    try:
+        service.set_manual_tier(request_session(), g.shop.id, member_id, tier_id, actor=actor())
+    except AdjustmentRefused:
+        return _member_page(member_id, errors={"tier": gettext("Choose one of the options.")}), 422
+    flash(gettext("Manual tier saved."), "success")
+    return redirect(url_for(".member", member_id=member_id))
+
+
+# -- CSV exports
+
+def _csv(filename: str, header, rows) -> Response:
+    rows = list(rows)  # read within the request (its session ends with it), written out in chunks
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for number, row in enumerate(rows, 1):
+            writer.writerow([service.safe_cell(cell) for cell in row])
+            if number % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(generate(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/members.csv")
+def members_csv():
+    return _csv("loyalty-members.csv", service.MEMBER_COLUMNS, service.member_rows(request_session(), g.shop.id))
+
+
+@bp.get("/ledger.csv")
+def ledger_csv():
+    return _csv("loyalty-ledger.csv", service.LEDGER_COLUMNS,
+                service.ledger_rows(request_session(), g.shop.id, describe))
+
+
+# -- the program's settings
+
+def _section():
+    return shop_settings.section(current_app, SECTION)
+
+
+@bp.get("/program")
+def program():
+    from plugin.admin.views import SectionForm
+
+    section = _section()
+    values = shop_settings.form_values(section, shop_settings.read(request_session(), g.shop.id, section))
+    form = SectionForm(section.name, section.label, section.template, values, {})
+    return render_template("loyalty/program.html", section=form)
+
+
+@bp.post("/program")
+def save_program():
+    from plugin.admin.views import SectionForm
+
+    section = _section()
+    data = shop_settings.form_data(section, request.form)
+    try:
+        shop_settings.save(request_session(), g.shop.id, section, data)
+    except ValidationError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        form = SectionForm(section.name, section.label, section.template, data, errors)
+        return render_template("loyalty/program.html", section=form), 422
+    flash(gettext("Loyalty program: saved."), "success")
+    return redirect(url_for(".program"))
+
+
+# -- analytics
+
+@bp.get("/analytics")
+def analytics():
+    return render_template("loyalty/analytics.html", data=service.analytics(request_session(), g.shop.id))
