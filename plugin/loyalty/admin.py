@@ -213,3 +213,43 @@ def save_program():
 @bp.get("/analytics")
 def analytics():
     return render_template("loyalty/analytics.html", data=service.analytics(request_session(), g.shop.id))
+
+
+# -- referral review
+
+HOLD_REASONS = {
+    "same_email": lazy_gettext("The friend's email is the advocate's own (after ignoring case, dots and "
+                               "+aliases)."),
+    "same_address": lazy_gettext("The friend gave the same shipping address as the advocate."),
+    "advocate_ordered": lazy_gettext("The advocate placed the friend's first order themselves."),
+    "ip_limit": lazy_gettext("Many referrals came from the same IP address."),
+    "order_returned": lazy_gettext("The friend's first order was refunded or cancelled."),
+}
+
+
+def hold_reason(value: str) -> str:
+    return str(HOLD_REASONS.get(value, value))
+
+
+@bp.get("/referrals")
+def referrals():
+    from plugin.loyalty.referrals import held_referrals
+
+    return render_template("loyalty/referrals.html", held=held_referrals(request_session(), g.shop.id),
+                           hold_reason=hold_reason)
+
+
+@bp.post("/referrals/<id:referral_id>/review")
+def review_referral(referral_id: int):
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        flash(gettext("Choose Approve or Reject."), "error")
+        return redirect(url_for(".referrals"))
+    approve = decision == "approve"
+    if service.review_referral(request_session(), g.shop.id, referral_id, approve, actor()):
+        flash(gettext("Referral approved: the advocate is rewarded once the friend's order passes its "
+                      "pending period.") if approve else gettext("Referral rejected: nothing is credited."),
+              "success")
+    else:
+        flash(gettext("This referral was reviewed already."), "warning")
+    return redirect(url_for(".referrals"))

@@ -272,3 +272,32 @@ def tier_distribution(session: Session, shop_id: int) -> list[tuple[str, int]]:
         counts[name] = counts.get(name, 0) + number
     order = {tier.name: tier.position for tier in shop_tiers.values()}
     return sorted(counts.items(), key=lambda item: order.get(item[0], -1))
+
+
+# -- referral review
+
+class ReferralNotFound(RecordNotFound):
+    def __init__(self):
+        super().__init__("loyalty_referral")
+
+
+def review_referral(session: Session, shop_id: int, referral_id: int, approve: bool, actor: str) -> bool:
+    """The merchant's decision on a held referral (``plugin.loyalty.referrals.review``); commits.
+    Returns False when the referral was reviewed already (a second click: nothing changes); another
+    shop's referral is not found."""
+    from plugin.loyalty.models import Referral
+    from plugin.loyalty.referrals import ReferralRefused, review
+
+    found = session.scalar(select(Referral.status).where(Referral.shop_id == shop_id, Referral.id == referral_id))
+    if found is None:
+        raise ReferralNotFound()
+    try:
+        review(session, shop_id, referral_id, approve, actor)
+    except ReferralRefused:
+        session.rollback()
+        return False
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return True
