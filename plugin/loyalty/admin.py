@@ -253,3 +253,115 @@ def review_referral(referral_id: int):
     else:
         flash(gettext("This referral was reviewed already."), "warning")
     return redirect(url_for(".referrals"))
+
+
+# -- rewards
+
+REWARD_KIND_LABELS = {
+    "fixed_amount": lazy_gettext("Fixed amount off"), "percentage": lazy_gettext("Percentage off"),
+    "free_shipping": lazy_gettext("Free shipping"), "free_product": lazy_gettext("Free product"),
+    "store_credit": lazy_gettext("Store credit"), "variable": lazy_gettext("Amount chosen with a slider"),
+}
+COMBINES = {"order": lazy_gettext("Order discounts"), "product": lazy_gettext("Product discounts"),
+            "shipping": lazy_gettext("Shipping discounts")}
+REWARD_TEXT = ("name", "kind", "cost", "value", "min_order", "free_product_id", "code_expiry_days", "min_points",
+               "max_points", "position")
+OPTIONAL = ("min_order", "free_product_id", "code_expiry_days", "min_points", "max_points")
+
+
+def _reward_messages(data: dict) -> dict:
+    """The rewards' own validation, its generic messages (a whole number, a field to fill in) in the
+    merchant's language as the settings pages say them; a schema made per request."""
+    from plugin.admin.shop_settings import SettingsSchema
+    from plugin.loyalty.rewards import RewardSchema
+
+    class TranslatedRewardSchema(RewardSchema):
+        on_bind_field = SettingsSchema.on_bind_field
+
+    return TranslatedRewardSchema().validate(data)
+
+
+def _reward_form() -> tuple[dict, dict]:
+    """What the merchant typed (to show again) and the values for ``plugin.loyalty.rewards``."""
+    typed = {name: request.form.get(name, "").strip()[:200] for name in REWARD_TEXT}
+    typed["product_ids"] = request.form.get("product_ids", "")[:5000]
+    typed["collection_ids"] = request.form.get("collection_ids", "")[:5000]
+    typed["combines_with"] = request.form.getlist("combines_with")
+    typed["tier_ids"] = [value for value in request.form.getlist("tier_ids") if value.isdigit()]
+    typed["active"] = bool(request.form.get("active"))
+    data: dict = {name: (typed[name] or None) if name in OPTIONAL else typed[name] for name in REWARD_TEXT}
+    data["value"] = typed["value"] or "0"
+    data["position"] = typed["position"] or "0"
+    for name in ("product_ids", "collection_ids"):
+        data[name] = [part.strip() for part in typed[name].replace("\n", ",").split(",") if part.strip()]
+    data["combines_with"] = typed["combines_with"]
+    data["tier_ids"] = [int(value) for value in typed["tier_ids"]]
+    data["active"] = typed["active"]
+    return typed, data
+
+
+def _reward_typed(reward) -> dict:
+    def text_of(value):
+        return "" if value is None else str(value)
+
+    typed = {name: text_of(getattr(reward, name)) for name in REWARD_TEXT}
+    typed["product_ids"] = ", ".join(reward.product_ids or [])
+    typed["collection_ids"] = ", ".join(reward.collection_ids or [])
+    typed["combines_with"] = list(reward.combines_with or [])
+    typed["tier_ids"] = [str(t) for t in reward.tier_ids or []]
+    typed["active"] = bool(reward.active)
+    return typed
+
+
+def _reward_page(reward=None, typed: dict | None = None, errors: dict | None = None):
+    session = request_session()
+    return render_template("loyalty/rewards.html", rewards=service.list_rewards(session, g.shop.id), reward=reward,
+                           typed=typed if typed is not None else (_reward_typed(reward) if reward else
+                                                                  {"kind": "fixed_amount", "active": True}),
+                           errors=errors or {}, kinds=REWARD_KIND_LABELS, combines=COMBINES,
+                           tiers=service.tiers(session, g.shop.id))
+
+
+@bp.get("/rewards")
+def rewards():
+    return _reward_page()
+
+
+@bp.get("/rewards/<id:reward_id>")
+def reward(reward_id: int):
+    return _reward_page(service.get_reward(request_session(), g.shop.id, reward_id))
+
+
+def _field_errors(messages) -> dict:
+    if not isinstance(messages, dict):
+        return {"form": " ".join(map(str, messages))}
+    errors = {}
+    for name, value in messages.items():
+        while isinstance(value, (list, dict)) and value:
+            value = value[0] if isinstance(value, list) else next(iter(value.values()))
+        errors[name if name in REWARD_TEXT or name in ("product_ids", "collection_ids", "combines_with", "tier_ids")
+               else "form"] = str(value)
+    return errors
+
+
+@bp.post("/rewards")
+@bp.post("/rewards/<id:reward_id>")
+def save_reward(reward_id: int | None = None):
+    existing = service.get_reward(request_session(), g.shop.id, reward_id) if reward_id is not None else None
+    typed, data = _reward_form()
+    messages = _reward_messages(data)
+    if messages:
+        return _reward_page(existing, typed, _field_errors(messages)), 422
+    try:
+        saved = service.save_reward(request_session(), g.shop.id, reward_id, data)
+    except ValidationError as exc:
+        return _reward_page(existing, typed, _field_errors(exc.messages)), 422
+    flash(gettext("Reward saved."), "success")
+    return redirect(url_for(".reward", reward_id=saved.id))
+
+
+@bp.post("/rewards/<id:reward_id>/deactivate")
+def deactivate_reward(reward_id: int):
+    service.deactivate_reward(request_session(), g.shop.id, reward_id)
+    flash(gettext("Reward deactivated: members no longer see it; codes issued already still work."), "success")
+    return redirect(url_for(".rewards"))

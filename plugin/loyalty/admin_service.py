@@ -301,3 +301,48 @@ def review_referral(session: Session, shop_id: int, referral_id: int, approve: b
         raise
     session.commit()
     return True
+
+
+# -- rewards
+
+def get_reward(session: Session, shop_id: int, reward_id: int):
+    from plugin.loyalty.rewards import RewardNotFound
+    from plugin.loyalty.rewards import get_reward as find
+
+    try:
+        return find(session, shop_id, reward_id)
+    except RewardNotFound:
+        raise RecordNotFound("loyalty_reward") from None
+
+
+def save_reward(session: Session, shop_id: int, reward_id: int | None, data: dict):
+    """Create (``reward_id`` None) or change a reward of the shop through ``plugin.loyalty.rewards``;
+    commits. ``ValidationError`` (messages by field) writes nothing; another shop's reward is not found."""
+    from plugin.loyalty.rewards import create_reward, update_reward
+
+    if reward_id is not None:
+        get_reward(session, shop_id, reward_id)
+    try:
+        reward = (create_reward(session, shop_id, data) if reward_id is None
+                  else update_reward(session, shop_id, reward_id, data))
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return reward
+
+
+def deactivate_reward(session: Session, shop_id: int, reward_id: int):
+    """Stop offering a reward (kept for the redemptions that name it); commits. Idempotent."""
+    from plugin.loyalty.rewards import deactivate_reward as stop
+
+    get_reward(session, shop_id, reward_id)
+    reward = stop(session, shop_id, reward_id)
+    session.commit()
+    return reward
+
+
+def list_rewards(session: Session, shop_id: int):
+    from plugin.loyalty.rewards import list_rewards as rewards
+
+    return rewards(session, shop_id)
