@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import uuid
+from decimal import Decimal
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext, ngettext
@@ -365,3 +366,62 @@ def deactivate_reward(reward_id: int):
     service.deactivate_reward(request_session(), g.shop.id, reward_id)
     flash(gettext("Reward deactivated: members no longer see it; codes issued already still work."), "success")
     return redirect(url_for(".rewards"))
+
+
+# -- tiers
+
+def _tier_typed(tier=None) -> dict:
+    if tier is None:
+        return {"free_shipping": False}
+    typed = {"name": tier.name, "birthday_bonus": str(tier.birthday_bonus), "free_shipping": bool(tier.free_shipping)}
+    for name in ("entry_threshold", "retention_threshold", "earn_multiplier"):
+        value = Decimal(getattr(tier, name))  # 250.0000 shown as 250, 1.500 as 1.5
+        typed[name] = str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+    return typed
+
+
+def _tier_page(tier=None, typed: dict | None = None, errors: dict | None = None, preview=None):
+    session = request_session()
+    return render_template("loyalty/tiers.html", tiers=service.tiers(session, g.shop.id), tier=tier,
+                           typed=typed if typed is not None else _tier_typed(tier), errors=errors or {},
+                           preview=preview)
+
+
+@bp.get("/tiers")
+def tiers():
+    return _tier_page()
+
+
+@bp.get("/tiers/<id:tier_id>")
+def tier(tier_id: int):
+    return _tier_page(service.get_tier(request_session(), g.shop.id, tier_id))
+
+
+@bp.post("/tiers")
+@bp.post("/tiers/<id:tier_id>")
+def save_tier(tier_id: int | None = None):
+    """Preview (the default button: who would move, nothing written) or Save (writes, queues the
+    recalculation)."""
+    from plugin.loyalty.tiers import TierInvalid
+
+    session = request_session()
+    existing = service.get_tier(session, g.shop.id, tier_id) if tier_id is not None else None
+    typed = {name: request.form.get(name, "").strip()[:100] for name in service.TIER_FIELDS}
+    typed["free_shipping"] = bool(request.form.get("free_shipping"))
+    try:
+        if request.form.get("action") == "save":
+            saved = service.save_tier(session, g.shop.id, tier_id, typed)
+            flash(gettext("Tier saved. Members are moved to their tiers in a moment."), "success")
+            return redirect(url_for(".tier", tier_id=saved.id))
+        result = service.tier_preview(session, g.shop.id, tier_id, typed)
+    except TierInvalid as exc:
+        field = exc.field if exc.field in service.TIER_FIELDS else "form"
+        return _tier_page(existing, typed, {field: exc.message}), 422
+    return _tier_page(service.get_tier(session, g.shop.id, tier_id) if tier_id else None, typed, preview=result)
+
+
+@bp.post("/tiers/<id:tier_id>/delete")
+def delete_tier(tier_id: int):
+    service.delete_tier(request_session(), g.shop.id, tier_id)
+    flash(gettext("Tier deleted. Its members are placed again in a moment."), "success")
+    return redirect(url_for(".tiers"))

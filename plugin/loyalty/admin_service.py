@@ -346,3 +346,82 @@ def list_rewards(session: Session, shop_id: int):
     from plugin.loyalty.rewards import list_rewards as rewards
 
     return rewards(session, shop_id)
+
+
+# -- tiers
+
+TIER_FIELDS = ("name", "entry_threshold", "retention_threshold", "earn_multiplier", "birthday_bonus",
+               "free_shipping")
+PREVIEW_LISTED = 10
+
+
+def get_tier(session: Session, shop_id: int, tier_id: int) -> Tier:
+    tier = session.scalar(select(Tier).where(Tier.shop_id == shop_id, Tier.id == tier_id))
+    if tier is None:
+        raise RecordNotFound("loyalty_tier")
+    return tier
+
+
+def _proposed(session: Session, shop_id: int, tier_id: int | None, data: dict | None) -> list[dict]:
+    """The shop's tiers as they would be: ``data`` replacing tier ``tier_id`` (or added, ``tier_id``
+    None; or the tier removed, ``data`` None). The changed tier comes last, so a clash is its own."""
+    kept = [{"id": t.id, **{name: getattr(t, name) for name in TIER_FIELDS}}
+            for t in tiers(session, shop_id) if t.id != tier_id]
+    return kept + ([{**data, "id": tier_id}] if data is not None else [])
+
+
+def tier_preview(session: Session, shop_id: int, tier_id: int | None, data: dict | None) -> dict:
+    """Who would move up and who down if the change were saved, writing nothing (``tiers.preview``):
+    its counts per tier before and after, and the first members listed with their email.
+    ``TierInvalid`` names the field at fault."""
+    from plugin.loyalty.tiers import TierInvalid, preview
+
+    if tier_id is not None:
+        get_tier(session, shop_id, tier_id)
+    try:
+        result = preview(session, shop_id, _proposed(session, shop_id, tier_id, data), limit=PREVIEW_LISTED)
+    except TierInvalid as exc:
+        raise TierInvalid(exc.field.split(".", 1)[-1], exc.message) from None
+    finally:
+        session.rollback()  # nothing of a preview stays
+    listed = [m["member_id"] for side in ("up", "down") for m in result[side]["members"]]
+    emails = dict(session.execute(select(LoyaltyMember.id, Customer.email).join(
+        Customer, (Customer.id == LoyaltyMember.customer_id) & (Customer.shop_id == shop_id)).where(
+        LoyaltyMember.shop_id == shop_id, LoyaltyMember.id.in_(listed))).all()) if listed else {}
+    for side in ("up", "down"):
+        for move in result[side]["members"]:
+            move["email"] = emails.get(move["member_id"])
+    return result
+
+
+def save_tier(session: Session, shop_id: int, tier_id: int | None, data: dict) -> Tier:
+    """Create (``tier_id`` None) or change a tier, and queue the recalculation that moves members;
+    commits. ``TierInvalid`` writes nothing; another shop's tier is not found."""
+    from plugin.loyalty.tiers import create_tier, request_tier_recalculation, update_tier
+
+    if tier_id is not None:
+        get_tier(session, shop_id, tier_id)
+    try:
+        tier = create_tier(session, shop_id, data) if tier_id is None else update_tier(session, shop_id, tier_id,
+                                                                                        data)
+        request_tier_recalculation(session, shop_id)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return tier
+
+
+def delete_tier(session: Session, shop_id: int, tier_id: int) -> None:
+    """Remove a tier and queue the recalculation that places its members; commits."""
+    from plugin.loyalty.tiers import delete_tier as remove
+    from plugin.loyalty.tiers import request_tier_recalculation
+
+    get_tier(session, shop_id, tier_id)
+    try:
+        remove(session, shop_id, tier_id)
+        request_tier_recalculation(session, shop_id)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
