@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import uuid
+from decimal import Decimal
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext, ngettext
@@ -213,3 +214,214 @@ def save_program():
 @bp.get("/analytics")
 def analytics():
     return render_template("loyalty/analytics.html", data=service.analytics(request_session(), g.shop.id))
+
+
+# -- referral review
+
+HOLD_REASONS = {
+    "same_email": lazy_gettext("The friend's email is the advocate's own (after ignoring case, dots and "
+                               "+aliases)."),
+    "same_address": lazy_gettext("The friend gave the same shipping address as the advocate."),
+    "advocate_ordered": lazy_gettext("The advocate placed the friend's first order themselves."),
+    "ip_limit": lazy_gettext("Many referrals came from the same IP address."),
+    "order_returned": lazy_gettext("The friend's first order was refunded or cancelled."),
+}
+
+
+def hold_reason(value: str) -> str:
+    return str(HOLD_REASONS.get(value, value))
+
+
+@bp.get("/referrals")
+def referrals():
+    from plugin.loyalty.referrals import held_referrals
+
+    return render_template("loyalty/referrals.html", held=held_referrals(request_session(), g.shop.id),
+                           hold_reason=hold_reason)
+
+
+@bp.post("/referrals/<id:referral_id>/review")
+def review_referral(referral_id: int):
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        flash(gettext("Choose Approve or Reject."), "error")
+        return redirect(url_for(".referrals"))
+    approve = decision == "approve"
+    if service.review_referral(request_session(), g.shop.id, referral_id, approve, actor()):
+        flash(gettext("Referral approved: the advocate is rewarded once the friend's order passes its "
+                      "pending period.") if approve else gettext("Referral rejected: nothing is credited."),
+              "success")
+    else:
+        flash(gettext("This referral was reviewed already."), "warning")
+    return redirect(url_for(".referrals"))
+
+
+# -- rewards
+
+REWARD_KIND_LABELS = {
+    "fixed_amount": lazy_gettext("Fixed amount off"), "percentage": lazy_gettext("Percentage off"),
+    "free_shipping": lazy_gettext("Free shipping"), "free_product": lazy_gettext("Free product"),
+    "store_credit": lazy_gettext("Store credit"), "variable": lazy_gettext("Amount chosen with a slider"),
+}
+COMBINES = {"order": lazy_gettext("Order discounts"), "product": lazy_gettext("Product discounts"),
+            "shipping": lazy_gettext("Shipping discounts")}
+REWARD_TEXT = ("name", "kind", "cost", "value", "min_order", "free_product_id", "code_expiry_days", "min_points",
+               "max_points", "position")
+OPTIONAL = ("min_order", "free_product_id", "code_expiry_days", "min_points", "max_points")
+
+
+def _reward_messages(data: dict) -> dict:
+    """The rewards' own validation, its generic messages (a whole number, a field to fill in) in the
+    merchant's language as the settings pages say them; a schema made per request."""
+    from plugin.admin.shop_settings import SettingsSchema
+    from plugin.loyalty.rewards import RewardSchema
+
+    class TranslatedRewardSchema(RewardSchema):
+        on_bind_field = SettingsSchema.on_bind_field
+
+    return TranslatedRewardSchema().validate(data)
+
+
+def _reward_form() -> tuple[dict, dict]:
+    """What the merchant typed (to show again) and the values for ``plugin.loyalty.rewards``."""
+    typed = {name: request.form.get(name, "").strip()[:200] for name in REWARD_TEXT}
+    typed["product_ids"] = request.form.get("product_ids", "")[:5000]
+    typed["collection_ids"] = request.form.get("collection_ids", "")[:5000]
+    typed["combines_with"] = request.form.getlist("combines_with")
+    typed["tier_ids"] = [value for value in request.form.getlist("tier_ids") if value.isdigit()]
+    typed["active"] = bool(request.form.get("active"))
+    data: dict = {name: (typed[name] or None) if name in OPTIONAL else typed[name] for name in REWARD_TEXT}
+    data["value"] = typed["value"] or "0"
+    data["position"] = typed["position"] or "0"
+    for name in ("product_ids", "collection_ids"):
+        data[name] = [part.strip() for part in typed[name].replace("\n", ",").split(",") if part.strip()]
+    data["combines_with"] = typed["combines_with"]
+    data["tier_ids"] = [int(value) for value in typed["tier_ids"]]
+    data["active"] = typed["active"]
+    return typed, data
+
+
+def _reward_typed(reward) -> dict:
+    def text_of(value):
+        return "" if value is None else str(value)
+
+    typed = {name: text_of(getattr(reward, name)) for name in REWARD_TEXT}
+    typed["product_ids"] = ", ".join(reward.product_ids or [])
+    typed["collection_ids"] = ", ".join(reward.collection_ids or [])
+    typed["combines_with"] = list(reward.combines_with or [])
+    typed["tier_ids"] = [str(t) for t in reward.tier_ids or []]
+    typed["active"] = bool(reward.active)
+    return typed
+
+
+def _reward_page(reward=None, typed: dict | None = None, errors: dict | None = None):
+    session = request_session()
+    return render_template("loyalty/rewards.html", rewards=service.list_rewards(session, g.shop.id), reward=reward,
+                           typed=typed if typed is not None else (_reward_typed(reward) if reward else
+                                                                  {"kind": "fixed_amount", "active": True}),
+                           errors=errors or {}, kinds=REWARD_KIND_LABELS, combines=COMBINES,
+                           tiers=service.tiers(session, g.shop.id))
+
+
+@bp.get("/rewards")
+def rewards():
+    return _reward_page()
+
+
+@bp.get("/rewards/<id:reward_id>")
+def reward(reward_id: int):
+    return _reward_page(service.get_reward(request_session(), g.shop.id, reward_id))
+
+
+def _field_errors(messages) -> dict:
+    if not isinstance(messages, dict):
+        return {"form": " ".join(map(str, messages))}
+    errors = {}
+    for name, value in messages.items():
+        while isinstance(value, (list, dict)) and value:
+            value = value[0] if isinstance(value, list) else next(iter(value.values()))
+        errors[name if name in REWARD_TEXT or name in ("product_ids", "collection_ids", "combines_with", "tier_ids")
+               else "form"] = str(value)
+    return errors
+
+
+@bp.post("/rewards")
+@bp.post("/rewards/<id:reward_id>")
+def save_reward(reward_id: int | None = None):
+    existing = service.get_reward(request_session(), g.shop.id, reward_id) if reward_id is not None else None
+    typed, data = _reward_form()
+    messages = _reward_messages(data)
+    if messages:
+        return _reward_page(existing, typed, _field_errors(messages)), 422
+    try:
+        saved = service.save_reward(request_session(), g.shop.id, reward_id, data)
+    except ValidationError as exc:
+        return _reward_page(existing, typed, _field_errors(exc.messages)), 422
+    flash(gettext("Reward saved."), "success")
+    return redirect(url_for(".reward", reward_id=saved.id))
+
+
+@bp.post("/rewards/<id:reward_id>/deactivate")
+def deactivate_reward(reward_id: int):
+    service.deactivate_reward(request_session(), g.shop.id, reward_id)
+    flash(gettext("Reward deactivated: members no longer see it; codes issued already still work."), "success")
+    return redirect(url_for(".rewards"))
+
+
+# -- tiers
+
+def _tier_typed(tier=None) -> dict:
+    if tier is None:
+        return {"free_shipping": False}
+    typed = {"name": tier.name, "birthday_bonus": str(tier.birthday_bonus), "free_shipping": bool(tier.free_shipping)}
+    for name in ("entry_threshold", "retention_threshold", "earn_multiplier"):
+        value = Decimal(getattr(tier, name))  # 250.0000 shown as 250, 1.500 as 1.5
+        typed[name] = str(int(value)) if value == value.to_integral_value() else str(value.normalize())
+    return typed
+
+
+def _tier_page(tier=None, typed: dict | None = None, errors: dict | None = None, preview=None):
+    session = request_session()
+    return render_template("loyalty/tiers.html", tiers=service.tiers(session, g.shop.id), tier=tier,
+                           typed=typed if typed is not None else _tier_typed(tier), errors=errors or {},
+                           preview=preview)
+
+
+@bp.get("/tiers")
+def tiers():
+    return _tier_page()
+
+
+@bp.get("/tiers/<id:tier_id>")
+def tier(tier_id: int):
+    return _tier_page(service.get_tier(request_session(), g.shop.id, tier_id))
+
+
+@bp.post("/tiers")
+@bp.post("/tiers/<id:tier_id>")
+def save_tier(tier_id: int | None = None):
+    """Preview (the default button: who would move, nothing written) or Save (writes, queues the
+    recalculation)."""
+    from plugin.loyalty.tiers import TierInvalid
+
+    session = request_session()
+    existing = service.get_tier(session, g.shop.id, tier_id) if tier_id is not None else None
+    typed = {name: request.form.get(name, "").strip()[:100] for name in service.TIER_FIELDS}
+    typed["free_shipping"] = bool(request.form.get("free_shipping"))
+    try:
+        if request.form.get("action") == "save":
+            saved = service.save_tier(session, g.shop.id, tier_id, typed)
+            flash(gettext("Tier saved. Members are moved to their tiers in a moment."), "success")
+            return redirect(url_for(".tier", tier_id=saved.id))
+        result = service.tier_preview(session, g.shop.id, tier_id, typed)
+    except TierInvalid as exc:
+        field = exc.field if exc.field in service.TIER_FIELDS else "form"
+        return _tier_page(existing, typed, {field: exc.message}), 422
+    return _tier_page(service.get_tier(session, g.shop.id, tier_id) if tier_id else None, typed, preview=result)
+
+
+@bp.post("/tiers/<id:tier_id>/delete")
+def delete_tier(tier_id: int):
+    service.delete_tier(request_session(), g.shop.id, tier_id)
+    flash(gettext("Tier deleted. Its members are placed again in a moment."), "success")
+    return redirect(url_for(".tiers"))

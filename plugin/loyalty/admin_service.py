@@ -272,3 +272,156 @@ def tier_distribution(session: Session, shop_id: int) -> list[tuple[str, int]]:
         counts[name] = counts.get(name, 0) + number
     order = {tier.name: tier.position for tier in shop_tiers.values()}
     return sorted(counts.items(), key=lambda item: order.get(item[0], -1))
+
+
+# -- referral review
+
+class ReferralNotFound(RecordNotFound):
+    def __init__(self):
+        super().__init__("loyalty_referral")
+
+
+def review_referral(session: Session, shop_id: int, referral_id: int, approve: bool, actor: str) -> bool:
+    """The merchant's decision on a held referral (``plugin.loyalty.referrals.review``); commits.
+    Returns False when the referral was reviewed already (a second click: nothing changes); another
+    shop's referral is not found."""
+    from plugin.loyalty.models import Referral
+    from plugin.loyalty.referrals import ReferralRefused, review
+
+    found = session.scalar(select(Referral.status).where(Referral.shop_id == shop_id, Referral.id == referral_id))
+    if found is None:
+        raise ReferralNotFound()
+    try:
+        review(session, shop_id, referral_id, approve, actor)
+    except ReferralRefused:
+        session.rollback()
+        return False
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return True
+
+
+# -- rewards
+
+def get_reward(session: Session, shop_id: int, reward_id: int):
+    from plugin.loyalty.rewards import RewardNotFound
+    from plugin.loyalty.rewards import get_reward as find
+
+    try:
+        return find(session, shop_id, reward_id)
+    except RewardNotFound:
+        raise RecordNotFound("loyalty_reward") from None
+
+
+def save_reward(session: Session, shop_id: int, reward_id: int | None, data: dict):
+    """Create (``reward_id`` None) or change a reward of the shop through ``plugin.loyalty.rewards``;
+    commits. ``ValidationError`` (messages by field) writes nothing; another shop's reward is not found."""
+    from plugin.loyalty.rewards import create_reward, update_reward
+
+    if reward_id is not None:
+        get_reward(session, shop_id, reward_id)
+    try:
+        reward = (create_reward(session, shop_id, data) if reward_id is None
+                  else update_reward(session, shop_id, reward_id, data))
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return reward
+
+
+def deactivate_reward(session: Session, shop_id: int, reward_id: int):
+    """Stop offering a reward (kept for the redemptions that name it); commits. Idempotent."""
+    from plugin.loyalty.rewards import deactivate_reward as stop
+
+    get_reward(session, shop_id, reward_id)
+    reward = stop(session, shop_id, reward_id)
+    session.commit()
+    return reward
+
+
+def list_rewards(session: Session, shop_id: int):
+    from plugin.loyalty.rewards import list_rewards as rewards
+
+    return rewards(session, shop_id)
+
+
+# -- tiers
+
+TIER_FIELDS = ("name", "entry_threshold", "retention_threshold", "earn_multiplier", "birthday_bonus",
+               "free_shipping")
+PREVIEW_LISTED = 10
+
+
+def get_tier(session: Session, shop_id: int, tier_id: int) -> Tier:
+    tier = session.scalar(select(Tier).where(Tier.shop_id == shop_id, Tier.id == tier_id))
+    if tier is None:
+        raise RecordNotFound("loyalty_tier")
+    return tier
+
+
+def _proposed(session: Session, shop_id: int, tier_id: int | None, data: dict | None) -> list[dict]:
+    """The shop's tiers as they would be: ``data`` replacing tier ``tier_id`` (or added, ``tier_id``
+    None; or the tier removed, ``data`` None). The changed tier comes last, so a clash is its own."""
+    kept = [{"id": t.id, **{name: getattr(t, name) for name in TIER_FIELDS}}
+            for t in tiers(session, shop_id) if t.id != tier_id]
+    return kept + ([{**data, "id": tier_id}] if data is not None else [])
+
+
+def tier_preview(session: Session, shop_id: int, tier_id: int | None, data: dict | None) -> dict:
+    """Who would move up and who down if the change were saved, writing nothing (``tiers.preview``):
+    its counts per tier before and after, and the first members listed with their email.
+    ``TierInvalid`` names the field at fault."""
+    from plugin.loyalty.tiers import TierInvalid, preview
+
+    if tier_id is not None:
+        get_tier(session, shop_id, tier_id)
+    try:
+        result = preview(session, shop_id, _proposed(session, shop_id, tier_id, data), limit=PREVIEW_LISTED)
+    except TierInvalid as exc:
+        raise TierInvalid(exc.field.split(".", 1)[-1], exc.message) from None
+    finally:
+        session.rollback()  # nothing of a preview stays
+    listed = [m["member_id"] for side in ("up", "down") for m in result[side]["members"]]
+    emails = dict(session.execute(select(LoyaltyMember.id, Customer.email).join(
+        Customer, (Customer.id == LoyaltyMember.customer_id) & (Customer.shop_id == shop_id)).where(
+        LoyaltyMember.shop_id == shop_id, LoyaltyMember.id.in_(listed))).all()) if listed else {}
+    for side in ("up", "down"):
+        for move in result[side]["members"]:
+            move["email"] = emails.get(move["member_id"])
+    return result
+
+
+def save_tier(session: Session, shop_id: int, tier_id: int | None, data: dict) -> Tier:
+    """Create (``tier_id`` None) or change a tier, and queue the recalculation that moves members;
+    commits. ``TierInvalid`` writes nothing; another shop's tier is not found."""
+    from plugin.loyalty.tiers import create_tier, request_tier_recalculation, update_tier
+
+    if tier_id is not None:
+        get_tier(session, shop_id, tier_id)
+    try:
+        tier = create_tier(session, shop_id, data) if tier_id is None else update_tier(session, shop_id, tier_id,
+                                                                                        data)
+        request_tier_recalculation(session, shop_id)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return tier
+
+
+def delete_tier(session: Session, shop_id: int, tier_id: int) -> None:
+    """Remove a tier and queue the recalculation that places its members; commits."""
+    from plugin.loyalty.tiers import delete_tier as remove
+    from plugin.loyalty.tiers import request_tier_recalculation
+
+    get_tier(session, shop_id, tier_id)
+    try:
+        remove(session, shop_id, tier_id)
+        request_tier_recalculation(session, shop_id)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
