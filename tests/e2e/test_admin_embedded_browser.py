@@ -177,7 +177,7 @@ def test_the_merchant_walks_the_admin_inside_shopify_with_third_party_cookies_bl
     expect(app.locator("h1")).to_have_text("Overview")
     expect(app.locator('[data-stat="orders"] .stat__value')).to_have_text("3")
     expect(shopify.title).to_have_text("Overview")
-    expect(page.locator("#app-nav button")).to_have_text(["Orders", "Customers", "Example", "Messages",
+    expect(page.locator("#app-nav button")).to_have_text(["Orders", "Customers", "Loyalty", "Example", "Messages",
                                                           "Connection", "Jobs", "API access", "Settings"])
     assert "id_token" not in app_frame(page).url  # the spent token is out of the history
 
