@@ -11,7 +11,7 @@ def storecare():
 
 
 def bare():
-    """The floor: a Flask endpoint that reads the body and answers 200, nothing else."""
+    """The floor: Flask endpoints that read the request and answer 200, nothing else."""
     app = Flask(__name__)
 
     @app.post("/webhooks/<platform>")
@@ -20,6 +20,14 @@ def bare():
 
         request.get_data()
         return {"status": "accepted"}
+
+    @app.get("/storefront/api/v1/loyalty/rewards")
+    def rewards():
+        """The floor for the storefront's reads (bench/loyalty_storefront.py): a fixed answer of the
+        same shape, nothing read."""
+        return {"balance": 900, "rewards": [{"id": n, "name": f"Reward {n}", "kind": "fixed_amount",
+                                             "cost": 500 * n, "value": "10.00", "min_points": None,
+                                             "max_points": None, "affordable": n < 2} for n in range(1, 5)]}
 
     return app
 
