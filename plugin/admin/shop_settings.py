@@ -56,7 +56,7 @@ class SettingsSchema(Schema):
         super().__init__(*args, **kwargs)
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
-        if not self._translated or not has_request_context():  # nobody reads these messages
+        if not getattr(self, "_translated", True) or not has_request_context():  # nobody reads these messages
             return
         field_obj.error_messages = {**field_obj.error_messages, **_field_messages(field_obj)}
         field_obj.validators = [_translated(validator, field_obj) for validator in field_obj.validators]
