@@ -38,15 +38,15 @@ class ApiError(Exception):
 
 
 class InvalidApiKey(ApiError):
-    pass
+    """No key of a shop matches what the request carries (unknown, revoked or malformed)."""
 
 
 class TooManyKeys(ApiError):
-    pass
+    """The shop has as many live keys as it may have; one must be revoked first."""
 
 
 class InvalidKeyName(ApiError):
-    pass
+    """A key's name is empty or too long."""
 
 
 class RecordNotFound(ApiError):

@@ -14,7 +14,7 @@ KINDS_KEY = "storecare.outbox_kinds"
 
 
 class MessageKindError(Exception):
-    pass
+    """A message kind declared twice, or with a name not of 1 to 64 characters."""
 
 
 @dataclass(frozen=True)

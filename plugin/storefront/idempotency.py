@@ -39,7 +39,7 @@ class IdempotencyError(Exception):
 
 
 class KeyInvalid(IdempotencyError):
-    pass
+    """The Idempotency-Key header is missing, or not 8 to 255 visible ASCII characters."""
 
 
 class KeyReused(IdempotencyError):
