@@ -15,8 +15,10 @@ What a feature may declare:
   enqueue jobs);
 - ``events``: the names of the domain events it records (another feature may subscribe to them);
 - ``subscribers``: ``Subscriber`` (a unique name, an event name or a tuple of them, the handler): the
-  handler gets each event of a shop in the shop's order, in a transaction of its own that also
-  advances the subscriber's progress, and never commits (plugin/sync/dispatch.py). Events one
+  handler gets each event of a shop in the shop's order, in a transaction that also advances the
+  subscriber's progress (a run of waiting events shares one; if it fails, they are handled again one
+  per transaction), and never commits (plugin/sync/dispatch.py); with ``batch=True`` it is given such
+  a run as a list, to read and write for all of them at once. Events one
   subscriber handles keep their relative order; two subscribers are independent (one failing never
   holds up or rolls back the other), so put events whose order matters to you in one subscriber;
 - ``messages``: the kinds of message to shoppers it writes to the outbox (``MessageKind``: a name, a
@@ -92,6 +94,7 @@ class Subscriber:
     name: str  # unique in the app, e.g. "loyalty.award_points": its progress is kept under this name
     event: str | tuple[str, ...]  # a declared event name, or several handled in their shop's order
     handler: str  # "module:function" taking (session, event); writes in that session, never commits
+    batch: bool = False  # True: the handler takes (session, events), the shop's next events in order
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,8 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
         for schedule in feature.schedules:
             queue.every(schedule.minutes, schedule.name, load(schedule.func))
         for subscriber in feature.subscribers:
-            bus.subscribe(subscriber.event, load(subscriber.handler), name=subscriber.name)
+            bus.subscribe(subscriber.event, load(subscriber.handler), name=subscriber.name,
+                          batch=subscriber.batch)
         for kind in feature.messages:
             register_message_kind(app, kind)
         for path in feature.commands:

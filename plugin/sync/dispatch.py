@@ -1,9 +1,14 @@
 """Delivering a shop's events to each subscriber on its own: in order, once, in the handler's transaction.
 
 Each (shop, subscriber) has a cursor row (``EventCursor``): ``position`` is the ``seq`` of the last
-event it is done with. Delivering one event is one transaction that first advances the cursor by a
-compare-and-set (``UPDATE ... WHERE lease_token = mine AND position = what I read``), then runs the
-handler, then commits: the handler's writes and the cursor's advance commit or roll back together.
+event it is done with. Delivering is a transaction that first advances the cursor by a compare-and-set
+(``UPDATE ... WHERE lease_token = mine AND position = what I read``), then runs the handler, then
+commits: the handler's writes and the cursor's advance commit or roll back together. The events
+waiting (up to ``BATCH``) share one such transaction, the cursor advanced to the last of them: a burst
+costs one commit and one cursor update, not one per event, and a ``batch`` subscriber reads and writes
+for all of them at once. If that transaction fails, it is rolled back and its events are delivered
+again one per transaction, so those before the one at fault commit and the subscriber stops exactly
+at it.
 That first UPDATE holds the cursor row until the commit (PostgreSQL's row lock; on SQLite the
 database's write lock), so two workers never run one subscriber's handler for a shop at the same time,
 and the compare-and-set makes the second of them stop instead of handling the event again.
@@ -39,7 +44,7 @@ from plugin.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 SUBSCRIBER_JOB = "sync.deliver_events"
-BATCH = 100  # events read at a time
+BATCH = 500  # events read, and delivered in one transaction, at a time
 
 
 class HandlerFailed(Exception):
@@ -131,8 +136,17 @@ def _run(db, subscription: Subscription, shop_id: int, lease: _Lease, position: 
                 .order_by(DomainEvent.seq).limit(BATCH))]
         if not batch:
             return handled, not lease.finish(position, head, unpark=parked)
-        for event in batch:
-            outcome = _handle(db, subscription, event, lease, position)
+        if parked and not handled:
+            batch = batch[:1]  # the event it stopped at, alone: each retry tries it once
+        outcome = _handle(db, subscription, batch, lease, position) if len(batch) > 1 else None
+        if outcome is _LOST:
+            return handled, True
+        if outcome is None and len(batch) > 1:
+            position = batch[-1].seq
+            handled += len(batch)
+            continue
+        for event in batch:  # one by one: the one event, or the run that failed together
+            outcome = _handle(db, subscription, [event], lease, position)
             if outcome is _LOST:
                 return handled, True
             if outcome is not None:
@@ -145,17 +159,18 @@ def _run(db, subscription: Subscription, shop_id: int, lease: _Lease, position: 
 _LOST = object()
 
 
-def _handle(db, subscription: Subscription, event, lease: _Lease, position: int):
-    """One event in one transaction: None when handled and committed, _LOST when the lease was lost,
-    else the exception the handler (or its commit) raised, rolled back."""
+def _handle(db, subscription: Subscription, events: list, lease: _Lease, position: int):
+    """Events (in order) in one transaction: None when handled and committed, _LOST when the lease was
+    lost, else the exception the handler (or its commit) raised, rolled back."""
     with db.uow() as session:
-        if not lease.advance(session, position, event.seq):
+        if not lease.advance(session, position, events[-1].seq):
             return _LOST
         try:
-            subscription.handler(session, event)
+            subscription.handle(session, events)
             session.commit()
         except Exception as exc:  # noqa: BLE001 - the subscriber is parked with it; the others go on
             session.rollback()
+            lease.position = position  # where the cursor still is
             return exc
     return None
 

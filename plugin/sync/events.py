@@ -66,6 +66,18 @@ class Subscription:
     name: str  # unique in the app: the subscriber's progress is kept under it
     events: tuple[str, ...]  # handled in the shop's order, one after another
     handler: Handler
+    # False: handler(session, event), called for each event in turn. True: handler(session, events),
+    # given the shop's next events (a list, in order, one or more) and doing what handling each of them
+    # in turn would do, so that it can read and write for all of them at once.
+    batch: bool = False
+
+    def handle(self, session: Session, events: list[Event]) -> None:
+        """Handle ``events`` (in order) in ``session``'s transaction."""
+        if self.batch:
+            self.handler(session, events)
+            return
+        for event in events:
+            self.handler(session, event)
 
 
 class EventBus:
@@ -85,9 +97,11 @@ class EventBus:
     def declared(self) -> dict[str, str]:
         return dict(self._declared)
 
-    def subscribe(self, event: str | Iterable[str], handler: Handler, *, name: str | None = None) -> None:
+    def subscribe(self, event: str | Iterable[str], handler: Handler, *, name: str | None = None,
+                  batch: bool = False) -> None:
         """Subscribe ``handler`` to ``event`` (a name, or several names whose relative order matters to
-        the subscriber) under ``name``, unique in the app: the subscriber's progress is kept under it."""
+        the subscriber) under ``name``, unique in the app: the subscriber's progress is kept under it.
+        ``batch``: the handler takes a list of events (``Subscription.batch``)."""
         names = (event,) if isinstance(event, str) else tuple(event)
         if not names:
             raise ValueError("a subscriber subscribes to at least one event")
@@ -97,16 +111,13 @@ class EventBus:
         name = name or f"{getattr(handler, '__module__', '?')}.{getattr(handler, '__qualname__', handler)}"
         if name in self._subscriptions:
             raise ValueError(f"subscriber {name!r} is registered twice")
-        self._subscriptions[name] = Subscription(name, names, handler)
+        self._subscriptions[name] = Subscription(name, names, handler, batch)
 
     def subscriptions(self) -> list[Subscription]:
         return list(self._subscriptions.values())
 
     def subscription(self, name: str) -> Subscription | None:
         return self._subscriptions.get(name)
-
-    def handlers(self, event: str) -> list[Handler]:
-        return [s.handler for s in self._subscriptions.values() if event in s.events]
 
 
 def record(session: Session, shop_id: int,

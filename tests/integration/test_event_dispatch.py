@@ -122,7 +122,8 @@ def test_a_parked_subscriber_is_retried_by_the_queue_with_backoff_and_resumes_in
         app, db, queue, subscribers, shop_id):
     subscribers.add("loyalty.award", events.ORDER_PAID)
     subscribers.fail_on["loyalty.award"] = ("o2", TransientJobError("the platform is busy"))
-    subscribers.failures["loyalty.award"] = 2  # the dispatcher's try and the job's first attempt
+    # the dispatcher's try of o1-o3 in one transaction, then of o2 alone, and the job's first attempt
+    subscribers.failures["loyalty.award"] = 3
     paid(db, shop_id, "o1", "o2", "o3")
 
     queue.drain()  # the dispatch job, then the subscriber's job: it fails again and is scheduled later
@@ -132,7 +133,7 @@ def test_a_parked_subscriber_is_retried_by_the_queue_with_backoff_and_resumes_in
     assert (run.status, run.attempts) == ("retrying", 1)
     assert "loyalty.award stopped at OrderPaid o2" in run.last_error
     assert queue.huey.scheduled_count() == 1  # the retry waits for its backoff
-    assert cursor(db, shop_id, "loyalty.award").failures == 2
+    assert cursor(db, shop_id, "loyalty.award").failures == 2  # the dispatcher's stop and the job's attempt
 
     queue.drain(include_scheduled=True)
 
@@ -297,3 +298,42 @@ def test_one_subscriber_may_take_several_events_in_their_shop_order(app, db, sub
 
     events.dispatch_pending(db, subscribers.bus, shop_id)
     assert handled(db, shop_id, "loyalty.points") == [("OrderPaid", "o1"), ("OrderRefunded", "o1")]
+
+
+def test_waiting_events_share_one_transaction_and_a_batch_subscriber_gets_them_as_a_list(
+        app, db, subscribers, shop_id):
+    given: list[list[str]] = []
+
+    def handle_many(session, evs):
+        given.append([e.payload["order_platform_id"] for e in evs])
+        if "o13" in given[-1] and len(given) < 5:  # fails with o13, once in its run and once alone
+            raise ValueError("o13 is broken")
+
+    def commits_to_deliver(*pids: str) -> int:
+        paid(db, shop_id, *pids)
+        commits: list[int] = []
+        listener = lambda conn: commits.append(1)  # noqa: E731
+        sa_event.listen(db.engine, "commit", listener)
+        try:
+            events.dispatch_pending(db, subscribers.bus, shop_id)
+        finally:
+            sa_event.remove(db.engine, "commit", listener)
+        return len(commits)
+
+    subscribers.bus.subscribe(events.ORDER_PAID, handle_many, name="loyalty.many", batch=True)
+    subscribers.add("care.thank", events.ORDER_PAID)
+
+    two = commits_to_deliver("o1", "o2")
+    ten = commits_to_deliver(*(f"o{n}" for n in range(3, 13)))
+
+    assert given == [["o1", "o2"], [f"o{n}" for n in range(3, 13)]]  # each burst at once, in its order
+    assert handled(db, shop_id, "care.thank") == [("OrderPaid", f"o{n}") for n in range(1, 13)]
+    assert ten == two  # what delivering costs does not grow with the events waiting
+
+    given.clear()  # a run that fails is delivered again one event at a time, stopping at the one at fault
+    commits_to_deliver("o12a", "o13", "o14")
+
+    assert given == [["o12a", "o13", "o14"], ["o12a"], ["o13"]]
+    stuck = cursor(db, shop_id, "loyalty.many")
+    assert stuck.parked_job_id is not None and "o13 is broken" in stuck.last_error
+    assert handled(db, shop_id, "care.thank")[-3:] == [("OrderPaid", p) for p in ("o12a", "o13", "o14")]
