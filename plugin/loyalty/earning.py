@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from adapters.messages import N_
 from plugin.db import utcnow
 from plugin.loyalty import ledger
-from plugin.loyalty.members import ensure_member, member_of_customer
+from plugin.loyalty.members import ensure_member
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember
 from plugin.loyalty.points import points_for, share_of
 from plugin.loyalty.publishing import request_publish
@@ -69,41 +69,57 @@ REASON_CANCELLED = N_("Points taken back: order %(number)s was cancelled")
 REASON_SIGNUP = N_("Welcome to the program")
 
 
-def handle(session: Session, event) -> None:
-    """The ``loyalty.points`` subscriber: writes in the dispatcher's transaction, never commits."""
-    settings = program(session, event.shop_id)
+def handle(session: Session, events: list) -> None:
+    """The ``loyalty.points`` subscriber, a batch one: the shop's next events in their order, in the
+    dispatcher's transaction; never commits. Each run of orders paid among them is credited at once
+    (``orders_paid``), the other events one by one, in their place."""
+    shop_id = events[0].shop_id
+    settings = program(session, shop_id)
     if not settings["enabled"]:
         return
-    data = event.data
-    if data.historical:
-        return  # history is the import's, when the program is turned on
+    publish, paid = False, []
+    for event in events:
+        data = event.data
+        if data.historical:
+            continue  # history is the import's, when the program is turned on
+        if event.name == "OrderPaid":
+            paid.append(data)
+            continue
+        if paid:
+            orders_paid(session, shop_id, paid, settings)
+            publish, paid = True, []
+        publish = _handle_one(session, event, data, settings) or publish
+    if paid:
+        orders_paid(session, shop_id, paid, settings)
+        publish = True
+    if publish:
+        request_publish(session, shop_id)  # the approved balance may have changed (coalesced per shop)
+
+
+def _handle_one(session: Session, event, data, settings: dict) -> bool:
+    """An event other than OrderPaid; returns whether balances may have changed."""
     if event.name == "CustomerCreated":
-        if settings["enrolment"] == "auto":
-            member = ensure_member(session, event.shop_id, data.customer_id)
-            signup_bonus(session, member, settings)
-            request_publish(session, event.shop_id)
-        return
+        if settings["enrolment"] != "auto":
+            return False
+        member = ensure_member(session, event.shop_id, data.customer_id)
+        signup_bonus(session, member, settings)
+        return True
     if event.name == "OrderFulfilled":
         order_fulfilled(session, event.shop_id, data, settings)
-        return
-    if event.name == "OrderPaid":
-        order_paid(session, event.shop_id, data, settings)
-    elif event.name == "OrderRefunded":
+        return False
+    if event.name == "OrderRefunded":
         take_back(session, event.shop_id, data.order_id, data.order_number, key=data.refund_platform_id,
                   refunded=Decimal(data.total_refunded), total=Decimal(data.total))
-    elif event.name in ("OrderCancelled", "OrderDeleted"):
+    else:  # OrderCancelled, OrderDeleted
         take_back(session, event.shop_id, data.order_id, data.order_number, key=f"{event.name}:{data.order_id}",
                   refunded=None, total=Decimal(data.total))
-    request_publish(session, event.shop_id)  # the approved balance may have changed (coalesced per shop)
+    return True
 
 
 # -- enrolment
 
-def customer_for_order(session: Session, shop_id: int, order_id: int, customer_id: int | None) -> int | None:
-    """The order's customer, or for a guest order the shop's customer with its email."""
-    if customer_id is not None:
-        return customer_id
-    email = session.scalar(select(Order.email).where(Order.id == order_id, Order.shop_id == shop_id))
+def guest_customer(session: Session, shop_id: int, email: str | None) -> int | None:
+    """For a guest order: the shop's customer with the order's email (case aside)."""
     if not email:
         return None
     return session.scalar(select(Customer.id).where(
@@ -111,23 +127,31 @@ def customer_for_order(session: Session, shop_id: int, order_id: int, customer_i
         Customer.deleted_at.is_(None)).order_by(Customer.id).limit(1))
 
 
-def member_for(session: Session, shop_id: int, customer_id: int | None, settings: dict) -> LoyaltyMember | None:
-    """The customer's membership: made now with automatic enrolment (with its sign-up points), found
-    with opt-in (None for a customer who has not joined)."""
-    if customer_id is None:
-        return None
+def members_for(session: Session, shop_id: int, customer_ids: set[int], settings: dict) -> dict[int, LoyaltyMember]:
+    """The customers' memberships by customer id: with automatic enrolment every one of them (made now
+    if need be, with its sign-up points); with opt-in the active members among them."""
+    found = {m.customer_id: m for m in session.scalars(select(LoyaltyMember).where(
+        LoyaltyMember.shop_id == shop_id, LoyaltyMember.customer_id.in_(customer_ids)))} if customer_ids else {}
     if settings["enrolment"] != "auto":
-        member = member_of_customer(session, shop_id, customer_id)
-        return member if member is not None and member.status == "active" else None
-    member = ensure_member(session, shop_id, customer_id)
-    signup_bonus(session, member, settings)
-    return member
+        return {c: m for c, m in found.items() if m.status == "active"}
+    for customer_id in customer_ids - set(found):
+        found[customer_id] = ensure_member(session, shop_id, customer_id)
+    if settings["signup_points"] > 0 and found:  # a member enrolled without them (or just now) gets them
+        welcomed = set(session.scalars(select(LedgerEntry.source_id).where(
+            LedgerEntry.shop_id == shop_id, LedgerEntry.source == "signup",
+            LedgerEntry.source_id.in_([str(m.id) for m in found.values()]))))
+        ledger.credit_many(session, [_signup(m, settings) for m in found.values() if str(m.id) not in welcomed])
+    return found
 
 
 def signup_bonus(session: Session, member: LoyaltyMember, settings: dict) -> None:
     if settings["signup_points"] > 0:
-        ledger.credit(session, member, settings["signup_points"], source="signup", source_id=str(member.id),
-                      reason=REASON_SIGNUP)
+        ledger.credit_many(session, [_signup(member, settings)])
+
+
+def _signup(member: LoyaltyMember, settings: dict) -> ledger.Credit:
+    return ledger.Credit(member, settings["signup_points"], source="signup", source_id=str(member.id),
+                         reason=REASON_SIGNUP)
 
 
 # -- the rules
@@ -184,43 +208,71 @@ def _when(text: str | None) -> datetime | None:
 
 # -- the events
 
-def order_paid(session: Session, shop_id: int, data: payloads.OrderPaid, settings: dict) -> None:
+def orders_paid(session: Session, shop_id: int, paid: list[payloads.OrderPaid], settings: dict) -> None:
+    """Credit a run of paid orders, reading what they need (imports, orders, members, first orders) in
+    one query each and writing every credit together (``ledger.credit_many``)."""
     shop = session.get(Shop, shop_id)
-    if data.currency != shop.currency:
-        log.info("shop %s: order %s is in %s, not the shop's %s: it earns no points",
-                 shop_id, data.order_number, data.currency, shop.currency)
+    for data in paid:
+        if data.currency != shop.currency:
+            log.info("shop %s: order %s is in %s, not the shop's %s: it earns no points",
+                     shop_id, data.order_number, data.currency, shop.currency)
+    ids = [d.order_id for d in paid if d.currency == shop.currency]
+    if not ids:
         return
-    if session.scalar(select(LedgerEntry.id).where(
-            LedgerEntry.shop_id == shop_id, LedgerEntry.order_id == data.order_id,
-            LedgerEntry.source == "import").limit(1)) is not None:
-        return  # imported with the shop's history already
-    member = member_for(session, shop_id, customer_for_order(session, shop_id, data.order_id, data.customer_id),
-                        settings)
-    if member is None:
-        return
-    order = session.scalar(select(Order).where(Order.id == data.order_id, Order.shop_id == shop_id))
-    settle_after = None
-    if order is not None and order.fulfilled_at is not None:
-        settle_after = order.fulfilled_at + timedelta(days=settings["pending_days"])
-    points = order_points(session, member, shop, data, settings)
-    params = {"number": data.order_number}
-    if points > 0:
-        ledger.credit(session, member, points, source="order", source_id=str(data.order_id), reason=REASON_ORDER,
-                      reason_params=params, order_id=data.order_id, amount=Decimal(data.total),
-                      pending=True, pending_until=settle_after)
-    if settings["first_order_points"] > 0 and _first_order(session, shop_id, member, data.order_id, order):
-        ledger.credit(session, member, settings["first_order_points"], source="first_order",
-                      source_id=str(member.id), reason=REASON_FIRST_ORDER, reason_params=params,
-                      order_id=data.order_id, pending=True, pending_until=settle_after)
+    imported = set(session.scalars(select(LedgerEntry.order_id).where(
+        LedgerEntry.shop_id == shop_id, LedgerEntry.order_id.in_(ids), LedgerEntry.source == "import")))
+    orders = {o.id: o for o in session.execute(select(Order.id, Order.email, Order.fulfilled_at, Order.created_at)
+                                               .where(Order.shop_id == shop_id, Order.id.in_(ids)))}
+    buyers = {}  # order id -> customer id: the order's, or for a guest order the customer with its email
+    for data in paid:
+        if data.order_id in ids and data.order_id not in imported:  # imported with the shop's history already
+            order = orders.get(data.order_id)
+            buyers[data.order_id] = data.customer_id if data.customer_id is not None else \
+                guest_customer(session, shop_id, order.email if order is not None else None)
+    members = members_for(session, shop_id, {c for c in buyers.values() if c is not None}, settings)
+    first = _first_orders(session, shop_id, {o: c for o, c in buyers.items() if c in members}, orders) \
+        if settings["first_order_points"] > 0 else set()
+    credits = []
+    for data in paid:
+        member = members.get(buyers.get(data.order_id))
+        if member is None:
+            continue
+        order = orders.get(data.order_id)
+        settle_after = None
+        if order is not None and order.fulfilled_at is not None:
+            settle_after = order.fulfilled_at + timedelta(days=settings["pending_days"])
+        points = order_points(session, member, shop, data, settings)
+        params = {"number": data.order_number}
+        if points > 0:
+            credits.append(ledger.Credit(member, points, source="order", source_id=str(data.order_id),
+                                         reason=REASON_ORDER, reason_params=params, order_id=data.order_id,
+                                         amount=Decimal(data.total), pending=True, pending_until=settle_after))
+        if data.order_id in first:
+            credits.append(ledger.Credit(member, settings["first_order_points"], source="first_order",
+                                         source_id=str(member.id), reason=REASON_FIRST_ORDER, reason_params=params,
+                                         order_id=data.order_id, pending=True, pending_until=settle_after))
+    ledger.credit_many(session, credits)
 
 
-def _first_order(session: Session, shop_id: int, member: LoyaltyMember, order_id: int, order: Order | None) -> bool:
-    if order is None:
-        return False
-    earlier = session.scalar(select(func.count()).select_from(Order).where(
-        Order.shop_id == shop_id, Order.customer_id == member.customer_id, Order.id != order_id,
-        Order.created_at < order.created_at, Order.deleted_at.is_(None)))
-    return not earlier
+def _first_orders(session: Session, shop_id: int, buyers: dict[int, int], orders: dict) -> set[int]:
+    """Which of the orders (order id -> its member's customer id) are that customer's first: no order of
+    theirs in the mirror, not deleted, was created before it. (Its credit is once per member: the
+    entry's unique key.)"""
+    if not buyers:
+        return set()
+    earliest = dict(session.execute(
+        select(Order.customer_id, func.min(Order.created_at)).where(
+            Order.shop_id == shop_id, Order.customer_id.in_(set(buyers.values())), Order.deleted_at.is_(None))
+        .group_by(Order.customer_id)).all())
+    firsts = set()
+    for order_id, customer_id in buyers.items():
+        order = orders.get(order_id)
+        if order is None:
+            continue
+        least = earliest.get(customer_id)
+        if least is None or order.created_at is None or least >= order.created_at:
+            firsts.add(order_id)
+    return firsts
 
 
 def order_fulfilled(session: Session, shop_id: int, data: payloads.OrderFulfilled, settings: dict) -> None:

@@ -42,7 +42,7 @@ FEATURE = Feature(
     ),
     subscribers=(
         Subscriber("loyalty.points", ("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled",
-                                      "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle"),
+                                      "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle", batch=True),
         Subscriber("loyalty.rewards_used", "OrderPaid", "plugin.loyalty.redemption:mark_used"),
         Subscriber("loyalty.referrals", ("OrderPaid", "OrderRefunded", "OrderCancelled"),
                    "plugin.loyalty.referrals:on_order"),

@@ -221,9 +221,10 @@ def test_redelivered_events_count_once(db, world):
     deliver(db, world["shop"], paid(order), refunded(order, "r1", "50.00", "50.00"))  # the webhook again
     assert balances(db, world) == (50, 0, 0, 50)
     # the handler itself, run again on the same events (a retry after a rollback), changes nothing
-    for fact in (paid(order), refunded(order, "r1", "50.00", "50.00")):
+    for facts in ([paid(order)], [refunded(order, "r1", "50.00", "50.00")],
+                  [paid(order), refunded(order, "r1", "50.00", "50.00")]):  # one by one, then as one run
         with db.uow() as s:
-            earning.handle(s, Event(0, world["shop"], fact.name, "k", fact.to_json()))
+            earning.handle(s, [Event(0, world["shop"], fact.name, "k", fact.to_json()) for fact in facts])
             s.commit()
     assert balances(db, world) == (50, 0, 0, 50)
 
@@ -263,3 +264,53 @@ def test_a_campaign_counts_by_the_shops_day(db, world):
                                "ends_on": date(2026, 6, 1)}]}
     assert campaign_factor(settings, date(2026, 6, 1)) == 2
     assert campaign_factor(settings, date(2026, 6, 2)) == 1
+
+
+def test_a_run_of_events_credits_what_handling_them_one_by_one_credits(db, world):
+    """The subscriber is given the shop's waiting events together; crediting a run of orders at once
+    (members, first orders, guests, imports read in one query each) gives what one at a time gives."""
+    program_on(db, world["shop"], signup_points=5, first_order_points=10)
+    with db.uow() as s:
+        from plugin.shops.models import Shop
+        from plugin.sync.models import Customer
+        shop = s.get(Shop, world["shop"])
+        anna, bob = s.get(Customer, world["anna"]), make_customer(s, shop, email="Bob@Example.com")
+        orders = [make_order(s, shop, anna, total="100.00", created_at=T0 + timedelta(days=1)),
+                  make_order(s, shop, anna, total="40.00", created_at=T0),  # anna's first, paid second
+                  make_order(s, shop, None, total="60.00", created_at=T0 + timedelta(days=2)),  # bob's, as a guest
+                  make_order(s, shop, bob, total="80.00", created_at=T0 + timedelta(days=3)),
+                  make_order(s, shop, bob, total="99.00", created_at=T0 + timedelta(days=5)),  # in EUR: nothing
+                  make_order(s, shop, anna, total="70.00", created_at=T0 + timedelta(days=4))]  # imported already
+        orders[2].email, orders[4].currency = " BOB@example.com", "EUR"
+        s.commit()
+        facts = [paid(o) for o in orders]
+        facts.insert(3, refunded(orders[0], "r1", "50.00", "50.00"))
+        facts.append(paid(orders[3]))  # a fact given twice
+        imported = orders[5].id
+    events = [Event(0, world["shop"], fact.name, f"k{n}", fact.to_json(), seq=n + 1) for n, fact in enumerate(facts)]
+
+    def outcome(runs) -> tuple:
+        with db.uow() as s:
+            anna_member = earning.members_for(s, world["shop"], {world["anna"]}, earning.program(s, world["shop"]))
+            ledger.credit(s, anna_member[world["anna"]], 7, source="import", source_id=str(imported),
+                          reason="x", order_id=imported)
+            for run in runs:
+                earning.handle(s, run)
+            s.flush()
+            members = {m.id: m for m in s.scalars(select(LoyaltyMember).where(LoyaltyMember.shop_id == world["shop"]))}
+            written = sorted((members[e.member_id].customer_id, e.source, e.kind, e.points, e.state, e.order_id)
+                             for e in s.scalars(select(LedgerEntry).where(LedgerEntry.shop_id == world["shop"])))
+            held = sorted((m.customer_id, m.pending, m.approved, m.owed, m.lifetime) for m in members.values())
+            s.rollback()
+        return written, held
+
+    one_by_one = outcome([[event] for event in events])
+    together = outcome([events])
+
+    assert together == one_by_one
+    written, held = together
+    assert ("order", "credit", 10, "reversed", orders[0].id) not in written  # sanity: the refund settled it
+    assert [w[1:4] for w in written if w[1] == "first_order"] == [("first_order", "credit", 10)] * 2
+    assert {(w[0], w[5]) for w in written if w[1] == "first_order"} == {(world["anna"], orders[1].id),
+                                                                        (bob.id, orders[2].id)}
+    assert not [w for w in written if w[5] == orders[4].id] and len([w for w in written if w[5] == imported]) == 1
