@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -134,8 +134,11 @@ def credit_many(session: Session, credits: list[Credit], now: datetime | None = 
         if values["approved"] > MAX_POINTS:
             raise PointsOutOfRange(values["approved"])
         changes.append((member, values))
-    session.execute(update(LoyaltyMember).execution_options(synchronize_session=False),
-                    [{"id": member.id, **values} for member, values in changes])
+    columns = LoyaltyMember.__table__.c
+    session.connection().execute(  # one statement, executed for every member (psycopg: in a pipeline)
+        update(LoyaltyMember.__table__).where(columns.id == bindparam("member_id"))
+        .values({name: bindparam(name) for name in changes[0][1]}),
+        [{"member_id": member.id, **values} for member, values in changes])
     for member, values in changes:
         for name, value in values.items():
             set_committed_value(member, name, value)

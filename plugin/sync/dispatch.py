@@ -38,7 +38,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 
 from plugin.db import utcnow
 from plugin.jobs.queue import PermanentJobError, TransientJobError, is_transient
-from plugin.sync.events import EventBus, Subscription, as_event, request_dispatch, stream_head
+from plugin.sync.events import Event, EventBus, Subscription, request_dispatch, stream_head
 from plugin.sync.models import DomainEvent, EventCursor, EventStream
 from plugin.upsert import insert_ignore
 
@@ -130,9 +130,11 @@ def _run(db, subscription: Subscription, shop_id: int, lease: _Lease, position: 
     while True:
         with db.uow() as session:
             head = stream_head(session, shop_id)  # every event numbered up to head is committed
-            batch = [as_event(row) for row in session.scalars(
-                select(DomainEvent).where(DomainEvent.shop_id == shop_id, DomainEvent.name.in_(subscription.events),
-                                          DomainEvent.seq > position, DomainEvent.seq <= head)
+            batch = [Event(*row) for row in session.execute(  # rows, not ORM objects: read for once
+                select(DomainEvent.id, DomainEvent.shop_id, DomainEvent.name, DomainEvent.key, DomainEvent.payload,
+                       DomainEvent.seq, DomainEvent.occurred_at)
+                .where(DomainEvent.shop_id == shop_id, DomainEvent.name.in_(subscription.events),
+                       DomainEvent.seq > position, DomainEvent.seq <= head)
                 .order_by(DomainEvent.seq).limit(BATCH))]
         if not batch:
             return handled, not lease.finish(position, head, unpark=parked)
