@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.webhooks import PG_URL, free_port, serve, stop  # noqa: E402
+from plugin.lifeline import tethered  # noqa: E402
 
 DOMAIN = "bench.sandbox.test"
 TEMPLATE = json.loads((ROOT / "tests" / "fixtures" / "sandbox-order.json").read_text())
@@ -160,8 +161,8 @@ def main() -> None:
     try:
         secrets = prepare(env)
         web = serve("bench.apps:storecare()", env, port, gunicorn_conf.workers, gunicorn_conf.threads)
-        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "plugin", "worker", "--workers",
-                                   str(args.worker_threads)], cwd=ROOT, env=env, start_new_session=True,
+        worker = subprocess.Popen(tethered([sys.executable, "-m", "flask", "--app", "plugin", "worker", "--workers",
+                                            str(args.worker_threads)]), cwd=ROOT, env=env, start_new_session=True,
                                   stdout=subprocess.DEVNULL, stderr=open(work / "worker.log", "wb"))  # noqa: SIM115
         time.sleep(3)  # the worker starts and finishes the shop's (empty) backfill
         results = run(base, secrets, args)

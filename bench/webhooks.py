@@ -30,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from plugin.lifeline import tethered  # noqa: E402
+
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DOMAIN = "bench.sandbox.test"
 SECRET = "bench-webhook-secret"
@@ -99,7 +102,8 @@ def serve(app_spec: str, env: dict, port: int, workers: int, threads: int) -> su
     # Both apps are served by Storecare's own gunicorn configuration (plugin/gunicorn_conf.py).
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "-c", "python:plugin.gunicorn_conf", "-w", str(workers),
            "--threads", str(threads), "-b", f"127.0.0.1:{port}", app_spec]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    # tethered: gunicorn gets SIGTERM if the bench dies, however it ends (plugin/lifeline.py)
+    proc = subprocess.Popen(tethered(cmd), cwd=ROOT, env=env, start_new_session=True)
     for _ in range(200):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/nothing", timeout=0.5)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 
 from adapters import UnknownPlatform, get_adapter_class
 from adapters.errors import AdapterError, Deleted, InvalidPayload, NotFound, WebhookPing
@@ -131,19 +132,76 @@ def _ingress() -> tuple[ShopKeys, InboxWriter]:
 
 
 def process_deliveries(db, shop_id: int, delivery_ids: list[int]) -> None:
-    """Apply deliveries stored together (one job per shop and inbox batch), one after another, each in
-    its own transaction. A delivery that fails is handed to a job of its own (``sync.process_delivery``),
-    which retries it with backoff and, if it keeps failing, shows it failed to the merchant; the others
-    go on. Safe to run again: a delivery already applied is skipped."""
+    """Apply deliveries stored together (one job per shop and inbox batch), in their order. A run of
+    deliveries that are orders as a whole (a burst of orders/create, orders/paid, ...) is applied in one
+    transaction, as the backfill applies a page (``_apply_orders_together``); any other delivery, or a
+    run that failed together, one delivery per transaction. A delivery that fails alone is handed to a
+    job of its own (``sync.process_delivery``), which retries it with backoff and, if it keeps failing,
+    shows it failed to the merchant; the others go on. Safe to run again: a delivery already applied is
+    skipped."""
     queue = current_app.extensions["storecare.queue"]
-    for delivery_id in delivery_ids:
+    at = 0
+    while at < len(delivery_ids):
+        run, applied = _apply_orders_together(db, shop_id, delivery_ids[at:])
+        alone = [] if applied else run or delivery_ids[at:at + 1]
+        at += max(1, len(run))
+        for delivery_id in alone:
+            try:
+                process_delivery(db, delivery_id)
+            except Exception as exc:  # noqa: BLE001 - the delivery's own job retries it and records the error
+                log.warning("webhook delivery %s failed in its batch (%s): it gets a job of its own", delivery_id,
+                            exc)
+                with db.uow() as session:
+                    queue.enqueue(session, DELIVERY_JOB, {"delivery_id": delivery_id}, shop_id=shop_id)
+                    session.commit()
+
+
+def _apply_orders_together(db, shop_id: int, delivery_ids: list[int]) -> tuple[list[int], bool]:
+    """The leading run of ``delivery_ids`` that are whole orders (an order topic whose body is the order,
+    of an installed shop, not applied yet, each of another order), applied in one transaction:
+    the orders upserted together, every delivery marked processed with them. Returns the run's ids and
+    whether it was applied; a run of one is left to ``process_delivery``, and so is a run that failed
+    (rolled back: its deliveries are applied again one by one, which records the failure of the one
+    at fault and lets the others through)."""
+    with db.uow() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None or shop.status != "installed":
+            return [], False
+        stored = {d.id: d for d in session.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.shop_id == shop_id))}
+        run, orders, seen = [], [], set()
+        for delivery_id in delivery_ids:
+            delivery = stored.get(delivery_id)
+            if delivery is None or delivery.status in ("processed", "ignored") or delivery.topic not in ORDER_TOPICS:
+                break
+            adapter_cls = get_adapter_class(delivery.platform)
+            referenced = getattr(adapter_cls, "referenced_order_id", None)
+            if referenced is not None and referenced(delivery.topic, delivery.payload) is not None:
+                break  # a part of an order: the order is read from the platform (process_delivery)
+            try:
+                order = adapter_cls.order_from_payload(delivery.payload)
+            except Exception:  # noqa: BLE001 - its own transaction records why
+                break
+            if order.platform_id in seen:
+                break  # two versions of one order: applied one after the other, as they came
+            seen.add(order.platform_id)
+            run.append(delivery)
+            orders.append(order)
+        if len(run) < 2:
+            return [d.id for d in run], False
         try:
-            process_delivery(db, delivery_id)
-        except Exception as exc:  # noqa: BLE001 - the delivery's own job retries it and records the error
-            log.warning("webhook delivery %s failed in its batch (%s): it gets a job of its own", delivery_id, exc)
-            with db.uow() as session:
-                queue.enqueue(session, DELIVERY_JOB, {"delivery_id": delivery_id}, shop_id=shop_id)
-                session.commit()
+            mirror.upsert_orders(session, shop_id, orders, source="webhook")
+            now = utcnow()
+            for delivery in run:
+                delivery.attempts += 1
+                delivery.status, delivery.processed_at, delivery.last_error = "processed", now, None
+            session.commit()  # with the events recorded, numbered, and their dispatch asked for (events.py)
+        except Exception as exc:  # noqa: BLE001 - applied again one by one, where a failure is recorded
+            session.rollback()
+            log.info("shop %s: %s order deliveries failed together (%s): applying them one by one",
+                     shop_id, len(run), exc)
+            return [d.id for d in run], False
+    return [d.id for d in run], True
 
 
 def process_delivery(db, delivery_id: int) -> str:

@@ -263,3 +263,58 @@ def test_an_order_deleted_in_the_sandbox_stays_as_a_row_marked_deleted(sandbox, 
         assert order.deleted_at == deleted_at and order.total == placed.subject.total
         assert [d.status for d in s.scalars(select(WebhookDelivery).where(
             WebhookDelivery.topic == "orders/delete"))] == ["processed"]
+
+
+def test_a_burst_of_order_deliveries_is_applied_together_and_a_bad_one_alone(sandbox, db, queue, client):
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import update
+
+    from adapters.sandbox import mapping
+    from plugin.sync import inbox
+
+    orders = sandbox.store.recent_orders(sandbox.domain, 13)
+
+    def stored(payloads: list[dict]) -> list[int]:
+        """Deliveries received, as the inbox stores them; returns their ids in order."""
+        for payload in payloads:
+            headers, body = _signed(sandbox, db, payload, webhook_id=f"wh-{payload.get('id')}-{len(payloads)}")
+            assert client.post("/webhooks/sandbox", data=body, headers=headers).status_code == 200
+        with db.uow() as s:
+            return list(s.scalars(select(WebhookDelivery.id).where(WebhookDelivery.status == "received")
+                                  .order_by(WebhookDelivery.id)))
+
+    def commits_to_apply(ids: list[int]) -> int:
+        commits: list[int] = []
+        listener = lambda conn: commits.append(1)  # noqa: E731
+        sa_event.listen(db.engine, "commit", listener)
+        try:
+            inbox.process_deliveries(db, sandbox.shop_id, ids)
+        finally:
+            sa_event.remove(db.engine, "commit", listener)
+        return len(commits)
+
+    def changed(order) -> dict:  # a newer version of the order, as its orders/updated says
+        return {**mapping.order_payload(order), "updated_at": "2030-01-01T00:00:00Z", "note": "changed"}
+
+    two = commits_to_apply(stored([changed(o) for o in orders[:2]]))
+    ten = commits_to_apply(stored([changed(o) for o in orders[2:12]]))
+
+    assert ten == two  # one transaction for the burst, not one per delivery
+    assert _count(db, WebhookDelivery, WebhookDelivery.status == "processed") == 12
+    with db.uow() as s:
+        newer = s.scalars(select(Order.platform_id).where(Order.shop_id == sandbox.shop_id,
+                                                          Order.platform_updated_at > sandbox_support.SEEDED_AT)).all()
+    assert set(newer) == {str(o.id) for o in orders[:12]}
+
+    # a delivery that cannot be applied: the ones around it are applied, it gets a job of its own
+    with db.uow() as s:
+        s.execute(update(WebhookDelivery).values(status="processed"))
+        s.commit()
+    ids = stored([changed(orders[12]), {"id": "no-such-shape"},
+                  changed(orders[0]) | {"updated_at": "2031-01-01T00:00:00Z"}])
+    commits_to_apply(ids)
+    with db.uow() as s:
+        statuses = [s.get(WebhookDelivery, i).status for i in ids]
+        own_jobs = s.scalars(select(JobRun.args).where(JobRun.name == inbox.DELIVERY_JOB)).all()
+    assert statuses == ["processed", "failed", "processed"]  # failed as it would alone (a permanent fault)
+    assert own_jobs == [{"delivery_id": ids[1]}]
