@@ -158,6 +158,53 @@ def test_a_refused_redemption_is_told_in_words(page, live_server, db, sandbox_me
     assert support.balance(db, program.member_id)["approved"] == 250  # the points are given back
 
 
+# Every layout shift from now on (value, hadRecentInput, the boxes that moved), whatever hadRecentInput
+# says: the panel's content arrives within 500 ms of the click here, so Chrome marks its shifts as
+# input-driven and CLS leaves them out, but a slower store brings them later, where they count.
+WATCH_SHIFTS = """() => { window.__shifts = [];
+  window.__shiftObserver = new PerformanceObserver(list => window.__shifts.push(...list.getEntries()));
+  window.__shiftObserver.observe({type: "layout-shift"}); }"""
+READ_SHIFTS = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => {
+  window.__shifts.push(...window.__shiftObserver.takeRecords());
+  const box = r => [r.x, r.y, r.width, r.height].map(Math.round);
+  done(window.__shifts.map(e => [e.value, e.hadRecentInput,
+    e.sources.map(s => [box(s.previousRect), box(s.currentRect)])]));
+})))"""
+
+LAYOUT_BOX = "e => [e.offsetLeft, e.offsetTop, e.offsetWidth, e.offsetHeight]"  # without the opening animation
+
+
+def test_the_panel_keeps_its_place_and_size_while_its_content_arrives(page, live_server, store):
+    """Opened on a slow store (the app's answers held until the loading panel is measured), nothing in
+    the panel moves when they arrive."""
+    held, measured = [], []
+
+    def slow_store(route):
+        if measured:
+            route.continue_()
+        else:
+            held.append(route)
+
+    open_store(page, live_server, store, customer=store["anna"])
+    launcher = page.get_by_role("button", name="Rewards")
+    expect(launcher).to_be_visible()
+    page.route(lambda url: API in url and f"{API}earn" not in url, slow_store)
+    page.evaluate(WATCH_SHIFTS)
+    launcher.click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    content = panel.get_by_role("region", name="Rewards program")
+    expect(panel.get_by_text("Loading your rewards…")).to_be_visible()
+    opened = [panel.evaluate(LAYOUT_BOX), content.evaluate(LAYOUT_BOX)]
+    measured.append(opened)
+    for route in held:
+        route.continue_()
+    for text in ("Hi, Anna", "10 zł off", "Your referral link", "Welcome to the program"):
+        expect(panel.get_by_text(text).or_(panel.get_by_role("textbox", name=text)).first).to_be_visible()
+    shifts = page.evaluate(READ_SHIFTS)
+    assert sum(value for value, _recent, _moved in shifts) < 0.001, shifts
+    assert [panel.evaluate(LAYOUT_BOX), content.evaluate(LAYOUT_BOX)] == opened  # the greeting's line was kept
+
+
 def test_a_failed_load_says_so_and_retries(page, live_server, store):
     open_store(page, live_server, store, customer=store["anna"])
     page.route(f"**{API}me*", lambda route: route.abort())
