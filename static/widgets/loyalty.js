@@ -114,6 +114,7 @@
       body = el("div", "sc-body");
 
     panel.id = "sc-loyalty";
+    if (launcher.style.left) panel.classList.add("sc-left"); // beside its launcher, which the merchant put left
     panel.hidden = true;
     panel.setAttribute("role", "dialog");
     panel.setAttribute("aria-labelledby", "sc-ltitle");

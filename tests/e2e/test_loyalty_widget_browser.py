@@ -27,6 +27,9 @@ def database_url(tmp_path):
     return f"sqlite:///{tmp_path / 'storecare.db'}"
 
 
+PROGRAM = {"earn_points": "1", "earn_per": "10", "primary_colour": "#7a1f5c"}
+
+
 @pytest.fixture
 def store(app, db):
     with db.uow() as s:
@@ -46,8 +49,8 @@ def store(app, db):
         s.commit()
         shop_id, domain, customer = shop.id, shop.domain, anna.platform_id
     offer_rewards(db, shop_id)  # before the program is on: a shop with rewards gets no default ones
-    program_on(db, shop_id, earn_points="1", earn_per="10", primary_colour="#7a1f5c")
-    return {"domain": domain, "anna": customer}
+    program_on(db, shop_id, **PROGRAM)
+    return {"shop": shop_id, "domain": domain, "anna": customer}
 
 
 def offer_rewards(db, shop_id: int) -> dict[str, int]:
@@ -203,6 +206,27 @@ def test_the_panel_keeps_its_place_and_size_while_its_content_arrives(page, live
     shifts = page.evaluate(READ_SHIFTS)
     assert sum(value for value, _recent, _moved in shifts) < 0.001, shifts
     assert [panel.evaluate(LAYOUT_BOX), content.evaluate(LAYOUT_BOX)] == opened  # the greeting's line was kept
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_the_launcher_and_its_panel_are_on_the_side_the_merchant_chose(page, live_server, db, store, side):
+    program_on(db, store["shop"], **PROGRAM, launcher_position=side)
+    open_store(page, live_server, store, customer=store["anna"])
+    launcher, orders = page.get_by_role("button", name="Rewards"), page.get_by_role("button", name="Your orders")
+    expect(launcher).to_be_visible()
+    launcher.click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel).to_be_visible()
+    width = page.viewport_size["width"]
+
+    def half(box) -> str:
+        return "left" if box["x"] + box["width"] <= width / 2 else "right" if box["x"] >= width / 2 else "both"
+
+    assert [half(launcher.bounding_box()), half(panel.bounding_box())] == [side, side]
+    order_box = orders.bounding_box()
+    assert order_box["x"] + order_box["width"] == width - 20  # the orders launcher keeps its corner
+    if side == "right":
+        assert launcher.bounding_box()["x"] + launcher.bounding_box()["width"] < order_box["x"]  # beside it
 
 
 def test_a_failed_load_says_so_and_retries(page, live_server, store):
