@@ -33,8 +33,9 @@ What a feature may declare:
 - ``rate_limits``: ``RateLimit`` (an endpoint, a group of ``plugin/rate_limits.py``): the endpoint is
   limited per client address by that group's setting (storefront endpoints are limited already);
 - ``widgets``: storefront widgets (``Widget``: a name, its script and style in static/, a launcher or
-  inline mount, a lazily translated label, an icon, an optional per-shop ``enabled`` predicate and a
-  size budget); the shop's manifest lists them and static/loader.js loads each on demand
+  inline mount, a lazily translated label, an icon, an optional per-shop ``enabled`` predicate, a
+  launcher's optional per-shop ``side`` (bottom right or left) and a size budget); the shop's
+  manifest lists them and static/loader.js loads each on demand
   (plugin/storefront/widgets.py);
 - ``platform_needs``: a function (``"module:function"``) taking ``(session, shop)`` and returning the
   capabilities (``adapters.base.Capability``) the feature needs from the shop's platform now, e.g.
@@ -211,7 +212,8 @@ def _install(app: Flask, queue, bus, feature: Feature) -> None:
             register_section(app, feature.settings, load(feature.settings.schema),
                              load(feature.settings.on_save) if feature.settings.on_save else None)
         for widget in feature.widgets:
-            register_widget(app, feature.name, widget, load(widget.enabled) if widget.enabled else None)
+            register_widget(app, feature.name, widget, load(widget.enabled) if widget.enabled else None,
+                            load(widget.side) if widget.side else None)
         if feature.platform_needs is not None:
             load(feature.platform_needs)  # found now, or start-up stops naming the feature
         if feature.init_app is not None:

@@ -9,7 +9,7 @@
     cfg = { api: ds.storecareApi, token: ds.storecareToken, locale: pl ? "pl" : "en", login: ds.storecareLoginUrl,
       guest: ds.storecareSignedIn == "false" },
     idle = w.requestIdleCallback || function (f) { return setTimeout(f, 200); },
-    tokenUrl = ds.storecareTokenUrl, nonceUrl = ds.storecareNonceUrl, who,
+    tokenUrl = ds.storecareTokenUrl, nonceUrl = ds.storecareNonceUrl, who, at = {},
     list = ds.storecareManifest || cfg.api + "/manifest?shop=" + encodeURIComponent(ds.storecareShop || "");
   list = new URL(list + (/\?/.test(list) ? "&" : "?") + "locale=" + cfg.locale, location.href);
 
@@ -45,8 +45,9 @@
     })]).then(function () { return w.StorecareWidgets[x.name](root, btn, cfg); });
   }
 
-  function launcher(x, i) {
-    var host = d.createElement("div"), root = host.attachShadow({ mode: "open" }), btn, widget, busy;
+  function launcher(x) {
+    var host = d.createElement("div"), root = host.attachShadow({ mode: "open" }), btn, widget, busy,
+      s = x.side || "right";
     host.dataset.storecare = x.name;
     // Static markup only: no data ever goes through innerHTML.
     root.innerHTML = "<style>:host{all:initial}.sc-launch{position:fixed;bottom:20px;" +
@@ -59,7 +60,7 @@
       "aria-hidden=true fill=none stroke=currentColor stroke-width=1.8 stroke-linecap=round " +
       "stroke-linejoin=round><path/></svg></button>";
     btn = root.querySelector("button");
-    btn.style.right = 20 + 68 * i + "px";
+    btn.style[s] = (at[s] = (at[s] || -48) + 68) + "px";
     btn.setAttribute("aria-controls", "sc-" + x.name);
     btn.setAttribute("aria-label", btn.title = x.label);
     root.querySelector("path").setAttribute("d", x.icon);
@@ -94,8 +95,7 @@
 
   idle(function () {
     fetch(list).then(function (r) { return r.ok && r.json(); }).then(function (m) {
-      var i = 0;
-      ((m && m.widgets) || []).forEach(function (x) { x.mount == "inline" ? inline(x) : launcher(x, i++); });
+      ((m && m.widgets) || []).forEach(function (x) { x.mount == "inline" ? inline(x) : launcher(x); });
     }).catch(function () {});
   }, { timeout: 3000 });
 })(window, document);

@@ -55,7 +55,7 @@ FEATURE = Feature(
                 "plugin.loyalty.storefront_referrals:routes"),
     widgets=(Widget("loyalty", script="widgets/loyalty.js", style="widgets/loyalty.css", mount="launcher",
                     label=lazy_gettext("Rewards"), icon=GIFT, enabled="plugin.loyalty.storefront:widget_enabled",
-                    budget=15 * 1024),
+                    side="plugin.loyalty.storefront:launcher_side", budget=15 * 1024),
              # "Earn N points" on product and cart pages: <div data-storecare-widget="earn" data-amount="...">
              Widget("earn", script="widgets/earn.js", mount="inline",
                     enabled="plugin.loyalty.storefront:widget_enabled", budget=2 * 1024)),

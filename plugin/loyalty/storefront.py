@@ -56,6 +56,11 @@ def widget_enabled(session: Session, shop: Shop) -> bool:
     return bool(program(session, shop.id)["enabled"])
 
 
+def launcher_side(session: Session, shop: Shop) -> str:
+    """The manifest places the loyalty launcher (and so its panel) on the side the merchant chose."""
+    return program(session, shop.id)["launcher_position"]
+
+
 def _program_off() -> Problem:
     return Problem(404, "Not Found", "This store has no loyalty program.", type_=OFF_PROBLEM)
 

@@ -81,6 +81,9 @@ class WidgetEntrySchema(Schema):
     icon = fields.String()
     script = fields.String()
     style = fields.String(allow_none=True)
+    side = fields.String(metadata={"enum": ["right", "left"],
+                                   "description": "A launcher's bottom corner, where its widget declares one "
+                                                  "(the shop's choice); none: right."})
 
 
 class ManifestSchema(Schema):

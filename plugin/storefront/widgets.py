@@ -6,7 +6,9 @@ Its script registers one function, ``window.StorecareWidgets[name] = function (r
 
 - ``root``: a shadow root of its own, where its stylesheet is already linked;
 - ``launcher``: for ``mount="launcher"``, the button in the corner that opens it (the widget's panel
-  has the id ``sc-<name>``, which the button's ``aria-controls`` names); ``null`` for ``mount="inline"``,
+  has the id ``sc-<name>``, which the button's ``aria-controls`` names; a launcher in the bottom-left
+  corner has ``style.left`` set, one in the bottom-right ``style.right``: its panel opens on that
+  side); ``null`` for ``mount="inline"``,
   where ``root`` belongs to one of the page's ``<div data-storecare-widget="<name>">`` (a theme block or
   shortcode puts it there) and the widget draws itself in place;
 - ``cfg``: what the loader learnt once for every widget: ``api`` (the storefront API's base), ``token``
@@ -22,7 +24,12 @@ proxy ``/apps/storecare/api/v1/manifest``) is public and cached briefly::
 
     {"widgets": [{"name": "orders", "mount": "launcher", "label": "Your orders", "icon": "M5 8h14...",
                   "script": "/static/widgets/orders.3f9a1c2b7d10.js",
-                  "style": "/static/widgets/orders.0c1d2e3f4a5b.css"}]}
+                  "style": "/static/widgets/orders.0c1d2e3f4a5b.css"},
+                 {"name": "loyalty", "mount": "launcher", ..., "side": "left"}]}
+
+A launcher whose widget declares a ``side`` (the shop's choice, e.g. a setting) has it in its entry,
+``"right"`` or ``"left"``; the loader draws each launcher in the bottom corner of its side (right
+without one), beside the launchers already there.
 
 ``script`` and ``style`` are root-relative on the direct API (the manifest comes from our origin) and
 absolute through the proxy (the browser is on the shop's origin; the files come from ours).
@@ -59,6 +66,7 @@ class Widget:
     label: Any = ""  # (lazy_gettext) the launcher's accessible name and tooltip, in the shopper's language
     icon: str = ""  # the launcher's icon: SVG path data on a 24x24 grid, drawn with a stroke
     enabled: str | None = None  # "module:function" (session, shop) -> bool; None: on in every shop
+    side: str | None = None  # a launcher's "module:function" (session, shop) -> "right" | "left"; None: right
     budget: int = DEFAULT_BUDGET  # its script and style, gzipped, at most this many bytes (bench)
 
 
@@ -71,10 +79,12 @@ class Registered:
     feature: str
     widget: Widget
     enabled: Callable[[Session, Any], bool] | None
+    side: Callable[[Session, Any], str] | None = None
 
 
-def register_widget(app: Flask, feature: str, widget: Widget, enabled=None) -> None:
-    """Add ``widget`` (declared by ``feature``; ``enabled`` its loaded predicate) to the app's registry."""
+def register_widget(app: Flask, feature: str, widget: Widget, enabled=None, side=None) -> None:
+    """Add ``widget`` (declared by ``feature``; ``enabled`` its loaded predicate, ``side`` its loaded
+    launcher side) to the app's registry."""
     registry: dict[str, Registered] = app.extensions.setdefault(WIDGETS_KEY, {})
     if not _NAME.match(widget.name):
         raise WidgetError(f"widget name {widget.name!r} must match {_NAME.pattern}")
@@ -82,6 +92,8 @@ def register_widget(app: Flask, feature: str, widget: Widget, enabled=None) -> N
         raise WidgetError(f"widget {widget.name!r} is declared by {registry[widget.name].feature!r} already")
     if widget.mount not in MOUNTS:
         raise WidgetError(f"widget {widget.name!r}: mount must be one of {', '.join(MOUNTS)}")
+    if side is not None and widget.mount != "launcher":
+        raise WidgetError(f"widget {widget.name!r}: only a launcher has a side")
     # a lazy label is translated per request, so only a plain one can be checked here
     unlabelled = widget.label is None or (isinstance(widget.label, str) and not widget.label.strip())
     if widget.mount == "launcher" and unlabelled:
@@ -90,7 +102,7 @@ def register_widget(app: Flask, feature: str, widget: Widget, enabled=None) -> N
     for part in filter(None, (widget.script, widget.style)):
         if not (static / part).is_file():
             raise WidgetError(f"widget {widget.name!r}: no file static/{part}")
-    registry[widget.name] = Registered(feature, widget, enabled)
+    registry[widget.name] = Registered(feature, widget, enabled, side)
 
 
 def registered(app: Flask | None = None) -> list[Registered]:
@@ -125,13 +137,16 @@ def manifest(session: Session, shop, locale: str, base: str = "") -> dict:
     def url(name: str | None) -> str | None:
         return base + url_for("static", filename=assets.versioned_name(name)) if name else None
 
+    def entry(r: Registered) -> dict:
+        w = r.widget
+        found = {"name": w.name, "mount": w.mount, "label": str(w.label), "icon": w.icon,
+                 "script": url(w.script), "style": url(w.style)}
+        if r.side is not None:
+            found["side"] = r.side(session, shop)
+        return found
+
     with force_locale(locale):
-        return {"widgets": [
-            {"name": w.name, "mount": w.mount, "label": str(w.label), "icon": w.icon,
-             "script": url(w.script), "style": url(w.style)}
-            for w, enabled in ((r.widget, r.enabled) for r in registered())
-            if enabled is None or enabled(session, shop)
-        ]}
+        return {"widgets": [entry(r) for r in registered() if r.enabled is None or r.enabled(session, shop)]}
 
 
 def shop_by_domain(session: Session, domain: str):

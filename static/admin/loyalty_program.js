@@ -1,5 +1,5 @@
-// The loyalty program page: the widget's preview follows the merchant's colours, point name and earning
-// rule as they type. Text goes in with textContent only; colours only when they are #rrggbb.
+// The loyalty program page: the widget's preview follows the merchant's colours, point name, earning
+// rule and launcher side as they type. Text goes in with textContent only; colours only when they are #rrggbb.
 (function () {
   "use strict";
   var preview = document.querySelector("[data-preview]");
@@ -35,8 +35,7 @@
       if (hex.test(primary)) { el.style.backgroundColor = primary; }
       if (hex.test(text)) { el.style.color = text; }
     });
-    var left = (field("launcher_position").value === "left");
-    launcher.classList.toggle("loyalty-preview__launcher--left", left);
+    preview.classList.toggle("loyalty-preview--left", field("launcher_position").value === "left");
   };
   form.addEventListener("input", update);
   form.addEventListener("change", update);

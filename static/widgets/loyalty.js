@@ -114,12 +114,12 @@
       body = el("div", "sc-body");
 
     panel.id = "sc-loyalty";
+    if (launcher.style.left) panel.classList.add("sc-left"); // beside its launcher, which the merchant put left
     panel.hidden = true;
     panel.setAttribute("role", "dialog");
     panel.setAttribute("aria-labelledby", "sc-ltitle");
     title.id = "sc-ltitle";
     title.tabIndex = -1;
-    greeting.hidden = true;
     close.setAttribute("aria-label", t.close);
     live.setAttribute("role", "status");
     live.setAttribute("aria-live", "polite");
@@ -205,6 +205,7 @@
       state = "loading";
       var box = message(t.loading);
       box.setAttribute("role", "status");
+      box.classList.add("sc-loading");
       Promise.all([call("/loyalty/program"), cfg.guest ? null : call("/loyalty/me")]).then(function (r) {
         if (r[0].status === 404) return state = "done", message(t.off);
         if (!r[0].ok) throw 0;
@@ -212,7 +213,7 @@
         brand();
         if (!r[1] || (r[1].status === 401 && r[1].data.type === SIGN_IN)) return guest();
         if (!r[1].ok) throw 0;
-        render(r[1].data);
+        return draw(r[1].data);
       }).catch(function () {
         state = "failed";
         message(t.error).appendChild(button(t.retry, "sc-btn", load));
@@ -295,14 +296,19 @@
       return item;
     }
 
-    function render(data) {
+    // A member's panel is drawn once, when its rewards, referral link and history are here too: the
+    // loading state keeps the box until then, so nothing moves under the shopper's eyes.
+    function draw(data) {
+      if (!data.member) return render(data, []);
+      return Promise.all([call("/loyalty/rewards"), prog.referrals && call("/loyalty/referral"),
+        call("/loyalty/history", "&page=1")]).then(function (parts) { render(data, parts); });
+    }
+
+    function render(data, parts) {
       state = "done";
       me = data;
       body.replaceChildren();
-      if (data.first_name) {
-        greeting.textContent = fill(t.hi, { name: data.first_name });
-        greeting.hidden = false;
-      }
+      greeting.textContent = data.first_name ? fill(t.hi, { name: data.first_name }) : "";
       if (!data.member) {
         var box = el("div", "sc-message");
         box.append(el("p", "sc-message-title", t.joinTitle), el("p", "sc-message-sub", fill(t.joinSub, {
@@ -314,22 +320,20 @@
         return;
       }
       body.appendChild(balance(data));
-      rewards();
+      rewards(parts[0]);
       ways();
       if (!data.birthday_set) birthday();
-      referral();
+      referral(parts[1]);
       tiers();
-      history();
+      history(parts[2]);
     }
 
     function join(event) {
       var b = event.currentTarget;
       b.disabled = true;
       call("/loyalty/join", "", {}).then(function (answer) {
-        b.disabled = false;
-        if (!answer.ok) return say(words(answer), true);
-        render(answer.data);
-        say(t.joined);
+        if (!answer.ok) return b.disabled = false, say(words(answer), true);
+        draw(answer.data).then(function () { say(t.joined); });
       });
     }
 
@@ -367,15 +371,13 @@
       return f;
     }
 
-    function rewards() {
-      var s = section(t.rewards), list = el("ul", "sc-list");
+    function rewards(answer) {
+      if (answer.status === 404) return; // no rewards endpoint in this store
+      var s = section(t.rewards), list = el("ul", "sc-list"),
+        found = answer.ok ? answer.data.rewards || answer.data : [];
+      if (!found.length) return s.appendChild(el("p", "sc-sub", t.noRewards));
+      found.forEach(function (reward) { list.appendChild(rewardItem(reward)); });
       s.appendChild(list);
-      call("/loyalty/rewards").then(function (answer) {
-        if (answer.status === 404) return s.remove(); // no rewards endpoint in this store
-        var found = answer.ok ? answer.data.rewards || answer.data : [];
-        if (!found.length) return list.replaceWith(el("p", "sc-sub", t.noRewards));
-        found.forEach(function (reward) { list.appendChild(rewardItem(reward)); });
-      });
     }
 
     function rewardItem(reward) {
@@ -487,60 +489,59 @@
       s.appendChild(form);
     }
 
-    function referral() {
-      if (!prog.referrals) return;
-      var s = section(t.refer);
-      s.hidden = true;
-      call("/loyalty/referral").then(function (answer) {
-        if (!answer.ok || !answer.data.link) return s.remove();
-        var way = (prog.ways || []).filter(function (x) { return x.kind === "referral"; })[0],
-          box = el("div", "sc-code"), value = el("input", "sc-code-value");
-        value.readOnly = true;
-        value.value = answer.data.link;
-        value.setAttribute("aria-label", t.link);
-        box.append(value, button(t.copy, "sc-btn", function () { copyText(value); }));
-        if (navigator.share) {
-          box.appendChild(button(t.share, "sc-btn", function () {
-            navigator.share({ title: t.refer, url: answer.data.link }).catch(function () {});
-          }));
-        }
-        s.append(el("p", "sc-sub", fill(t.referSub, { points: points(way ? way.points : 0) })), box);
-        s.hidden = false;
-      });
+    function referral(answer) {
+      if (!answer || !answer.ok || !answer.data.link) return;
+      var s = section(t.refer), way = (prog.ways || []).filter(function (x) { return x.kind === "referral"; })[0],
+        box = el("div", "sc-code"), value = el("input", "sc-code-value");
+      value.readOnly = true;
+      value.value = answer.data.link;
+      value.setAttribute("aria-label", t.link);
+      box.append(value, button(t.copy, "sc-btn", function () { copyText(value); }));
+      if (navigator.share) {
+        box.appendChild(button(t.share, "sc-btn", function () {
+          navigator.share({ title: t.refer, url: answer.data.link }).catch(function () {});
+        }));
+      }
+      s.append(el("p", "sc-sub", fill(t.referSub, { points: points(way ? way.points : 0) })), box);
     }
 
-    function history() {
+    function history(answer) {
       var s = section(t.history), list = el("ul", "sc-list");
       s.appendChild(list);
-      page(list, 1);
+      if (answer.ok) page(list, answer, 1);
     }
 
-    function page(list, n) {
+    // Older entries, on the shopper's request.
+    function older(list, n) {
       return call("/loyalty/history", "&page=" + n).then(function (answer) {
         if (!answer.ok) throw 0;
-        var entries = answer.data.entries || [];
-        if (n === 1 && !entries.length) list.replaceWith(el("p", "sc-sub", t.noHistory));
-        entries.forEach(function (e) {
-          var item = row(e.reason, (e.points > 0 ? "+" : "") + points(e.points)), meta = el("p", "sc-sub"),
-            when = el("time", null, dates.format(new Date(e.created_at)));
-          item.classList.add(e.points < 0 ? "sc-minus" : "sc-plus");
-          when.dateTime = e.created_at;
-          meta.appendChild(when);
-          if (t.state[e.state]) meta.appendChild(el("span", "sc-badge sc-" + e.state, t.state[e.state]));
-          item.appendChild(meta);
-          list.appendChild(item);
-        });
-        if (answer.data.next_page) {
-          var more = button(t.more, "sc-btn sc-more", function () {
-            more.disabled = true;
-            page(list, answer.data.next_page).then(function () { more.remove(); }, function () {
-              more.disabled = false;
-              more.textContent = t.moreFailed;
-            });
-          });
-          list.after(more);
-        }
+        page(list, answer, n);
       });
+    }
+
+    function page(list, answer, n) {
+      var entries = answer.data.entries || [];
+      if (n === 1 && !entries.length) list.replaceWith(el("p", "sc-sub", t.noHistory));
+      entries.forEach(function (e) {
+        var item = row(e.reason, (e.points > 0 ? "+" : "") + points(e.points)), meta = el("p", "sc-sub"),
+          when = el("time", null, dates.format(new Date(e.created_at)));
+        item.classList.add(e.points < 0 ? "sc-minus" : "sc-plus");
+        when.dateTime = e.created_at;
+        meta.appendChild(when);
+        if (t.state[e.state]) meta.appendChild(el("span", "sc-badge sc-" + e.state, t.state[e.state]));
+        item.appendChild(meta);
+        list.appendChild(item);
+      });
+      if (answer.data.next_page) {
+        var more = button(t.more, "sc-btn sc-more", function () {
+          more.disabled = true;
+          older(list, answer.data.next_page).then(function () { more.remove(); }, function () {
+            more.disabled = false;
+            more.textContent = t.moreFailed;
+          });
+        });
+        list.after(more);
+      }
     }
 
     return { toggle: function () { (panel.hidden ? show : hide)(); } };

@@ -50,6 +50,18 @@ def test_the_program_preview_follows_what_the_merchant_types(live_server, page, 
     page.locator('[name="primary_colour"]').fill("#112233")
     assert page.locator("[data-preview-launcher]").evaluate("el => getComputedStyle(el).backgroundColor") == \
         "rgb(17, 34, 51)"
+    page.set_viewport_size({"width": 860, "height": 900})  # one column: the preview is wider than its panel
+    assert preview_sides(page) == ["right", "right"]  # the launcher and its panel, as on the store
+    page.locator('[name="launcher_position"]').select_option("left")
+    assert preview_sides(page) == ["left", "left"]
+
+
+def preview_sides(page) -> list[str]:
+    """The side of the preview each of the launcher and the panel leans to."""
+    area = page.locator("[data-preview]").bounding_box()
+    middle = area["x"] + area["width"] / 2
+    boxes = [page.locator(part).bounding_box() for part in ("[data-preview-launcher]", "[data-preview-panel]")]
+    return ["left" if box["x"] + box["width"] / 2 < middle else "right" for box in boxes]
 
 
 @pytest.fixture

@@ -157,6 +157,16 @@ def test_program_off_is_404_everywhere_and_the_widget_is_not_listed(client, worl
     assert "loyalty" not in [w["name"] for w in listed["widgets"]]
 
 
+def test_the_manifest_puts_the_launcher_on_the_side_the_merchant_chose(client, world, db):
+    def loyalty_entry(version: str) -> dict:
+        listed = client.get("/storefront/api/v1/manifest", query_string={"shop": "a.sandbox.test", "v": version})
+        return next(w for w in listed.get_json()["widgets"] if w["name"] == "loyalty")
+
+    assert loyalty_entry("1")["side"] == "right"
+    program_on(db, world["shop"], launcher_position="left")
+    assert loyalty_entry("2")["side"] == "left"
+
+
 def test_opt_in_join_once_with_the_signup_points(client, world, db):
     program_on(db, world["shop"], enrolment="opt_in", signup_points=50)
     before = get(client, "/me", "ben", world).get_json()

@@ -1,6 +1,6 @@
 """The widget manifest on the direct storefront API, on SQLite and PostgreSQL: the widgets a shop has turned
-on, labelled in the shopper's language, with versioned file URLs that are served; public and cached
-briefly. (Its proxy twin is in test_shopify_proxy.py.)"""
+on, labelled in the shopper's language, with versioned file URLs that are served and a launcher's side
+where its widget declares one; public and cached briefly. (Its proxy twin is in test_shopify_proxy.py.)"""
 from __future__ import annotations
 
 import re
@@ -18,6 +18,11 @@ PROBLEM = "application/problem+json"
 def only_loyal(session, shop) -> bool:
     """A stand-in for a feature's settings: the widget is on where the shop's name says so."""
     return "loyal" in shop.domain
+
+
+def left_where_loyal(session, shop) -> str:
+    """A stand-in for a feature's setting: the launcher on the left where the shop's name says so."""
+    return "left" if "loyal" in shop.domain else "right"
 
 
 @pytest.fixture
@@ -80,6 +85,15 @@ def test_each_shop_lists_the_widgets_it_has_turned_on_in_the_order_features_decl
     assert loyal[1]["style"] is None
     polski = manifest(client, "shop=polski.sandbox.test").get_json()["widgets"]
     assert [w["name"] for w in polski] == ["orders", "chat"]
+
+
+def test_a_launcher_that_declares_a_side_has_the_shops_and_the_others_none(app, client, shops):
+    register_widget(app, "chat", Widget("chat", script="widgets/orders.js", label="Chat", icon="M4 4h16v12H4Z"),
+                    side=left_where_loyal)
+    loyal = manifest(client, "shop=loyal.sandbox.test").get_json()["widgets"]
+    assert [(w["name"], w.get("side")) for w in loyal] == [("orders", None), ("chat", "left")]
+    polski = manifest(client, "shop=polski.sandbox.test").get_json()["widgets"]
+    assert [(w["name"], w.get("side")) for w in polski] == [("orders", None), ("chat", "right")]
 
 
 @pytest.mark.parametrize("query", ["shop=nowhere.sandbox.test", "shop=gone.sandbox.test"])

@@ -43,6 +43,12 @@ def test_a_widget_that_cannot_work_is_refused_naming_it(app, widget, message):
         register_widget(app, "loyalty", widget)
 
 
+def test_only_a_launcher_has_a_side(app):
+    with pytest.raises(WidgetError, match="'points': only a launcher has a side"):
+        register_widget(app, "loyalty", Widget("points", script="widgets/orders.js", mount="inline"),
+                        side=lambda session, shop: "left")
+
+
 def test_a_feature_whose_widget_cannot_work_stops_start_up_naming_the_feature(app):
     with pytest.raises(FeatureError, match="feature 'broken-widget'.*'reviews'.*static/widgets/reviews.js"):
         install_features(app, ("tests.broken_widget_feature",))
