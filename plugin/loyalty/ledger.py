@@ -123,17 +123,19 @@ def credit_many(session: Session, credits: list[Credit], now: datetime | None = 
     added: dict[int, list[int]] = {}  # member id -> [pending, approved] points written
     for entry in written:
         added.setdefault(entry.member_id, [0, 0])[0 if entry.state == "pending" else 1] += entry.points
-    members = session.scalars(select(LoyaltyMember).where(LoyaltyMember.id.in_(sorted(added)))
-                              .order_by(LoyaltyMember.id).with_for_update()
-                              .execution_options(populate_existing=True)).all()
+    given = {c.member.id: c.member for c in credits}
+    balances = session.execute(  # the rows as they are now, locked until the transaction ends
+        select(LoyaltyMember.id, LoyaltyMember.pending, LoyaltyMember.approved, LoyaltyMember.owed,
+               LoyaltyMember.lifetime).where(LoyaltyMember.id.in_(sorted(added)))
+        .order_by(LoyaltyMember.id).with_for_update()).all()
     changes = []
-    for member in members:
-        pending, approved = added[member.id]
-        values = {"pending": member.pending + pending, "lifetime": member.lifetime + pending + approved,
-                  "last_activity_at": now, **_pay_owed(member, approved)}
+    for row in balances:
+        pending, approved = added[row.id]
+        values = {"pending": row.pending + pending, "lifetime": row.lifetime + pending + approved,
+                  "last_activity_at": now, **_pay_owed(row, approved)}
         if values["approved"] > MAX_POINTS:
             raise PointsOutOfRange(values["approved"])
-        changes.append((member, values))
+        changes.append((given[row.id], values))
     columns = LoyaltyMember.__table__.c
     session.connection().execute(  # one statement, executed for every member (psycopg: in a pipeline)
         update(LoyaltyMember.__table__).where(columns.id == bindparam("member_id"))
@@ -260,7 +262,7 @@ def _lock(session: Session, member: LoyaltyMember) -> LoyaltyMember:
                            .execution_options(populate_existing=True)).one()
 
 
-def _pay_owed(member: LoyaltyMember, points: int) -> dict[str, int]:
+def _pay_owed(member, points: int) -> dict[str, int]:  # a member, or a row of its balances
     paid = min(member.owed, points)
     return {"owed": member.owed - paid, "approved": member.approved + points - paid}
 
