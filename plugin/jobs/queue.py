@@ -195,6 +195,41 @@ class JobQueue:
         self._finish(job_id, "succeeded", None)
         return "succeeded"
 
+    def take_over(self, name: str, shop_id: int, limit: int = 50) -> list[tuple[int, dict]]:
+        """Claim the shop's jobs named ``name`` still waiting in the queue (up to ``limit``, oldest first)
+        for the caller to do their work along with its own: returns (id, args) of each. The claim is the
+        one a worker makes (``queued`` to ``running`` with a lease), so a worker that takes one of them
+        from Huey later finds it claimed and passes it by. The caller ends them with ``end_taken``; if it
+        dies first, their lease runs out and ``recover_stalled`` queues them again."""
+        db = self.app.extensions["storecare.db"]
+        now = utcnow()
+        with db.uow() as session:
+            waiting = select(JobRun.id).where(JobRun.shop_id == shop_id, JobRun.status == "queued",
+                                              JobRun.name == name).order_by(JobRun.id).limit(limit)
+            taken = session.execute(
+                update(JobRun).where(JobRun.id.in_(waiting.scalar_subquery()), JobRun.status == "queued")
+                .values(status="running", attempts=JobRun.attempts + 1, started_at=now,
+                        lease_until=now + timedelta(seconds=self.settings.job_lease_seconds))
+                .returning(JobRun.id, JobRun.args)
+                .execution_options(synchronize_session=False)).all()
+            session.commit()
+        return [(job_id, dict(args or {})) for job_id, args in taken]
+
+    def end_taken(self, job_ids: list[int], done: bool) -> None:
+        """End jobs claimed by ``take_over``: succeeded when ``done``, else queued again as they were
+        (their attempt not counted) and pushed."""
+        if not job_ids:
+            return
+        db = self.app.extensions["storecare.db"]
+        with db.uow() as session:
+            values = ({"status": "succeeded", "finished_at": utcnow(), "last_error": None, "lease_until": None}
+                      if done else {"status": "queued", "attempts": JobRun.attempts - 1, "lease_until": None})
+            session.execute(update(JobRun).where(JobRun.id.in_(job_ids), JobRun.status == "running")
+                            .values(**values).execution_options(synchronize_session=False))
+            session.commit()
+        if not done:
+            self.push_many(list(job_ids))
+
     def _finish(self, job_id: int, status: str, error: str | None) -> None:
         db = self.app.extensions["storecare.db"]
         with db.uow() as session:

@@ -7,12 +7,13 @@ milliseconds even in a burst. One transaction per request spends most of its tim
 
 ``InboxWriter`` stores every delivery verified meanwhile by the request threads of a process together:
 one multi-row INSERT ... ON CONFLICT DO NOTHING for the deliveries, one JobRun per shop for the batch
-(``sync.process_deliveries``: the worker applies them one by one, and hands any that fails to a job of
-its own, with retries), one COMMIT, one queue push. There is no writer thread: the request that finds no
-batch being written writes one, and the requests that come meanwhile form the next. Under no load a
-batch is one delivery and nothing waits for company; under load the batch grows with the requests in
-flight. A request waits for its own batch's commit, so a 200 still means "stored and queued". If a batch
-fails, its deliveries are retried one by one, so one bad row (a shop deleted meanwhile) fails alone.
+(``sync.process_deliveries``: the worker applies them, with the shop's batches still queued behind it,
+and hands any that fails to a job of its own, with retries), one COMMIT, one queue push. There is no
+writer thread: the request that finds no batch being written writes one, and the requests that come
+meanwhile form the next. Under no load a batch is one delivery and nothing waits for company; under load
+the batch grows with the requests in flight. A request waits for its own batch's commit, so a 200 still
+means "stored and queued". If a batch fails, its deliveries are retried one by one, so one bad row (a
+shop deleted meanwhile) fails alone.
 
 ``ShopKeys`` caches, per process, which shop a (platform, domain) is and the secret its webhooks are
 signed with, for ``TTL`` seconds. A signature that does not verify with a cached secret is checked again

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from plugin.sync import backfill, dispatch, inbox, reconcile
+from plugin.sync import backfill, dispatch, inbox, ingress, reconcile
 
 
 def _db():
@@ -15,7 +15,18 @@ def process_delivery_job(delivery_id: int) -> None:
 
 
 def process_deliveries_job(shop_id: int, delivery_ids: list[int]) -> None:
-    inbox.process_deliveries(_db(), shop_id, delivery_ids)
+    """The deliveries of one inbox batch, and those of the shop's batches still waiting in the queue
+    behind it: under a burst the queue holds many small batches, and applying them together is what
+    lets a run of orders share one transaction (plugin/sync/inbox.py)."""
+    queue = current_app.extensions["storecare.queue"]
+    taken = queue.take_over(ingress.JOB, shop_id)
+    try:
+        inbox.process_deliveries(_db(), shop_id, [*delivery_ids, *(i for _, args in taken
+                                                                    for i in args.get("delivery_ids", ()))])
+    except BaseException:
+        queue.end_taken([job_id for job_id, _ in taken], done=False)
+        raise
+    queue.end_taken([job_id for job_id, _ in taken], done=True)
 
 
 def backfill_job(shop_id: int) -> None:

@@ -318,3 +318,30 @@ def test_a_burst_of_order_deliveries_is_applied_together_and_a_bad_one_alone(san
         own_jobs = s.scalars(select(JobRun.args).where(JobRun.name == inbox.DELIVERY_JOB)).all()
     assert statuses == ["processed", "failed", "processed"]  # failed as it would alone (a permanent fault)
     assert own_jobs == [{"delivery_id": ids[1]}]
+
+
+def test_a_deliveries_job_applies_the_shops_batches_waiting_behind_it_and_they_are_not_run_again(
+        sandbox, db, queue, client):
+    from adapters.sandbox import mapping
+
+    orders = sandbox.store.recent_orders(sandbox.domain, 3)
+    for n, order in enumerate(orders):  # three requests one after another: three batches, three jobs
+        payload = {**mapping.order_payload(order), "updated_at": "2030-01-01T00:00:00Z"}
+        headers, body = _signed(sandbox, db, payload, webhook_id=f"wh-late-{n}")
+        assert client.post("/webhooks/sandbox", data=body, headers=headers).status_code == 200
+    with db.uow() as s:
+        jobs = s.scalars(select(JobRun).where(JobRun.name == "sync.process_deliveries", JobRun.status == "queued")
+                         .order_by(JobRun.id)).all()
+    assert len(jobs) == 3
+
+    queue.run_job(jobs[0].id)  # the first takes the two waiting behind it
+
+    with db.uow() as s:
+        assert [d.status for d in s.scalars(select(WebhookDelivery).where(WebhookDelivery.delivery_id.like("%wh-late-%"))
+                                            .order_by(WebhookDelivery.id))] == ["processed"] * 3
+        assert [s.get(JobRun, j.id).status for j in jobs] == ["succeeded"] * 3
+    queue.drain()  # Huey still holds the other two: their runs find them done and pass them by
+    with db.uow() as s:
+        assert [(s.get(JobRun, j.id).status, s.get(JobRun, j.id).attempts) for j in jobs] == [("succeeded", 1)] * 3
+        assert {d.attempts for d in s.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.delivery_id.like("%wh-late-%")))} == {1}
