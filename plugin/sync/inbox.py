@@ -174,13 +174,13 @@ def _apply_orders_together(db, shop_id: int, delivery_ids: list[int]) -> tuple[l
             delivery = stored.get(delivery_id)
             if delivery is None or delivery.status in ("processed", "ignored") or delivery.topic not in ORDER_TOPICS:
                 break
-            adapter_cls = get_adapter_class(delivery.platform)
-            referenced = getattr(adapter_cls, "referenced_order_id", None)
-            if referenced is not None and referenced(delivery.topic, delivery.payload) is not None:
-                break  # a part of an order: the order is read from the platform (process_delivery)
             try:
+                adapter_cls = get_adapter_class(delivery.platform)
+                referenced = getattr(adapter_cls, "referenced_order_id", None)
+                if referenced is not None and referenced(delivery.topic, delivery.payload) is not None:
+                    break  # a part of an order: the order is read from the platform (process_delivery)
                 order = adapter_cls.order_from_payload(delivery.payload)
-            except Exception:  # noqa: BLE001 - its own transaction records why
+            except Exception:  # noqa: BLE001 - not mappable: its own transaction records why
                 break
             if order.platform_id in seen:
                 break  # two versions of one order: applied one after the other, as they came
