@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from adapters.messages import N_
 from plugin.db import utcnow
 from plugin.loyalty import ledger
-from plugin.loyalty.members import ensure_member
+from plugin.loyalty.members import ensure_members
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember
 from plugin.loyalty.points import points_for, share_of
 from plugin.loyalty.publishing import request_publish
@@ -77,33 +77,36 @@ def handle(session: Session, events: list) -> None:
     settings = program(session, shop_id)
     if not settings["enabled"]:
         return
-    publish, paid = False, []
+    publish, joined, paid = False, set(), []
+
+    def run() -> bool:  # the customers who joined (with their sign-up points), then the orders paid
+        if settings["enrolment"] == "auto":
+            members_for(session, shop_id, joined, settings)
+        orders_paid(session, shop_id, paid, settings)
+        done = bool(paid or (joined and settings["enrolment"] == "auto"))
+        joined.clear()
+        paid.clear()
+        return done
+
     for event in events:
         data = event.data
         if data.historical:
             continue  # history is the import's, when the program is turned on
         if event.name == "OrderPaid":
             paid.append(data)
-            continue
-        if paid:
-            orders_paid(session, shop_id, paid, settings)
-            publish, paid = True, []
-        publish = _handle_one(session, event, data, settings) or publish
-    if paid:
-        orders_paid(session, shop_id, paid, settings)
-        publish = True
+        elif event.name == "CustomerCreated":
+            joined.add(data.customer_id)
+        else:
+            publish = run() or publish
+            publish = _handle_one(session, event, data, settings) or publish
+    publish = run() or publish
     if publish:
         request_publish(session, shop_id)  # the approved balance may have changed (coalesced per shop)
 
 
 def _handle_one(session: Session, event, data, settings: dict) -> bool:
-    """An event other than OrderPaid; returns whether balances may have changed."""
-    if event.name == "CustomerCreated":
-        if settings["enrolment"] != "auto":
-            return False
-        member = ensure_member(session, event.shop_id, data.customer_id)
-        signup_bonus(session, member, settings)
-        return True
+    """An order's later event (fulfilled, refunded, cancelled, deleted); returns whether balances may
+    have changed."""
     if event.name == "OrderFulfilled":
         order_fulfilled(session, event.shop_id, data, settings)
         return False
@@ -134,8 +137,7 @@ def members_for(session: Session, shop_id: int, customer_ids: set[int], settings
         LoyaltyMember.shop_id == shop_id, LoyaltyMember.customer_id.in_(customer_ids)))} if customer_ids else {}
     if settings["enrolment"] != "auto":
         return {c: m for c, m in found.items() if m.status == "active"}
-    for customer_id in customer_ids - set(found):
-        found[customer_id] = ensure_member(session, shop_id, customer_id)
+    found.update(ensure_members(session, shop_id, customer_ids - set(found)))
     if settings["signup_points"] > 0 and found:  # a member enrolled without them (or just now) gets them
         welcomed = set(session.scalars(select(LedgerEntry.source_id).where(
             LedgerEntry.shop_id == shop_id, LedgerEntry.source == "signup",

@@ -275,6 +275,7 @@ def test_a_run_of_events_credits_what_handling_them_one_by_one_credits(db, world
         from plugin.sync.models import Customer
         shop = s.get(Shop, world["shop"])
         anna, bob = s.get(Customer, world["anna"]), make_customer(s, shop, email="Bob@Example.com")
+        carol = make_customer(s, shop, email="carol@example.com")
         orders = [make_order(s, shop, anna, total="100.00", created_at=T0 + timedelta(days=1)),
                   make_order(s, shop, anna, total="40.00", created_at=T0),  # anna's first, paid second
                   make_order(s, shop, None, total="60.00", created_at=T0 + timedelta(days=2)),  # bob's, as a guest
@@ -286,6 +287,7 @@ def test_a_run_of_events_credits_what_handling_them_one_by_one_credits(db, world
         facts = [paid(o) for o in orders]
         facts.insert(3, refunded(orders[0], "r1", "50.00", "50.00"))
         facts.append(paid(orders[3]))  # a fact given twice
+        facts[1:1] = [customer_created(carol), customer_created(bob)]  # joining: a member, sign-up points
         imported = orders[5].id
     events = [Event(0, world["shop"], fact.name, f"k{n}", fact.to_json(), seq=n + 1) for n, fact in enumerate(facts)]
 
@@ -314,3 +316,5 @@ def test_a_run_of_events_credits_what_handling_them_one_by_one_credits(db, world
     assert {(w[0], w[5]) for w in written if w[1] == "first_order"} == {(world["anna"], orders[1].id),
                                                                         (bob.id, orders[2].id)}
     assert not [w for w in written if w[5] == orders[4].id] and len([w for w in written if w[5] == imported]) == 1
+    assert sorted(w[0] for w in written if w[1] == "signup") == sorted([world["anna"], bob.id, carol.id])
+    assert (carol.id, 0, 5, 0, 5) in held  # sign-up points are approved at once
