@@ -170,12 +170,14 @@ class JobQueue:
                        or_(JobRun.status != "running", JobRun.lease_until < now))
                 .values(status="running", attempts=JobRun.attempts + 1, started_at=now,
                         lease_until=now + timedelta(seconds=self.settings.job_lease_seconds))
-            ).rowcount
+                .returning(JobRun.name, JobRun.args, JobRun.attempts, JobRun.max_attempts)
+                .execution_options(synchronize_session=False)
+            ).first()
             session.commit()
-            run = session.get(JobRun, job_id)
-            if not claimed or run is None:
-                return run.status if run else "missing"
-            name, args, attempts, max_attempts = run.name, dict(run.args or {}), run.attempts, run.max_attempts
+            if claimed is None:  # done, failed, or running elsewhere (e.g. taken over by another job)
+                return session.scalar(select(JobRun.status).where(JobRun.id == job_id)) or "missing"
+            name, args, attempts, max_attempts = claimed.name, dict(claimed.args or {}), claimed.attempts, \
+                claimed.max_attempts
         spec = self._jobs.get(name)
         try:
             if spec is None:
