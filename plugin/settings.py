@@ -158,7 +158,8 @@ class Settings:
     def rate_limit_storage_uri(self) -> str:
         if self.rate_limit_storage:
             return self.rate_limit_storage
-        return self.redis_url if self.is_production and self.redis_url else "memory://"
+        # one process's memory (plugin/rate_limits.py: LockedMemoryStorage)
+        return self.redis_url if self.is_production and self.redis_url else "storecare-memory://"
 
     def _rate_limit_problems(self) -> list[str]:
         """Every limit must parse: a typo would otherwise stop the first request that meets it."""

@@ -141,7 +141,7 @@ def test_in_production_the_counters_are_in_redis_shared_by_every_process(setting
 
     redis = "redis://127.0.0.1:6379/15"
     assert Settings(env="production", redis_url=redis).rate_limit_storage_uri == redis
-    assert Settings(env="demo", redis_url=redis).rate_limit_storage_uri == "memory://"
+    assert Settings(env="demo", redis_url=redis).rate_limit_storage_uri == "storecare-memory://"
     apps = [create_app(settings_with(rate_limit_storage=redis, rate_limit_sign_in="1/minute")) for _ in range(2)]
     address = f"test-{uuid.uuid4().hex}"  # a counter of this test's own
     try:
@@ -155,3 +155,41 @@ def test_in_production_the_counters_are_in_redis_shared_by_every_process(setting
 
     assert first.status_code == 401
     assert_rate_limited(second)  # the second process (another gunicorn worker) sees the first one's count
+
+
+def test_the_memory_storage_counts_from_many_threads_without_starting_its_timer_twice():
+    """Threads hitting the storage as its expiry timer stops used to start one timer twice: a
+    RuntimeError in the request (a 500) or a KeyError in the timer's thread."""
+    import sys
+    import threading
+    import time
+
+    from plugin.rate_limits import LockedMemoryStorage
+
+    storage, errors = LockedMemoryStorage(), []
+    ignored = []
+    barrier = threading.Barrier(16)
+    previous_hook, previous_interval = sys.unraisablehook, sys.getswitchinterval()
+    sys.unraisablehook = lambda report: ignored.append(report.exc_value)  # a timer thread's own error
+    sys.setswitchinterval(1e-6)  # threads switch as often as CPython allows: the race's window
+
+    def hit():
+        for n in range(150):
+            barrier.wait()
+            try:
+                storage.incr(f"k{n % 7}", 60)
+            except RuntimeError as exc:
+                errors.append(exc)
+            if n % 10 == 0:
+                time.sleep(0.02)  # the timer runs out: the next hits all find it stopped
+
+    threads = [threading.Thread(target=hit) for _ in range(16)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.unraisablehook, _ = previous_hook, sys.setswitchinterval(previous_interval)
+    assert (errors, ignored) == ([], [])
+    assert sum(storage.get(f"k{n}") for n in range(7)) == 16 * 150  # every hit counted
