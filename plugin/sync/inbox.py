@@ -134,18 +134,16 @@ def _ingress() -> tuple[ShopKeys, InboxWriter]:
 def process_deliveries(db, shop_id: int, delivery_ids: list[int]) -> None:
     """Apply deliveries stored together (one job per shop and inbox batch), in their order. A run of
     deliveries that are orders as a whole (a burst of orders/create, orders/paid, ...) is applied in one
-    transaction, as the backfill applies a page (``_apply_orders_together``); any other delivery, or a
-    run that failed together, one delivery per transaction. A delivery that fails alone is handed to a
-    job of its own (``sync.process_delivery``), which retries it with backoff and, if it keeps failing,
-    shows it failed to the merchant; the others go on. Safe to run again: a delivery already applied is
+    transaction, as the backfill applies a page (``_apply_together``); any other delivery, or a run that
+    failed together, one delivery per transaction. A delivery that fails alone is handed to a job of its
+    own (``sync.process_delivery``), which retries it with backoff and, if it keeps failing, shows it
+    failed to the merchant; the others go on. Safe to run again: a delivery already applied is
     skipped."""
     queue = current_app.extensions["storecare.queue"]
-    at = 0
-    while at < len(delivery_ids):
-        run, applied = _apply_orders_together(db, shop_id, delivery_ids[at:])
-        alone = [] if applied else run or delivery_ids[at:at + 1]
-        at += max(1, len(run))
-        for delivery_id in alone:
+    for ids, orders in _runs(db, shop_id, delivery_ids):
+        if orders and _apply_together(db, shop_id, ids, orders):
+            continue
+        for delivery_id in ids:
             try:
                 process_delivery(db, delivery_id)
             except Exception as exc:  # noqa: BLE001 - the delivery's own job retries it and records the error
@@ -156,52 +154,77 @@ def process_deliveries(db, shop_id: int, delivery_ids: list[int]) -> None:
                     session.commit()
 
 
-def _apply_orders_together(db, shop_id: int, delivery_ids: list[int]) -> tuple[list[int], bool]:
-    """The leading run of ``delivery_ids`` that are whole orders (an order topic whose body is the order,
-    of an installed shop, not applied yet, each of another order), applied in one transaction:
-    the orders upserted together, every delivery marked processed with them. Returns the run's ids and
-    whether it was applied; a run of one is left to ``process_delivery``, and so is a run that failed
-    (rolled back: its deliveries are applied again one by one, which records the failure of the one
-    at fault and lets the others through)."""
+def _runs(db, shop_id: int, delivery_ids: list[int]) -> list[tuple[list[int], list]]:
+    """``delivery_ids`` cut, in their order, into (ids, orders): a run of two or more deliveries that are
+    whole orders (an order topic whose body is the order, of an installed shop, not applied yet, each
+    of another order) with the orders read from them; every other delivery alone, without orders."""
     with db.uow() as session:
         shop = session.get(Shop, shop_id)
-        if shop is None or shop.status != "installed":
-            return [], False
         stored = {d.id: d for d in session.scalars(select(WebhookDelivery).where(
-            WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.shop_id == shop_id))}
-        run, orders, seen = [], [], set()
+            WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.shop_id == shop_id))} \
+            if shop is not None and shop.status == "installed" else {}
+        runs: list[tuple[list[int], list]] = []
+        ids, orders = [], []
+
+        def cut() -> None:
+            if len(ids) > 1:
+                runs.append((list(ids), list(orders)))
+            else:
+                runs.extend(([i], []) for i in ids)
+            ids.clear()
+            orders.clear()
+
         for delivery_id in delivery_ids:
-            delivery = stored.get(delivery_id)
-            if delivery is None or delivery.status in ("processed", "ignored") or delivery.topic not in ORDER_TOPICS:
-                break
-            try:
-                adapter_cls = get_adapter_class(delivery.platform)
-                referenced = getattr(adapter_cls, "referenced_order_id", None)
-                if referenced is not None and referenced(delivery.topic, delivery.payload) is not None:
-                    break  # a part of an order: the order is read from the platform (process_delivery)
-                order = adapter_cls.order_from_payload(delivery.payload)
-            except Exception:  # noqa: BLE001 - not mappable: its own transaction records why
-                break
-            if order.platform_id in seen:
-                break  # two versions of one order: applied one after the other, as they came
-            seen.add(order.platform_id)
-            run.append(delivery)
-            orders.append(order)
-        if len(run) < 2:
-            return [d.id for d in run], False
+            order = _whole_order(stored.get(delivery_id))
+            if order is not None and any(o.platform_id == order.platform_id for o in orders):
+                cut()  # two versions of one order: applied one after the other, as they came
+            if order is None:
+                cut()
+                runs.append(([delivery_id], []))
+            else:
+                ids.append(delivery_id)
+                orders.append(order)
+        cut()
+    return runs
+
+
+def _whole_order(delivery: WebhookDelivery | None):
+    """The order a delivery's body is, or None (not an order topic, applied already, a part of an order
+    read from the platform, or a body that does not read: its own transaction records why)."""
+    if delivery is None or delivery.status in ("processed", "ignored") or delivery.topic not in ORDER_TOPICS:
+        return None
+    try:
+        adapter_cls = get_adapter_class(delivery.platform)
+        referenced = getattr(adapter_cls, "referenced_order_id", None)
+        if referenced is not None and referenced(delivery.topic, delivery.payload) is not None:
+            return None
+        return adapter_cls.order_from_payload(delivery.payload)
+    except Exception:  # noqa: BLE001 - applied alone, where the failure is recorded
+        return None
+
+
+def _apply_together(db, shop_id: int, delivery_ids: list[int], orders: list) -> bool:
+    """A run's orders upserted together and its deliveries marked processed, in one transaction;
+    False when that failed (rolled back: the run is applied again one by one, which records the
+    failure of the one at fault and lets the others through)."""
+    with db.uow() as session:
         try:
             mirror.upsert_orders(session, shop_id, orders, source="webhook")
             now = utcnow()
-            for delivery in run:
-                delivery.attempts += 1
-                delivery.status, delivery.processed_at, delivery.last_error = "processed", now, None
+            for delivery in session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids))):
+                _applied(delivery, "processed", now)
             session.commit()  # with the events recorded, numbered, and their dispatch asked for (events.py)
         except Exception as exc:  # noqa: BLE001 - applied again one by one, where a failure is recorded
             session.rollback()
             log.info("shop %s: %s order deliveries failed together (%s): applying them one by one",
-                     shop_id, len(run), exc)
-            return [d.id for d in run], False
-    return [d.id for d in run], True
+                     shop_id, len(delivery_ids), exc)
+            return False
+    return True
+
+
+def _applied(delivery: WebhookDelivery, status: str, now) -> None:
+    delivery.attempts += 1
+    delivery.status, delivery.processed_at, delivery.last_error = status, now, None
 
 
 def process_delivery(db, delivery_id: int) -> str:
@@ -222,8 +245,7 @@ def process_delivery(db, delivery_id: int) -> str:
             if exc.transient:
                 raise
             raise PermanentJobError(exc.message) from exc
-        delivery.attempts += 1
-        delivery.status, delivery.processed_at, delivery.last_error = status, utcnow(), None
+        _applied(delivery, status, utcnow())
         session.commit()  # with the events it recorded, numbered, and their dispatch asked for (events.py)
         return status
 
