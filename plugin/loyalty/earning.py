@@ -71,8 +71,9 @@ REASON_SIGNUP = N_("Welcome to the program")
 
 def handle(session: Session, events: list) -> None:
     """The ``loyalty.points`` subscriber, a batch one: the shop's next events in their order, in the
-    dispatcher's transaction; never commits. Each run of orders paid among them is credited at once
-    (``orders_paid``), the other events one by one, in their place."""
+    dispatcher's transaction; never commits. The customers who joined and the orders paid between two
+    other events are handled at once (``members_for``, ``orders_paid``), the other events one by one,
+    in their place."""
     shop_id = events[0].shop_id
     settings = program(session, shop_id)
     if not settings["enabled"]:
@@ -80,10 +81,9 @@ def handle(session: Session, events: list) -> None:
     publish, joined, paid = False, set(), []
 
     def run() -> bool:  # the customers who joined (with their sign-up points), then the orders paid
-        if settings["enrolment"] == "auto":
-            members_for(session, shop_id, joined, settings)
+        members_for(session, shop_id, joined, settings)
         orders_paid(session, shop_id, paid, settings)
-        done = bool(paid or (joined and settings["enrolment"] == "auto"))
+        done = bool(paid or joined)
         joined.clear()
         paid.clear()
         return done
@@ -95,7 +95,8 @@ def handle(session: Session, events: list) -> None:
         if event.name == "OrderPaid":
             paid.append(data)
         elif event.name == "CustomerCreated":
-            joined.add(data.customer_id)
+            if settings["enrolment"] == "auto":  # with opt-in a customer joins from the widget
+                joined.add(data.customer_id)
         else:
             publish = run() or publish
             publish = _handle_one(session, event, data, settings) or publish
