@@ -86,9 +86,15 @@ class PublicUrl:
             route.abort()
             return
         headers = {**request.all_headers(), "host": urlsplit(APP_URL).netloc}
-        answer = requests.request(request.method, self.live_server + request.url[len(APP_URL):],
-                                  headers=headers, data=request.post_data_buffer, allow_redirects=False,
-                                  timeout=10)
+        try:
+            answer = requests.request(request.method, self.live_server + request.url[len(APP_URL):],
+                                      headers=headers, data=request.post_data_buffer, allow_redirects=False,
+                                      timeout=10)
+        except requests.ConnectionError:
+            if self.closed:  # a late request on its way when the live server stopped
+                route.abort()
+                return
+            raise
         location = answer.headers.get("Location")
         self.answers.append((request.url, answer.status_code, location))
         passed = {name: value for name, value in answer.headers.items() if name.lower() not in
