@@ -68,6 +68,9 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._sessions, "after_commit", _checkpoint_if_asked)
         event.listen(self._sessions, "after_rollback", _forget_checkpoint)
+        from plugin.read_cache import ReadCache
+
+        self.reads = ReadCache(self._sessions)  # what the storefront repeats on every request (see there)
 
     def init_app(self, app, url: str) -> None:
         self.configure(url)

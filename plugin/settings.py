@@ -60,7 +60,7 @@ class Settings:
     # How store host names are resolved (host -> addresses); None is the system resolver. Not read from
     # the environment: tests (and anyone embedding the app) pass their own.
     woocommerce_resolver: Callable[[str], Iterable[str]] | None = field(default=None, compare=False, repr=False)
-    # Rate limits (plugin/rate_limits.py), each a Flask-Limiter string: "120/minute", "10/minute;100/hour".
+    # Rate limits (plugin/rate_limits.py), each a `limits` string: "120/minute", "10/minute;100/hour".
     # Where the counters live: a `limits` storage URI; empty means settings.redis_url in production and
     # the process's memory in the demo and tests (and in production without Redis).
     rate_limit_storage: str = ""

@@ -6,12 +6,15 @@ tax) follows plugin/loyalty/points.py's rounding rule. Amounts and rates are Dec
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy.orm import Session
 
+from plugin.admin.models import ShopSetting
 from plugin.admin.shop_settings import SettingsSchema, read, section
 
 SECTION = "loyalty"
@@ -104,3 +107,15 @@ DEFAULTS = {
 def program(session: Session, shop_id: int) -> dict:
     """The shop's program settings, typed (Decimals, dates), defaults where nothing is stored."""
     return read(session, shop_id, section(current_app, SECTION))
+
+
+def program_shown(shop_id: int) -> Mapping:
+    """``program`` as the storefront shows it: kept a few seconds in the process (``db.reads``), read-only.
+    What decides a write (a redemption, a credit) reads ``program`` in its own transaction instead."""
+    db = current_app.extensions["storecare.db"]
+
+    def load():
+        with db.uow() as session:
+            return MappingProxyType(program(session, shop_id))
+
+    return db.reads.get(("loyalty.program", shop_id), load, ShopSetting)

@@ -13,14 +13,21 @@ never sees or spends another shop's rewards or points.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
+from sqlalchemy import bindparam, select
 
+from plugin.api.operations import Reply
 from plugin.extensions import db
-from plugin.loyalty.models import LoyaltyMember, Reward
+from plugin.loyalty.models import LoyaltyMember, Reward, Tier
 from plugin.loyalty.redemption import RedemptionRefused, enrolled_member, redeem, redemptions_of
-from plugin.loyalty.rewards import list_rewards, visible_rewards
-from plugin.loyalty.settings import program
+from plugin.loyalty.rewards import list_rewards
+from plugin.loyalty.settings import program, program_shown
+from plugin.loyalty.tiers import effective_tier
 from plugin.problems import Problem
 from plugin.storefront.routes import StorefrontRoutes, current_shopper, sign_in_required
 
@@ -44,6 +51,9 @@ class RewardSchema(Schema):
     max_points = fields.Integer(allow_none=True)
     affordable = fields.Boolean(required=True, metadata={"description": "The member's available points cover "
                                                                         "it (a variable reward: its minimum)."})
+
+
+_OFFER_SCHEMA = RewardSchema()
 
 
 class RewardListSchema(Schema):
@@ -80,10 +90,8 @@ def _member(session, *, enrol: bool) -> tuple[int, LoyaltyMember | None]:
     shopper = current_shopper()
     if shopper.is_guest:
         raise sign_in_required(gettext("Sign in to use your points"), gettext("Sign in to the store first."))
-    settings = program(session, shopper.shop_id)
-    if not settings["enabled"]:
-        raise Problem(404, "Not Found", gettext("The loyalty program is not running in this store."),
-                      type_=PROGRAM_OFF_PROBLEM)
+    if not program(session, shopper.shop_id)["enabled"]:
+        raise _program_off()
     return shopper.shop_id, enrolled_member(db, shopper.shop_id, shopper.customer_id, enrol=enrol)
 
 
@@ -91,15 +99,77 @@ def _member(session, *, enrol: bool) -> tuple[int, LoyaltyMember | None]:
             problems=(404,))
 def rewards():
     """The signed-in member's rewards, each saying whether their available points cover it. A customer
-    who is not a member yet sees the rewards offered to everyone, none affordable."""
-    with db.uow() as session:
-        shop_id, member = _member(session, enrol=False)
-        if member is None:
-            offered = [r for r in list_rewards(session, shop_id, active_only=True) if not r.tier_ids]
-            balance = 0
-        else:
-            offered, balance = visible_rewards(session, shop_id, member), member.approved
-        return {"balance": balance, "rewards": [_reward(r, balance) for r in offered]}
+    who is not a member yet sees the rewards offered to everyone, none affordable.
+
+    The widget asks for this on every open, so it is read lean: the program, the rewards and the tiers
+    as kept a few seconds in the process (``db.reads``), the member as one row. Redeeming reads all of
+    them again in its own transaction."""
+    shopper = current_shopper()
+    if shopper.is_guest:
+        raise sign_in_required(gettext("Sign in to use your points"), gettext("Sign in to the store first."))
+    if not program_shown(shopper.shop_id)["enabled"]:
+        raise _program_off()
+    member = None
+    if shopper.customer_id is not None:
+        with db.engine.connect() as conn:
+            member = conn.execute(_MEMBER, {"shop_id": shopper.shop_id, "customer_id": shopper.customer_id}).first()
+    offered = _offers(shopper.shop_id)
+    if member is None:
+        offered, balance = [r for r in offered if not r.tier_ids], 0
+    else:
+        balance = member.approved
+        if any(r.tier_ids for r in offered):
+            tier = effective_tier(member.tier_id, member.manual_tier_id, _tier_positions(shopper.shop_id))
+            offered = [r for r in offered if not r.tier_ids or tier in r.tier_ids]
+    # in RewardListSchema's shape already: each offer's document is made once, when the rewards are read
+    return Reply({"balance": balance, "rewards": [{**r.document, "affordable": balance >= r.least}
+                                                  for r in offered]}, dumped=True)
+
+
+_MEMBER = select(LoyaltyMember.approved, LoyaltyMember.tier_id, LoyaltyMember.manual_tier_id).where(
+    LoyaltyMember.shop_id == bindparam("shop_id"), LoyaltyMember.customer_id == bindparam("customer_id"))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An active reward as the storefront lists it, kept between requests (no ORM object): its
+    document in ``RewardSchema``'s shape but for ``affordable``, the points that make it affordable
+    (a variable reward: its minimum) and the tiers it is limited to (none: everyone)."""
+
+    document: Mapping
+    least: int
+    tier_ids: frozenset[int]
+
+    @classmethod
+    def of(cls, reward: Reward) -> Offer:
+        document = _OFFER_SCHEMA.dump({"id": reward.id, "name": reward.name, "kind": reward.kind,
+                                       "cost": reward.cost, "value": reward.value, "min_points": reward.min_points,
+                                       "max_points": reward.max_points, "affordable": False})
+        del document["affordable"]
+        least = reward.min_points or reward.cost if reward.kind == "variable" else reward.cost
+        return cls(MappingProxyType(document), least, frozenset(int(t) for t in reward.tier_ids or ()))
+
+
+def _offers(shop_id: int) -> tuple[Offer, ...]:
+    def load():
+        with db.uow() as session:
+            return tuple(Offer.of(r) for r in list_rewards(session, shop_id, active_only=True))
+
+    return db.reads.get(("loyalty.rewards", shop_id), load, Reward)
+
+
+def _tier_positions(shop_id: int) -> dict[int, int]:
+    def load():
+        with db.engine.connect() as conn:
+            rows = conn.execute(select(Tier.id, Tier.position).where(Tier.shop_id == shop_id)).all()
+        return MappingProxyType(dict(rows))
+
+    return db.reads.get(("loyalty.tiers", shop_id), load, Tier)
+
+
+def _program_off() -> Problem:
+    return Problem(404, "Not Found", gettext("The loyalty program is not running in this store."),
+                   type_=PROGRAM_OFF_PROBLEM)
 
 
 @routes.post("/loyalty/redemptions", summary="Redeem a reward for a code", body=RedeemSchema,
@@ -145,12 +215,6 @@ def _key() -> str:
 
 def _refused(field: str, message: str) -> Problem:
     return Problem(422, "Unprocessable Content", message, type_=REFUSED_PROBLEM, errors={field: [message]})
-
-
-def _reward(reward: Reward, balance: int) -> dict:
-    least = reward.min_points or reward.cost if reward.kind == "variable" else reward.cost
-    return {"id": reward.id, "name": reward.name, "kind": reward.kind, "cost": reward.cost, "value": reward.value,
-            "min_points": reward.min_points, "max_points": reward.max_points, "affordable": balance >= least}
 
 
 def _redemption(redemption, session=None) -> dict:

@@ -72,9 +72,19 @@ def tier_of(session: Session, member: LoyaltyMember) -> Tier | None:
     """The member's tier: the one they earned, or the merchant's manual tier if that is higher."""
     earned = session.get(Tier, member.tier_id) if member.tier_id else None
     floor = session.get(Tier, member.manual_tier_id) if member.manual_tier_id else None
-    if floor is not None and floor.shop_id == member.shop_id and (earned is None or floor.position > earned.position):
+    ours = {t.id: t for t in (earned, floor) if t is not None and t.shop_id == member.shop_id}
+    chosen = effective_tier(member.tier_id, member.manual_tier_id, {i: t.position for i, t in ours.items()})
+    return ours.get(chosen)
+
+
+def effective_tier(earned: int | None, floor: int | None, positions: dict[int, int]) -> int | None:
+    """The id of a member's tier: the one earned, or the manual floor if that is higher; ``positions``
+    holds the shop's tiers (id: position), so a tier of another shop or one deleted counts as none."""
+    earned = earned if earned in positions else None
+    floor = floor if floor in positions else None
+    if floor is not None and (earned is None or positions[floor] > positions[earned]):
         return floor
-    return earned if earned is not None and earned.shop_id == member.shop_id else None
+    return earned
 
 
 def earn_multiplier(session: Session, member: LoyaltyMember) -> Decimal:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from plugin.security import ExpiredSignature, InvalidSignature, sign_hex, verify_app_proxy, verify_hex_hmac
@@ -154,9 +154,13 @@ def verify_token(secret: str, token: str | None, now: datetime | None = None) ->
 
 def storefront_secret(shop: Shop) -> str:
     """The shop's storefront secret from its encrypted credentials; refuse when there is none."""
-    if not shop.credentials_encrypted:
+    return _secret_of(shop.credentials_encrypted)
+
+
+def _secret_of(credentials_encrypted: str | None) -> str:
+    if not credentials_encrypted:
         raise StorefrontNotConfigured("This shop has no storefront secret.")
-    secret = current_app.extensions["storecare.vault"].decrypt(shop.credentials_encrypted).get(SECRET_KEY)
+    secret = current_app.extensions["storecare.vault"].decrypt(credentials_encrypted).get(SECRET_KEY)
     if not isinstance(secret, str) or len(secret) < 16:
         raise StorefrontNotConfigured("This shop has no storefront secret.")
     return secret
@@ -168,13 +172,52 @@ def issue_shopper_token(shop: Shop, platform_customer_id: str | None, now: datet
     return encode_token(storefront_secret(shop), claims)
 
 
+_INSTALLED_ON = select(Shop.id, Shop.credentials_encrypted).where(
+    Shop.domain == bindparam("domain"), Shop.status == "installed").order_by(Shop.id)
+_CUSTOMER = select(Customer.id).where(Customer.shop_id == bindparam("shop_id"),
+                                      Customer.platform_id == bindparam("platform_id"),
+                                      Customer.deleted_at.is_(None))
+
+
+def _signers(db, domain: str) -> tuple[tuple[int, str], ...]:
+    """(shop id, storefront secret) of each installed shop on ``domain``, oldest first."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(_INSTALLED_ON, {"domain": domain}).all()
+    found = []
+    for shop_id, credentials in rows:
+        try:
+            found.append((shop_id, _secret_of(credentials)))
+        except StorefrontNotConfigured:
+            continue
+    return tuple(found)
+
+
 def read_shopper_token(token: str | None, now: datetime | None = None, *,
                        session: Session | None = None) -> Shopper:
-    """The ``Shopper`` a token names; raise ShopperTokenError when it cannot be trusted."""
-    if session is None:
-        with current_app.extensions["storecare.db"].uow() as own:
-            return read_shopper_token(token, now, session=own)
+    """The ``Shopper`` a token names; raise ShopperTokenError when it cannot be trusted.
+
+    The secrets of the shops on the token's domain are kept a few seconds (``db.reads``: a storefront
+    page's every request names the same shop). A token none of them signs is checked again against the
+    database, with the stores whose plugin names them otherwise: a shop installed or reconnected since,
+    a WooCommerce store's older plugin."""
     _message, _signature, unverified = parse_token(token)
+    db = current_app.extensions["storecare.db"]
+    domain = unverified.shop_domain
+    for shop_id, secret in db.reads.get(("storefront.signers", domain), lambda: _signers(db, domain), Shop):
+        try:
+            claims = verify_token(secret, token, now)
+        except ShopperTokenExpired:
+            raise
+        except ShopperTokenError:
+            continue  # maybe signed by another platform's shop on the same domain
+        return _shopper(session, shop_id, claims.platform_customer_id)
+    if session is None:
+        with db.uow() as own:
+            return _read_checked(own, token, now, unverified)
+    return _read_checked(session, token, now, unverified)
+
+
+def _read_checked(session: Session, token: str, now: datetime | None, unverified: TokenClaims) -> Shopper:
     exact = list(session.scalars(select(Shop).where(Shop.domain == unverified.shop_domain,
                                                     Shop.status == "installed").order_by(Shop.id)))
 
@@ -194,17 +237,27 @@ def read_shopper_token(token: str | None, now: datetime | None = None, *,
             raise
         except ShopperTokenError:
             continue  # maybe signed by another platform's shop on the same domain
-        return _shopper(session, shop, claims.platform_customer_id)
+        return _shopper(session, shop.id, claims.platform_customer_id)
     raise ShopperTokenError("The shopper token is invalid.")
 
 
-def _shopper(session: Session, shop: Shop, platform_customer_id: str | None) -> Shopper:
-    customer_id = None
-    if platform_customer_id is not None:
-        customer_id = session.scalar(select(Customer.id).where(Customer.shop_id == shop.id,
-                                                               Customer.platform_id == platform_customer_id,
-                                                               Customer.deleted_at.is_(None)))
-    return Shopper(shop.id, customer_id, platform_customer_id)
+def _shopper(session: Session | None, shop_id: int, platform_customer_id: str | None) -> Shopper:
+    """The shopper, with the customer's id in our mirror (None: not mirrored). That id is kept a few
+    seconds in the process like the shop's secrets: it never changes for a customer, and a write to
+    customers in this process (an erasure, a sync) drops it at once."""
+    if platform_customer_id is None:
+        return Shopper(shop_id, None, None)
+    db = current_app.extensions["storecare.db"]
+    params = {"shop_id": shop_id, "platform_id": platform_customer_id}
+
+    def load():
+        if session is not None:
+            return session.execute(_CUSTOMER, params).scalar()
+        with db.engine.connect() as conn:
+            return conn.execute(_CUSTOMER, params).scalar()
+
+    return Shopper(shop_id, db.reads.get(("storefront.customer", shop_id, platform_customer_id), load, Customer),
+                   platform_customer_id)
 
 
 # -- sources: where a request's identity comes from --------------------------------------------
@@ -252,7 +305,7 @@ class AppProxySource:
                                                       Shop.status == "installed")).first()
             if shop is None:
                 raise ShopperTokenError("This shop is not served by Storecare.")
-            return _shopper(session, shop, customer or None)  # the mirror keeps Shopify's numeric ids
+            return _shopper(session, shop.id, customer or None)  # the mirror keeps Shopify's numeric ids
 
 
 IDENTITY_SOURCES: tuple[IdentitySource, ...] = (ShopperTokenSource(), AppProxySource())

@@ -246,9 +246,6 @@ def _view(app: Flask, routes: StorefrontRoutes, endpoint: StorefrontEndpoint, mo
             return _idempotent(endpoint_id, lambda: parsed(**kwargs))
         return parsed(**kwargs)
 
-    # Flask-Limiter tells views apart by qualified name: one per endpoint and mount.
-    handle.__name__ = f"{routes.name}_{endpoint.name}_{mount.name}"
-    handle.__qualname__ = handle.__name__
     counted = limited(app, handle, "storefront", key=_rate_key, methods=endpoint.methods)
 
     def view(**kwargs):
@@ -257,7 +254,7 @@ def _view(app: Flask, routes: StorefrontRoutes, endpoint: StorefrontEndpoint, mo
         g.storefront_sources, g.storefront_mount = mount.sources, mount.name
         return counted(**kwargs)
 
-    view.__name__ = view.__qualname__ = f"{handle.__name__}_view"
+    view.__name__ = view.__qualname__ = f"{routes.name}_{endpoint.name}_{mount.name}_view"
     view.__doc__ = endpoint.func.__doc__
     return declare(view, _documented(endpoint, mount))
 

@@ -152,3 +152,42 @@ def test_the_program_off_is_a_problem(client, db, shop):
     support.turn_on(db, shop.shop_id, enabled=False)
     answer = client.get(f"{API}/loyalty/rewards", headers=headers(db, shop))
     assert answer.status_code == 404 and answer.mimetype == PROBLEM
+
+
+def test_a_reward_of_a_tier_is_listed_to_its_members_and_a_merchants_tier_change_shows_at_once(client, db, shop):
+    """The widget's list is read from what the process keeps (plugin/read_cache.py): the tiers' order
+    decides whether a manual tier (a floor) beats the one earned, and a change is listed at once."""
+    from plugin.loyalty.models import LoyaltyMember, Tier
+
+    with db.uow() as s:
+        silver = Tier(shop_id=shop.shop_id, name="Silver", position=1)
+        gold = Tier(shop_id=shop.shop_id, name="Gold", position=2)
+        s.add_all([silver, gold])
+        s.commit()
+    everyone = support.reward(db, shop.shop_id, name="Everyone", cost=100)
+    golden = support.reward(db, shop.shop_id, name="Gold only", cost=100, tier_ids=[gold.id])
+
+    def listed():
+        answer = client.get(f"{API}/loyalty/rewards", headers=headers(db, shop))
+        return [r["id"] for r in answer.get_json()["rewards"]]
+
+    def set_tiers(earned, manual):
+        with db.uow() as s:
+            member = s.get(LoyaltyMember, shop.member_id)
+            member.tier_id, member.manual_tier_id = earned, manual
+            s.commit()
+
+    assert listed() == [everyone]
+    set_tiers(gold.id, None)
+    assert listed() == [everyone, golden]
+    set_tiers(gold.id, silver.id)  # a floor below the tier earned changes nothing
+    assert listed() == [everyone, golden]
+    set_tiers(silver.id, gold.id)  # the merchant's floor above the tier earned counts
+    assert listed() == [everyone, golden]
+    set_tiers(silver.id, None)
+    assert listed() == [everyone]
+    with db.uow() as s:  # the tiers reordered: Silver now above Gold
+        s.get(Tier, silver.id).position, s.get(Tier, gold.id).position = 3, 1
+        s.commit()
+    set_tiers(silver.id, gold.id)
+    assert listed() == [everyone]

@@ -193,3 +193,30 @@ def test_the_memory_storage_counts_from_many_threads_without_starting_its_timer_
         sys.unraisablehook, _ = previous_hook, sys.setswitchinterval(previous_interval)
     assert (errors, ignored) == ([], [])
     assert sum(storage.get(f"k{n}") for n in range(7)) == 16 * 150  # every hit counted
+
+
+def test_with_redis_unreachable_the_counters_fall_back_to_memory_and_still_limit(settings_with, caplog):
+    """Redis down must neither refuse everyone (a 500 for every request) nor let everyone through."""
+    app = create_app(settings_with(rate_limit_storage="redis://127.0.0.1:1/0", rate_limit_sign_in="2/minute"))
+    metadata.create_all(app.extensions["storecare.db"].engine)
+    client = app.test_client()
+    try:
+        statuses = [client.get("/admin/auth?token=x").status_code for _ in range(3)]
+    finally:
+        app.extensions["storecare.db"].dispose()
+
+    assert statuses == [401, 401, 429]
+    assert "counting in this process's memory" in caplog.text
+
+
+def test_the_memory_storage_starts_a_window_again_once_it_ended_and_sweeps_keys_nobody_counts():
+    import time
+
+    from plugin.rate_limits import LockedMemoryStorage
+
+    storage = LockedMemoryStorage()
+    storage.SWEEP_SECONDS = 0
+    assert [storage.incr("a", 0.05), storage.incr("a", 0.05), storage.incr("gone", 0.05)] == [1, 2, 1]
+    time.sleep(0.1)  # both windows have ended
+    assert storage.incr("a", 60) == 1
+    assert "gone" not in storage.storage and "gone" not in storage.expirations

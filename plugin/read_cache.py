@@ -1,0 +1,99 @@
+"""Reads the storefront repeats on every request, kept a few seconds in the process.
+
+A loyalty widget's read names the same shop's signing secret, program settings, rewards and tiers on
+every request; reading them from the database each time was most of its cost (a 5 ms read, of which
+the database itself was 3 %: the rest was building statements, loading objects and parsing settings).
+``ReadCache`` keeps each such read for ``TTL`` seconds, per app and per process::
+
+    rewards = db.reads.get(("loyalty.rewards", shop_id), lambda: load(shop_id), Reward)
+
+How fresh it stays:
+
+- a write to a watched model (``Reward`` above) committed through one of this app's sessions drops
+  every entry watching that model at once, so a merchant's change is read back at once in the process
+  that made it (the admin's save, a test's setup); ORM bulk ``update()``/``delete()`` count too;
+- another process (another gunicorn worker, the worker) sees the change when its entry expires:
+  at most ``TTL`` seconds later. Only what is read for display is cached: what decides a write (a
+  redemption's cost, a balance) is read from the database in the write's own transaction.
+
+Values are shared between threads: keep them immutable (tuples, frozen dataclasses, plain numbers and
+strings), never ORM objects.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+_TOUCHED = "storecare.read_cache.touched"
+
+
+class ReadCache:
+    TTL = 5.0
+    MAX_ENTRIES = 50_000
+
+    def __init__(self, sessions: sessionmaker, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._entries: dict[Hashable, tuple[float, Any, frozenset[type]]] = {}
+        self._lock = threading.Lock()  # writers only; a read is one dict lookup
+        self._generation = 0  # bumped by each drop, so a load that raced with a drop is not kept
+        event.listen(sessions, "after_flush", _note_flushed)
+        event.listen(sessions, "do_orm_execute", _note_bulk)
+        event.listen(sessions, "after_transaction_end", _forget_touched)
+        event.listen(sessions, "after_commit", self._after_commit)
+
+    def get(self, key: Hashable, load: Callable[[], Any], *watched: type) -> Any:
+        """The value kept for ``key``, or ``load()`` kept for TTL seconds and dropped early when a write
+        to one of the ``watched`` models commits in this process."""
+        now = self._clock()
+        found = self._entries.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        generation = self._generation
+        value = load()
+        with self._lock:
+            if generation == self._generation:  # nothing was dropped while loading: the value is current
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = (now + self.TTL, value, frozenset(watched))
+        return value
+
+    def drop(self, models: set[type] | None = None) -> None:
+        """Drop the entries watching any of ``models`` (None: every entry)."""
+        with self._lock:
+            self._generation += 1
+            if models is None:
+                self._entries.clear()
+                return
+            for key in [k for k, (_, _, watched) in self._entries.items() if watched & models]:
+                del self._entries[key]
+
+    def _after_commit(self, session: Session) -> None:
+        touched = session.info.get(_TOUCHED)  # read by every cache on these sessions, cleared at the end
+        if touched:
+            self.drop(touched)
+
+
+def _forget_touched(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint: committed (and dropped) or undone
+        session.info.pop(_TOUCHED, None)
+
+
+def _touched(session: Session) -> set[type]:
+    return session.info.setdefault(_TOUCHED, set())
+
+
+def _note_flushed(session: Session, _context) -> None:
+    changed = [*session.new, *session.dirty, *session.deleted]
+    if changed:
+        # a subclass of a watched model counts as the model: note its whole hierarchy
+        _touched(session).update(cls for obj in changed for cls in type(obj).__mro__)
+
+
+def _note_bulk(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
+        _touched(state.session).update(state.bind_mapper.class_.__mro__)
