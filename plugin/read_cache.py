@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import event
@@ -42,7 +43,7 @@ class ReadCache:
         self._lock = threading.Lock()  # writers only; a read is one dict lookup
         self._generation = 0  # bumped by each drop, so a load that raced with a drop is not kept
         event.listen(sessions, "after_flush", _note_flushed)
-        event.listen(sessions, "do_orm_execute", _note_bulk)
+        event.listen(sessions, "do_orm_execute", _note_statement)
         event.listen(sessions, "after_transaction_end", _forget_touched)
         event.listen(sessions, "after_commit", self._after_commit)
 
@@ -94,6 +95,17 @@ def _note_flushed(session: Session, _context) -> None:
         _touched(session).update(cls for obj in changed for cls in type(obj).__mro__)
 
 
-def _note_bulk(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None:
-        _touched(state.session).update(state.bind_mapper.class_.__mro__)
+def _note_statement(state: ORMExecuteState) -> None:
+    """An INSERT, UPDATE or DELETE the session executes as a statement (an upsert, a bulk update) writes
+    the models mapped to its table."""
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is not None:
+            _touched(state.session).update(_models_of(table))
+
+
+@cache
+def _models_of(table) -> frozenset[type]:
+    from plugin.db import Base
+
+    return frozenset(cls for m in Base.registry.mappers if table in m.tables for cls in m.class_.__mro__)

@@ -16,6 +16,7 @@ A program turned off answers 404 on every one of them (and its widget is not in 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -32,7 +33,7 @@ from plugin.loyalty.members import member_of_customer
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
 from plugin.loyalty.points import points_for
 from plugin.loyalty.reports import render_reason
-from plugin.loyalty.settings import program
+from plugin.loyalty.settings import program, program_shown
 from plugin.loyalty.tiers import earn_multiplier, measures, tier_of
 from plugin.problems import Problem
 from plugin.shops.models import Shop
@@ -52,24 +53,27 @@ NOT_MEMBER_PROBLEM = "urn:storecare:problem:loyalty-not-member"
 # -- who asks, and whether the shop runs a program -----------------------------------------------
 
 def widget_enabled(session: Session, shop: Shop) -> bool:
-    """The manifest lists the loyalty widget only for a shop whose program is on."""
-    return bool(program(session, shop.id)["enabled"])
+    """The manifest lists the loyalty widget only for a shop whose program is on (as kept a few seconds:
+    the loader asks for the manifest on every page of the store)."""
+    return bool(program_shown(shop.id)["enabled"])
 
 
 def launcher_side(session: Session, shop: Shop) -> str:
     """The manifest places the loyalty launcher (and so its panel) on the side the merchant chose."""
-    return program(session, shop.id)["launcher_position"]
+    return program_shown(shop.id)["launcher_position"]
 
 
 def _program_off() -> Problem:
     return Problem(404, "Not Found", "This store has no loyalty program.", type_=OFF_PROBLEM)
 
 
-def _shop_and_settings(session: Session, shop_id: int) -> tuple[Shop, dict]:
+def _shop_and_settings(session: Session, shop_id: int, *, shown: bool = False) -> tuple[Shop, Mapping]:
+    """The shop and its program; ``shown``: as kept a few seconds for what the storefront reads
+    (``program_shown``), else read in ``session`` for what decides a write."""
     shop = session.get(Shop, shop_id)
     if shop is None or shop.status != "installed":
         raise _program_off()
-    settings = program(session, shop.id)
+    settings = program_shown(shop.id) if shown else program(session, shop.id)
     if not settings["enabled"]:
         raise _program_off()
     return shop, settings
@@ -308,7 +312,7 @@ def program_endpoint(query):
     earn, tiers. 404 when the shop's program is off."""
     shopper = _any_shopper(query["domain"])
     with db.uow() as session:
-        shop, settings = _shop_and_settings(session, shopper.shop_id)
+        shop, settings = _shop_and_settings(session, shopper.shop_id, shown=True)
         return program_view(session, shop, settings, _locale(query, shop))
 
 
@@ -319,7 +323,7 @@ def earn(query):
     campaign running today; a signed-in member's tier multiplier counts too (a guest: the base rate)."""
     shopper = _any_shopper(query["domain"])
     with db.uow() as session:
-        shop, settings = _shop_and_settings(session, shopper.shop_id)
+        shop, settings = _shop_and_settings(session, shopper.shop_id, shown=True)
         multiplier = Decimal(1)
         if shopper.customer_id is not None:
             member = member_of_customer(session, shop.id, shopper.customer_id)
@@ -339,7 +343,7 @@ def me(query):
     tier and the way to the next, whether their birthday is set. A guest is asked to sign in."""
     shopper = _customer(current_shopper(), "Sign in to see your points")
     with db.uow() as session:
-        shop, settings = _shop_and_settings(session, shopper.shop_id)
+        shop, settings = _shop_and_settings(session, shopper.shop_id, shown=True)
         return me_view(session, shop, settings, shopper, _locale(query, shop))
 
 
@@ -375,7 +379,7 @@ def history(query):
     shopper = _customer(current_shopper(), "Sign in to see your points")
     page = query["page"]
     with db.uow() as session:
-        shop, _settings = _shop_and_settings(session, shopper.shop_id)
+        shop, _settings = _shop_and_settings(session, shopper.shop_id, shown=True)
         member = member_of_customer(session, shop.id, shopper.customer_id) if shopper.customer_id else None
         if member is None:
             return {"entries": [], "page": page, "next_page": None}

@@ -95,6 +95,22 @@ def test_a_bulk_update_counts_and_a_rolled_back_write_does_not(cache, db):
     assert len(calls) == 2
 
 
+def test_an_upsert_of_settings_executed_as_a_statement_counts(app, cache, db):
+    """``shop_settings.save`` writes with INSERT ... ON CONFLICT on the table, not through an object."""
+    from plugin.admin.models import ShopSetting
+    from plugin.admin.shop_settings import save, section
+    from plugin.loyalty.settings import DEFAULTS
+
+    reads, _ = cache
+    shop_id = _shop(db)
+    load, calls = counting("program")
+    reads.get("program", load, ShopSetting)
+    with app.test_request_context(), db.uow() as session:
+        save(session, shop_id, section(app, "loyalty"), {**DEFAULTS, "enabled": True})
+    reads.get("program", load, ShopSetting)
+    assert len(calls) == 2
+
+
 def test_a_value_read_while_a_write_committed_is_not_kept(cache, db):
     """A load that began before the drop may hold what was there before the write: it is answered
     once, not kept for the next requests."""
