@@ -47,7 +47,7 @@ def create_app(settings=None) -> Flask:
     init_problems(app)
 
     database = Database()
-    database.init_app(app, settings.database_url)
+    database.init_app(app, settings.database_url, threads=settings.web_threads)
     app.extensions["storecare.vault"] = TokenVault(settings.encryption_keys)
     queue = JobQueue(app, settings)
     app.extensions["storecare.queue"] = queue

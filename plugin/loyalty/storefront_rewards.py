@@ -111,7 +111,7 @@ def rewards():
         raise _program_off()
     member = None
     if shopper.customer_id is not None:
-        with db.engine.connect() as conn:
+        with db.reading() as conn:
             member = conn.execute(_MEMBER, {"shop_id": shopper.shop_id, "customer_id": shopper.customer_id}).first()
     offered = _offers(shopper.shop_id)
     if member is None:
@@ -160,7 +160,7 @@ def _offers(shop_id: int) -> tuple[Offer, ...]:
 
 def _tier_positions(shop_id: int) -> dict[int, int]:
     def load():
-        with db.engine.connect() as conn:
+        with db.reading() as conn:
             rows = conn.execute(select(Tier.id, Tier.position).where(Tier.shop_id == shop_id)).all()
         return MappingProxyType(dict(rows))
 

@@ -181,7 +181,7 @@ _CUSTOMER = select(Customer.id).where(Customer.shop_id == bindparam("shop_id"),
 
 def _signers(db, domain: str) -> tuple[tuple[int, str], ...]:
     """(shop id, storefront secret) of each installed shop on ``domain``, oldest first."""
-    with db.engine.connect() as conn:
+    with db.reading() as conn:
         rows = conn.execute(_INSTALLED_ON, {"domain": domain}).all()
     found = []
     for shop_id, credentials in rows:
@@ -253,7 +253,7 @@ def _shopper(session: Session | None, shop_id: int, platform_customer_id: str | 
     def load():
         if session is not None:
             return session.execute(_CUSTOMER, params).scalar()
-        with db.engine.connect() as conn:
+        with db.reading() as conn:
             return conn.execute(_CUSTOMER, params).scalar()
 
     return Shopper(shop_id, db.reads.get(("storefront.customer", shop_id, platform_customer_id), load, Customer),
