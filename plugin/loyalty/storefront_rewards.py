@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from flask_babel import gettext
 from marshmallow import Schema, fields, validate
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from plugin.api.operations import Reply
 from plugin.extensions import db
@@ -29,7 +29,9 @@ from plugin.loyalty.rewards import list_rewards
 from plugin.loyalty.settings import program, program_shown
 from plugin.loyalty.tiers import effective_tier
 from plugin.problems import Problem
+from plugin.storefront.identity import Shopper
 from plugin.storefront.routes import StorefrontRoutes, current_shopper, sign_in_required
+from plugin.sync.models import Customer
 
 routes = StorefrontRoutes("loyalty_rewards")
 REFUSED_PROBLEM = "urn:storecare:problem:loyalty-redemption-refused"
@@ -109,10 +111,7 @@ def rewards():
         raise sign_in_required(gettext("Sign in to use your points"), gettext("Sign in to the store first."))
     if not program_shown(shopper.shop_id)["enabled"]:
         raise _program_off()
-    member = None
-    if shopper.customer_id is not None:
-        with db.reading() as conn:
-            member = conn.execute(_MEMBER, {"shop_id": shopper.shop_id, "customer_id": shopper.customer_id}).first()
+    member = _member_row(shopper)
     offered = _offers(shopper.shop_id)
     if member is None:
         offered, balance = [r for r in offered if not r.tier_ids], 0
@@ -128,6 +127,27 @@ def rewards():
 
 _MEMBER = select(LoyaltyMember.approved, LoyaltyMember.tier_id, LoyaltyMember.manual_tier_id).where(
     LoyaltyMember.shop_id == bindparam("shop_id"), LoyaltyMember.customer_id == bindparam("customer_id"))
+_CUSTOMER_AND_MEMBER = select(
+    Customer.id.label("customer_id"), LoyaltyMember.id.label("member_id"), LoyaltyMember.approved,
+    LoyaltyMember.tier_id, LoyaltyMember.manual_tier_id,
+).select_from(Customer).outerjoin(
+    LoyaltyMember, and_(LoyaltyMember.customer_id == Customer.id, LoyaltyMember.shop_id == Customer.shop_id),
+).where(Customer.shop_id == bindparam("shop_id"), Customer.platform_id == bindparam("platform_id"),
+        Customer.deleted_at.is_(None))
+
+
+def _member_row(shopper: Shopper):
+    """The member's balance and tiers as one row (None: not a member, or no customer mirrored). When
+    the shopper's customer id is not known yet, the same statement finds it (and the shopper learns it)."""
+    with db.reading() as conn:
+        if shopper.customer_known:
+            if shopper.customer_id is None:
+                return None
+            return conn.execute(_MEMBER, {"shop_id": shopper.shop_id, "customer_id": shopper.customer_id}).first()
+        row = conn.execute(_CUSTOMER_AND_MEMBER, {"shop_id": shopper.shop_id,
+                                                  "platform_id": shopper.platform_customer_id}).first()
+    shopper.learn_customer(row.customer_id if row is not None else None)
+    return row if row is not None and row.member_id is not None else None
 
 
 @dataclass(frozen=True)

@@ -68,17 +68,51 @@ class StorefrontNotConfigured(StorefrontError):
     """The shop has no storefront secret, so no shopper token can be issued or trusted."""
 
 
-@dataclass(frozen=True)
-class Shopper:
-    """One shopper of one shop. ``customer_id`` is our mirror's id, ``None`` if not (yet) mirrored."""
+_UNKNOWN = object()
 
-    shop_id: int
-    customer_id: int | None
-    platform_customer_id: str | None
+
+class Shopper:
+    """One shopper of one shop. ``customer_id`` is our mirror's id, ``None`` if not (yet) mirrored.
+
+    An identity source may leave the customer's id to be looked up when an endpoint first asks for it
+    (``find``): an endpoint that reads the customer's own rows can find the id in the same statement
+    (``customer_known`` false) and tell it (``learn_customer``), one round trip instead of two."""
+
+    __slots__ = ("shop_id", "platform_customer_id", "_customer_id", "_find")
+
+    def __init__(self, shop_id: int, customer_id: int | None = None, platform_customer_id: str | None = None, *,
+                 find: Callable[[], int | None] | None = None):
+        self.shop_id, self.platform_customer_id = shop_id, platform_customer_id
+        self._customer_id = _UNKNOWN if find is not None else customer_id
+        self._find = find
+
+    @property
+    def customer_id(self) -> int | None:
+        if self._customer_id is _UNKNOWN:
+            self._customer_id = self._find()
+        return self._customer_id
+
+    @property
+    def customer_known(self) -> bool:
+        return self._customer_id is not _UNKNOWN
+
+    def learn_customer(self, customer_id: int | None) -> None:
+        self._customer_id = customer_id
 
     @property
     def is_guest(self) -> bool:
         return self.platform_customer_id is None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Shopper) and (self.shop_id, self.customer_id, self.platform_customer_id) == (
+            other.shop_id, other.customer_id, other.platform_customer_id)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        customer = self._customer_id if self.customer_known else "?"
+        return (f"Shopper(shop_id={self.shop_id}, customer_id={customer}, "
+                f"platform_customer_id={self.platform_customer_id!r})")
 
 
 @dataclass(frozen=True)
@@ -210,7 +244,7 @@ def read_shopper_token(token: str | None, now: datetime | None = None, *,
             raise
         except ShopperTokenError:
             continue  # maybe signed by another platform's shop on the same domain
-        return _shopper(session, shop_id, claims.platform_customer_id)
+        return _shopper(shop_id, claims.platform_customer_id)
     if session is None:
         with db.uow() as own:
             return _read_checked(own, token, now, unverified)
@@ -237,27 +271,31 @@ def _read_checked(session: Session, token: str, now: datetime | None, unverified
             raise
         except ShopperTokenError:
             continue  # maybe signed by another platform's shop on the same domain
-        return _shopper(session, shop.id, claims.platform_customer_id)
+        return _shopper(shop.id, claims.platform_customer_id)
     raise ShopperTokenError("The shopper token is invalid.")
 
 
-def _shopper(session: Session | None, shop_id: int, platform_customer_id: str | None) -> Shopper:
-    """The shopper, with the customer's id in our mirror (None: not mirrored). That id is kept a few
-    seconds in the process like the shop's secrets: it never changes for a customer, and a write to
-    customers in this process (an erasure, a sync) drops it at once."""
+def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
+    """The shopper; the customer's id in our mirror is looked up when first asked for (``Shopper``),
+    and kept a few seconds in the process like the shop's secrets: it never changes for a customer, and
+    a write to customers in this process (an erasure, a sync) drops it at once."""
     if platform_customer_id is None:
         return Shopper(shop_id, None, None)
     db = current_app.extensions["storecare.db"]
     params = {"shop_id": shop_id, "platform_id": platform_customer_id}
 
     def load():
-        if session is not None:
-            return session.execute(_CUSTOMER, params).scalar()
         with db.reading() as conn:
             return conn.execute(_CUSTOMER, params).scalar()
 
-    return Shopper(shop_id, db.reads.get(("storefront.customer", shop_id, platform_customer_id), load, Customer),
-                   platform_customer_id)
+    key = customer_key(shop_id, platform_customer_id)
+    return Shopper(shop_id, platform_customer_id=platform_customer_id,
+                   find=lambda: db.reads.get(key, load, Customer))
+
+
+def customer_key(shop_id: int, platform_customer_id: str) -> tuple:
+    """The key the customer's id is kept under in ``db.reads`` (watching ``Customer``)."""
+    return ("storefront.customer", shop_id, platform_customer_id)
 
 
 # -- sources: where a request's identity comes from --------------------------------------------
@@ -305,7 +343,7 @@ class AppProxySource:
                                                       Shop.status == "installed")).first()
             if shop is None:
                 raise ShopperTokenError("This shop is not served by Storecare.")
-            return _shopper(session, shop.id, customer or None)  # the mirror keeps Shopify's numeric ids
+            return _shopper(shop.id, customer or None)  # the mirror keeps Shopify's numeric ids
 
 
 IDENTITY_SOURCES: tuple[IdentitySource, ...] = (ShopperTokenSource(), AppProxySource())
