@@ -138,6 +138,7 @@
       panel.hidden = false;
       launcher.setAttribute("aria-expanded", "true");
       title.focus();
+      body.querySelectorAll(".sc-code-value").forEach(fit); // drawn while the panel was closed
       if (state === "idle" || state === "failed") load();
     }
 
@@ -428,15 +429,31 @@
       return item;
     }
 
-    function code(item, got) {
-      var box = el("div", "sc-code"), value = el("input", "sc-code-value"), copy = button(t.copy, "sc-btn");
+    // A code or link to copy: a read-only text box that wraps, so a long one is seen whole.
+    function copyable(text, label) {
+      var value = el("textarea", "sc-code-value");
       value.readOnly = true;
-      value.value = got.code || "";
-      value.setAttribute("aria-label", t.yourCode);
+      value.rows = 1;
+      value.spellcheck = false;
+      value.value = text;
+      value.setAttribute("aria-label", label);
+      return value;
+    }
+
+    // Its height follows its lines (CSS field-sizing where the browser has it); measured once shown.
+    function fit(value) {
+      if (w.CSS && CSS.supports && CSS.supports("field-sizing", "content")) return;
+      value.style.height = "auto";
+      if (value.scrollHeight) value.style.height = value.scrollHeight + value.offsetHeight - value.clientHeight + "px";
+    }
+
+    function code(item, got) {
+      var box = el("div", "sc-code"), value = copyable(got.code || "", t.yourCode), copy = button(t.copy, "sc-btn");
       copy.addEventListener("click", function () { copyText(value); });
       box.append(el("span", "sc-fig-label", t.yourCode), value, copy);
       if (got.expires_at) box.appendChild(el("p", "sc-sub", fill(t.expires, { date: dates.format(new Date(got.expires_at)) })));
       item.appendChild(box);
+      fit(value);
       say(fill(t.codeReady, { code: got.code }));
       copy.focus();
     }
@@ -492,10 +509,7 @@
     function referral(answer) {
       if (!answer || !answer.ok || !answer.data.link) return;
       var s = section(t.refer), way = (prog.ways || []).filter(function (x) { return x.kind === "referral"; })[0],
-        box = el("div", "sc-code"), value = el("input", "sc-code-value");
-      value.readOnly = true;
-      value.value = answer.data.link;
-      value.setAttribute("aria-label", t.link);
+        box = el("div", "sc-code"), value = copyable(answer.data.link, t.link);
       box.append(value, button(t.copy, "sc-btn", function () { copyText(value); }));
       if (navigator.share) {
         box.appendChild(button(t.share, "sc-btn", function () {
@@ -503,6 +517,7 @@
         }));
       }
       s.append(el("p", "sc-sub", fill(t.referSub, { points: points(way ? way.points : 0) })), box);
+      fit(value);
     }
 
     function history(answer) {
