@@ -6,7 +6,7 @@
   var SIGN_IN = "urn:storecare:problem:sign-in-required";
   var TEXT = {
     en: {
-      title: "Rewards", close: "Close", loading: "Loading your rewards…", hi: "Hi, {name}",
+      title: "Rewards", close: "Close", loading: "Loading your rewards…", hi: "Hi, {name}", hiGuest: "Hi there!",
       error: "We couldn't load the rewards program. Please try again.", retry: "Try again",
       off: "This store has no rewards program right now.", region: "Rewards program",
       guest: "Earn {points} every time you shop", guestSub: "Sign in or create an account to collect them.",
@@ -37,7 +37,7 @@
       orders: { one: "{n} order", other: "{n} orders" }
     },
     pl: {
-      title: "Nagrody", close: "Zamknij", loading: "Wczytujemy Twoje nagrody…", hi: "Cześć, {name}",
+      title: "Nagrody", close: "Zamknij", loading: "Wczytujemy Twoje nagrody…", hi: "Cześć, {name}", hiGuest: "Cześć!",
       error: "Nie udało się wczytać programu nagród. Spróbuj ponownie.", retry: "Spróbuj ponownie",
       off: "Ten sklep nie ma teraz programu nagród.", region: "Program nagród",
       guest: "Zbieraj {points} przy każdych zakupach", guestSub: "Zaloguj się lub załóż konto, aby je zbierać.",
@@ -126,6 +126,7 @@
     body.tabIndex = 0;
     body.setAttribute("role", "region");
     body.setAttribute("aria-label", t.region);
+    if (cfg.guest) greeting.textContent = t.hiGuest; // a guest's line is never an empty band
     titles.append(title, greeting);
     head.append(titles, close);
     panel.append(head, live, body);
@@ -243,6 +244,7 @@
 
     function guest() {
       state = "done";
+      greeting.textContent = t.hiGuest;
       var box = message(fill(t.guest, { points: prog.point_name || t.word }), t.guestSub),
         href = safeUrl(cfg.login);
       if (href) {

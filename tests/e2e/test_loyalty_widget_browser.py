@@ -351,3 +351,17 @@ def test_a_long_code_is_shown_whole_inside_the_panel_and_copied_whole(page, live
     expect(panel.locator(".sc-live")).to_have_text("Copied to the clipboard")
     assert page.evaluate("() => window.__copied") == [LONG_CODE]
 
+
+def test_a_guests_panel_has_no_empty_line_under_its_title(page, live_server, store):
+    """The member's greeting line is not an empty band at the top of a guest's panel."""
+    open_store(page, live_server, store)
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel.get_by_text("Earn points every time you shop")).to_be_visible()
+    greeting = panel.locator(".sc-greeting")
+    empty = greeting.evaluate("e => !e.textContent.trim() && e.getBoundingClientRect().height > 0")
+    assert not empty, "an empty greeting line above a guest's panel"
+    open_store(page, live_server, store, lang="pl")
+    page.get_by_role("button", name="Nagrody").click()
+    greeting = page.get_by_role("dialog", name="Nagrody").locator(".sc-greeting")
+    expect(greeting).to_have_text("Cześć!")
