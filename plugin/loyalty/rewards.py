@@ -26,6 +26,7 @@ from plugin.shops.models import Shop
 from plugin.storefront.schemas import money_display
 
 MAX_COST = 10_000_000
+MAX_REWARD_ID = 2**31 - 1  # loyalty_rewards.id is an INTEGER
 MAX_VALUE = Decimal("1000000")
 CENT = Decimal("0.01")
 
@@ -125,7 +126,15 @@ def deactivate_reward(session: Session, shop_id: int, reward_id: int) -> Reward:
     return reward
 
 
+def a_reward_id(value) -> bool:
+    """Whether ``value`` can name a reward: an id beyond the column's range names none, and must not
+    reach the database, which refuses it with an error (PostgreSQL past 2^31 - 1), not an empty answer."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_REWARD_ID
+
+
 def get_reward(session: Session, shop_id: int, reward_id: int) -> Reward:
+    if not a_reward_id(reward_id):
+        raise RewardNotFound(reward_id)
     reward = session.scalar(select(Reward).where(Reward.shop_id == shop_id, Reward.id == reward_id))
     if reward is None:
         raise RewardNotFound(reward_id)
