@@ -138,3 +138,5 @@ def test_the_document_describes_every_declared_operation_once_per_mount(client):
     assert {p["name"] for p in merchant["parameters"]} >= {"limit", "starting_after", "customer_id"}
     assert set(merchant["responses"]) == {"200", "401", "422", "429"}
     assert document["paths"]["/proxy/api/v1/orders"]["get"]["security"] == [{"appProxySignature": []}]
+    # money the answers carry as exact decimal strings is a string in the document too
+    assert document["components"]["schemas"]["LoyaltyReward"]["properties"]["value"]["type"] == "string"
