@@ -120,6 +120,7 @@ class Capability(enum.StrEnum):
     STORE_CREDIT = "store_credit"  # credit a customer's store-credit account (issue_store_credit)
     FREE_SHIPPING_CAP = "free_shipping_cap"  # free shipping only on rates up to DiscountSpec.shipping_cap
     COLLECTION_RESTRICTIONS = "collection_restrictions"  # a code limited to DiscountSpec.collection_ids
+    EMAIL_RESTRICTED_CODES = "email_restricted_codes"  # a code for whoever checks out with DiscountSpec.customer_email
 
 
 def supports(capabilities: frozenset[Capability], capability: str) -> bool:
@@ -153,6 +154,10 @@ class DiscountSpec:
     collections (Capability.COLLECTION_RESTRICTIONS). ``shipping_cap``: free shipping covers only
     rates up to this price (Capability.FREE_SHIPPING_CAP). ``combines_with``: the kinds of other
     discount the code may be used with (none by default: the code is used alone).
+
+    ``customer_email`` restricts the code of someone with no customer account (a guest) to orders
+    placed with that email address (Capability.EMAIL_RESTRICTED_CODES); with ``customer_platform_id``
+    it is not needed: the customer is who may use the code.
     """
 
     code: str
@@ -167,6 +172,7 @@ class DiscountSpec:
     collection_ids: tuple[str, ...] = ()
     shipping_cap: Decimal | None = None
     combines_with: frozenset[DiscountClass] = frozenset()
+    customer_email: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.product_ids, str) or isinstance(self.collection_ids, str):
@@ -183,6 +189,9 @@ class DiscountSpec:
             raise ValueError("shipping_cap must be a positive amount")
         if not all(isinstance(item, DiscountClass) for item in self.combines_with):
             raise ValueError("combines_with holds DiscountClass members")
+        if self.customer_email is not None and (self.customer_platform_id is not None
+                                                or "@" not in self.customer_email.strip()):
+            raise ValueError("customer_email is an email address, for a code of someone with no customer id")
 
 
 @dataclass(frozen=True)

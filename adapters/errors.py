@@ -122,6 +122,7 @@ class Unsupported(AdapterError):
         "store_credit": N_("This store does not offer store credit."),
         "free_shipping_cap": N_("This store cannot limit free shipping to a maximum shipping price."),
         "collection_restrictions": N_("This store cannot limit a reward to collections."),
+        "email_restricted_codes": N_("This store cannot limit a code to an email address."),
     }
 
     def __init__(self, capability: str, message: str | None = None):

@@ -56,7 +56,7 @@ class SandboxAdapter:
 
     platform = Platform.SANDBOX
     # No collections in the sandbox's catalogue; no shipping is charged, so a shipping cap is only kept.
-    capabilities = frozenset({Capability.STORE_CREDIT, Capability.FREE_SHIPPING_CAP})
+    capabilities = frozenset({Capability.STORE_CREDIT, Capability.FREE_SHIPPING_CAP, Capability.EMAIL_RESTRICTED_CODES})
 
     def __init__(self, connection: Connection, path: str | os.PathLike[str], fail_next: int = 0):
         if fail_next < 0:

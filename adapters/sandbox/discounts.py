@@ -8,7 +8,8 @@ What a code takes off an order: a percentage or an amount of the lines it applie
 the lines of its ``product_ids``), one unit of its product for a free-product code, nothing for free
 shipping (the sandbox charges no shipping, so its cap is only kept). An order takes one code, so
 combinability is kept but never tested. The sandbox has no collections: a code limited to
-collections is Unsupported.
+collections is Unsupported. A code for a customer is used by their orders only; a code for an email (a
+guest's, as WooCommerce's email restrictions) by orders placed with that email only, case aside.
 """
 from __future__ import annotations
 
@@ -51,9 +52,10 @@ def create_code(conn: sqlite3.Connection, domain: str, spec: DiscountSpec,
     _check(spec)
     customer_id = _customer_id(conn, domain, spec.customer_platform_id)
     products = _product_ids(conn, domain, spec.product_ids)
+    email = spec.customer_email.strip().lower() if spec.customer_email else None
     existing = find_code(conn, domain, spec.code)
     if existing is not None:
-        if _same_definition(existing, spec, customer_id, products):
+        if _same_definition(existing, spec, customer_id, products, email):
             return existing
         raise DiscountCodeTakenError.because(DiscountRefused.CODE_TAKEN,
                                              f"discount code {spec.code} already exists with another definition")
@@ -63,14 +65,14 @@ def create_code(conn: sqlite3.Connection, domain: str, spec: DiscountSpec,
         spec.title, customer_id, db_time(spec.ends_at) if spec.ends_at else None,
         str(spec.minimum_subtotal) if spec.minimum_subtotal is not None else None, spec.usage_limit, 0,
         json.dumps(list(products)), str(spec.shipping_cap) if spec.shipping_cap is not None else None,
-        json.dumps(sorted(str(c) for c in spec.combines_with)), stamp, stamp))
+        json.dumps(sorted(str(c) for c in spec.combines_with)), email, stamp, stamp))
     return find_code(conn, domain, spec.code)
 
 
 def redeem(conn: sqlite3.Connection, domain: str, code: str, lines: Sequence[OrderLine], customer_id: int | None,
-           now: datetime) -> tuple[int, str]:
-    """Check ``code`` may be used on an order of ``lines``, count the use, and return (discount in
-    cents, the code as it was created)."""
+           now: datetime, email: str | None = None) -> tuple[int, str]:
+    """Check ``code`` may be used on an order of ``lines`` placed by ``customer_id`` (None: a guest)
+    with ``email``, count the use, and return (discount in cents, the code as it was created)."""
     found = find_code(conn, domain, code)
     if found is None:
         raise NotFound(f"no discount code {code} in shop {domain}")
@@ -81,6 +83,8 @@ def redeem(conn: sqlite3.Connection, domain: str, code: str, lines: Sequence[Ord
         raise SandboxError(f"discount code {found.code} has been used up")
     if found.customer_id is not None and found.customer_id != customer_id:
         raise SandboxError(f"discount code {found.code} belongs to another customer")
+    if found.customer_email is not None and found.customer_email != (email or "").strip().lower():
+        raise SandboxError(f"discount code {found.code} belongs to another customer (another email)")
     if found.minimum_subtotal is not None and subtotal < to_cents(found.minimum_subtotal):
         raise SandboxError(f"discount code {found.code} needs a subtotal of at least "
                            f"{found.minimum_subtotal}")
@@ -147,9 +151,10 @@ def _product_ids(conn: sqlite3.Connection, domain: str, platform_ids: Sequence[s
 
 
 def _same_definition(existing: DiscountCodeRecord, spec: DiscountSpec, customer_id: int | None,
-                     products: tuple[int, ...]) -> bool:
+                     products: tuple[int, ...], email: str | None) -> bool:
     return ((existing.kind, existing.value, existing.title, existing.customer_id, existing.ends_at,
              existing.minimum_subtotal, existing.usage_limit, existing.product_ids, existing.shipping_cap,
-             existing.combines_with)
+             existing.combines_with, existing.customer_email)
             == (spec.kind.value, spec.value, spec.title, customer_id, spec.ends_at, spec.minimum_subtotal,
-                spec.usage_limit, products, spec.shipping_cap, tuple(sorted(str(c) for c in spec.combines_with))))
+                spec.usage_limit, products, spec.shipping_cap, tuple(sorted(str(c) for c in spec.combines_with)),
+                email))

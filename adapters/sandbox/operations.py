@@ -110,12 +110,12 @@ def create_order(store: SandboxStore, domain: str, *, customer_email: str | None
             lines = _with_code_product(conn, domain, discount_code, lines)
         subtotal = sum(price * quantity for _, _, _, quantity, price in lines)
         priced = [(product_id, quantity, price) for product_id, _, _, quantity, price in lines]
+        email = customer[1] if customer else (guest_email or f"guest-{number}@example.net")
         discount, code = (discounts.redeem(conn, domain, discount_code, priced, customer[0] if customer else None,
-                                           now)
+                                           now, email)
                           if discount_code else (0, None))
         total = subtotal - discount
         order_id, stamp = next_id(conn, "orders"), db_time(now)
-        email = customer[1] if customer else (guest_email or f"guest-{number}@example.net")
         conn.execute(INSERT_ORDER, (order_id, domain, number, email, customer[0] if customer else None,
                                     shop.currency, subtotal, discount, included_tax(total, shop.tax_rate_bp),
                                     total, code, "paid" if paid else "pending", None, stamp, None, None, None,

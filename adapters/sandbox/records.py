@@ -115,6 +115,7 @@ class DiscountCodeRecord:
     product_ids: tuple[int, ...] = ()
     shipping_cap: Decimal | None = None
     combines_with: tuple[str, ...] = ()
+    customer_email: str | None = None  # lower case; only orders placed with it may use the code
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,12 @@ def discount_code_from_row(row: Sequence) -> DiscountCodeRecord:
         ends_at=read_time(row[6]), minimum_subtotal=Decimal(row[7]) if row[7] is not None else None,
         usage_limit=row[8], times_used=row[9], product_ids=tuple(json.loads(row[10])),
         shipping_cap=Decimal(row[11]) if row[11] is not None else None, combines_with=tuple(json.loads(row[12])),
+        customer_email=row[13],
     )
 
 
 DISCOUNT_CODE_COLUMNS = ("id, code, kind, value, title, customer_id, ends_at, minimum_subtotal, usage_limit, "
-                         "times_used, product_ids, shipping_cap, combines_with")
+                         "times_used, product_ids, shipping_cap, combines_with, customer_email")
 STORE_CREDIT_COLUMNS = "id, customer_id, key, amount_cents, currency, expires_at, created_at"
 
 

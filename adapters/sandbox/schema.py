@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each table's ids start in a range of its own, so an order id passed where a customer id belongs
 # finds nothing instead of someone else's record (the bug shows up in tests, not in production).
@@ -190,6 +190,9 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX ix_store_credits_customer ON store_credits (customer_id, currency)",
     ),
+    3: (  # a guest's reward code (a referred friend's welcome code): only orders placed with this email
+        "ALTER TABLE discount_codes ADD COLUMN customer_email TEXT",
+    ),
 }
 
 INSERT_SHOP = ("INSERT INTO shops (domain, name, currency, tax_rate_bp, seed, fail_next, created_at,"
@@ -216,7 +219,8 @@ INSERT_DISCOUNT_CODE = ("INSERT INTO discount_codes (id, shop, code, code_key, k
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 INSERT_REWARD_CODE = ("INSERT INTO discount_codes (id, shop, code, code_key, kind, value, title, customer_id,"
                       " ends_at, minimum_subtotal, usage_limit, times_used, product_ids, shipping_cap, combines_with,"
-                      " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                      " customer_email, created_at, updated_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 INSERT_STORE_CREDIT = ("INSERT INTO store_credits (id, shop, customer_id, key, amount_cents, currency, expires_at,"
                        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 INSERT_SUBSCRIPTION = ("INSERT INTO webhook_subscriptions (id, shop, topic, address, secret, created_at,"

@@ -40,7 +40,7 @@ from adapters.base import (
     WebhookState,
     supports,
 )
-from adapters.errors import AdapterError, DiscountRefused, InvalidPayload, NotFound
+from adapters.errors import AdapterError, DiscountRefused, InvalidPayload, NotFound, Unsupported
 from adapters.shopify import bulk, customer_loyalty, documents, mapping, store_credit, webhooks
 from adapters.shopify.bulk import BulkExport
 from adapters.shopify.client import DEFAULT_POLICY, AdminClient, RetryPolicy
@@ -217,7 +217,14 @@ class ShopifyAdapter:
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """Create a single-use code. A retried request whose code already exists with the same title
         returns that code; a code taken by another discount, or anything else Shopify refuses, raises
-        DiscountRefused (its message is the shopper's, Shopify's words its detail)."""
+        DiscountRefused (its message is the shopper's, Shopify's words its detail).
+
+        A code cannot be limited to an email address (``customer_email``: Unsupported): a Shopify
+        discount's eligibility (``context``) names customers, customer segments or everyone, each a
+        customer record, and a guest has none. Making one (customerCreate) would add a person to the
+        merchant's customers from an address typed into a widget, so we do not."""
+        if spec.customer_email is not None:
+            raise Unsupported(Capability.EMAIL_RESTRICTED_CODES)
         _known_ids(spec)
         operation, discount = mapping.discount_input(spec, datetime.now(UTC))
         data = self.client.execute(documents.load("discounts"), operation, {"discount": discount})

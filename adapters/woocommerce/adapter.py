@@ -84,7 +84,7 @@ class WooCommerceAdapter:
     platform = Platform.WOOCOMMERCE
     # WooCommerce core has no store credit (extensions sell it) and no price cap on free shipping;
     # collections are its product categories.
-    capabilities = frozenset({Capability.COLLECTION_RESTRICTIONS})
+    capabilities = frozenset({Capability.COLLECTION_RESTRICTIONS, Capability.EMAIL_RESTRICTED_CODES})
 
     def __init__(self, connection: Connection, *, timeout: float | tuple[float, float] = TIMEOUT,
                  query_string_auth: bool | None = None, transport: StoreTransport | None = None):
@@ -267,11 +267,13 @@ class WooCommerceAdapter:
 
     def create_discount_code(self, spec: DiscountSpec) -> DiscountCode:
         """POST /coupons (see mapping.coupon_payload for what each kind becomes). A customer restriction
-        becomes the customer's email; the products must exist. A retried create finds the same coupon and
-        returns it; a code held by another coupon, or a coupon the store refuses, raises DiscountRefused."""
+        becomes the customer's email, a guest's (``customer_email``) that email: WooCommerce checks the
+        coupon's ``email_restrictions`` against the order's billing email. The products must exist. A
+        retried create finds the same coupon and returns it; a code held by another coupon, or a coupon
+        the store refuses, raises DiscountRefused."""
         if spec.shipping_cap is not None:
             raise Unsupported(Capability.FREE_SHIPPING_CAP)
-        email = self._customer_email(spec.customer_platform_id)
+        email = self._customer_email(spec.customer_platform_id) or spec.customer_email
         for product in spec.product_ids:
             try:
                 self._client.get(f"products/{_numeric_id(product, 'product')}", {"_fields": "id"})

@@ -15,6 +15,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, current_app, jsonify
+from marshmallow import fields
 from werkzeug.routing import Rule
 
 from plugin.api.operations import Operation, operation_of
@@ -134,11 +135,22 @@ def _operation(op: Operation, rule: Rule) -> dict:
     return declared
 
 
+def decimal_as_string(_converter, field, **_kw) -> dict:
+    """A ``Decimal(as_string=True)`` is a string in the answer (money, exactly: "10.00"); apispec calls
+    every Decimal a number, which the answers would then contradict. A field that states its own type
+    in its metadata keeps it."""
+    if isinstance(field, fields.Decimal) and field.as_string and "type" not in field.metadata:
+        return {"type": "string"}
+    return {}
+
+
 def build_document(app: Flask) -> dict:
     settings = app.config["STORECARE_SETTINGS"]
+    marshmallow = MarshmallowPlugin(schema_name_resolver=schema_name)
     spec = APISpec(title="Storecare API", version="1", openapi_version="3.1.0",
-                   plugins=[FlaskPlugin(), MarshmallowPlugin(schema_name_resolver=schema_name)],
+                   plugins=[FlaskPlugin(), marshmallow],
                    info={"description": DESCRIPTION}, servers=[{"url": settings.app_url}], tags=list(TAGS))
+    marshmallow.converter.add_attribute_function(decimal_as_string)
     for name, scheme in SECURITY_SCHEMES.items():
         spec.components.security_scheme(name, scheme)
     spec.components.schema("Problem", schema=ProblemSchema)

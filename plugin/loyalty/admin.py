@@ -9,7 +9,7 @@ import re
 import uuid
 from decimal import Decimal
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext, lazy_gettext, ngettext
 from marshmallow import ValidationError
 
@@ -147,34 +147,49 @@ def manual_tier(member_id: int):
 
 # -- CSV exports
 
+CSV_CHUNK = 500  # rows written out at a time
+
+
 def _csv(filename: str, header, rows) -> Response:
-    rows = list(rows)  # read within the request (its session ends with it), written out in chunks
+    """A CSV download streamed as ``rows`` (read lazily) come: the header goes out at once and the
+    answer holds one chunk of rows at a time, however many the shop has. The rows are read within the
+    request's context (its shop, its language for the reasons), which the stream keeps."""
 
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
         for number, row in enumerate(rows, 1):
             writer.writerow([service.safe_cell(cell) for cell in row])
-            if number % 500 == 0:
+            if number % CSV_CHUNK == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
         yield buffer.getvalue()
 
-    return Response(generate(), mimetype="text/csv",
+    return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _read(rows, *args):
+    """``rows(session, *args)`` in a database session of its own, open while the download is sent and
+    closed when it ends or is cut off: the request's session is closed as the view returns, before a
+    streamed answer is written."""
+    with current_app.extensions["storecare.db"].uow() as session:
+        yield from rows(session, *args)
 
 
 @bp.get("/members.csv")
 def members_csv():
-    return _csv("loyalty-members.csv", service.MEMBER_COLUMNS, service.member_rows(request_session(), g.shop.id))
+    return _csv("loyalty-members.csv", service.MEMBER_COLUMNS, _read(service.member_rows, g.shop.id))
 
 
 @bp.get("/ledger.csv")
 def ledger_csv():
-    return _csv("loyalty-ledger.csv", service.LEDGER_COLUMNS,
-                service.ledger_rows(request_session(), g.shop.id, describe))
+    return _csv("loyalty-ledger.csv", service.LEDGER_COLUMNS, _read(service.ledger_rows, g.shop.id, describe))
 
 
 # -- the program's settings

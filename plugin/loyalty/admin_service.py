@@ -149,7 +149,8 @@ LEDGER_COLUMNS = ("id", "email", "points", "state", "source", "source_id", "reas
 
 
 def member_rows(session: Session, shop_id: int, batch: int = 1000) -> Iterator[list]:
-    stmt = _members(shop_id).order_by(LoyaltyMember.id)
+    """The shop's members, oldest first, read ``batch`` rows at a time (an export never holds them all)."""
+    stmt = _members(shop_id).order_by(LoyaltyMember.id).execution_options(yield_per=batch)
     for member, customer, tier in session.execute(stmt):
         yield [customer.email, customer.first_name, customer.last_name, tier.name if tier else "",
                member.pending, member.approved, member.spent, member.expired, member.lifetime, member.owed,
@@ -157,11 +158,12 @@ def member_rows(session: Session, shop_id: int, batch: int = 1000) -> Iterator[l
 
 
 def ledger_rows(session: Session, shop_id: int, describe, batch: int = 1000) -> Iterator[list]:
-    """The shop's ledger, oldest first; ``describe(entry)`` gives the reason in the reader's language."""
+    """The shop's ledger, oldest first, read ``batch`` rows at a time; ``describe(entry)`` gives the reason
+    in the reader's language."""
     stmt = (select(LedgerEntry, Customer.email)
             .join(LoyaltyMember, (LoyaltyMember.id == LedgerEntry.member_id) & (LoyaltyMember.shop_id == shop_id))
             .join(Customer, (Customer.id == LoyaltyMember.customer_id) & (Customer.shop_id == shop_id))
-            .where(LedgerEntry.shop_id == shop_id).order_by(LedgerEntry.id))
+            .where(LedgerEntry.shop_id == shop_id).order_by(LedgerEntry.id).execution_options(yield_per=batch))
     for entry, email in session.execute(stmt):
         yield [entry.id, email, entry.points, entry.state, entry.source, entry.source_id, describe(entry),
                entry.actor or "", entry.created_at.isoformat()]

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.messages import N_
 from plugin.admin import shop_settings
 from plugin.admin.models import ShopSetting
 from plugin.loyalty.models import Tier
@@ -41,9 +42,12 @@ def seed_program(session: Session, shop_id: int) -> bool:
 
 def seed_rewards(session: Session, shop_id: int) -> None:
     """The demo's rewards: the default set (``plugin.loyalty.rewards.default_rewards``) and 20 zł of
-    store credit, so every kind the sandbox store makes can be redeemed on the demo storefront."""
-    from plugin.loyalty.rewards import create_reward, default_rewards
+    store credit, so every kind the sandbox store makes can be redeemed on the demo storefront; named
+    in the shop's language, as the default set is."""
+    from plugin.loyalty.rewards import create_reward, default_rewards, shop_text
+    from plugin.shops.models import Shop
 
     if default_rewards(session, shop_id):
-        create_reward(session, shop_id, {"name": "Store credit", "kind": "store_credit", "cost": 1000,
-                                         "value": "20.00", "position": 5})
+        name = shop_text(session.get(Shop, shop_id), N_("Store credit"))
+        create_reward(session, shop_id, {"name": name, "kind": "store_credit", "cost": 1000, "value": "20.00",
+                                         "position": 5})

@@ -43,7 +43,7 @@ from plugin.loyalty import ledger
 from plugin.loyalty.members import ensure_member, member_by_email, member_of_customer
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Redemption, Reward
 from plugin.loyalty.publishing import request_publish
-from plugin.loyalty.rewards import CENT, variable_value, visible_to
+from plugin.loyalty.rewards import CENT, a_reward_id, variable_value, visible_to
 from plugin.loyalty.settings import program
 from plugin.shops.models import Shop
 from plugin.sync.models import Customer, Order
@@ -219,7 +219,7 @@ def _spend(session: Session, shop_id: int, member_id: int, reward_id: int, key: 
     if member is None or member.status != "active":
         raise RedemptionRefused("member", gettext("You are not a member of the loyalty program."))
     reward = session.scalar(select(Reward).where(Reward.shop_id == shop_id, Reward.id == reward_id)) \
-        if isinstance(reward_id, int) and not isinstance(reward_id, bool) else None
+        if a_reward_id(reward_id) else None
     if reward is None or not reward.active:
         raise RedemptionRefused("reward", gettext("This reward does not exist."))
     if not visible_to(session, reward, member):

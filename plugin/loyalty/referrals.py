@@ -7,9 +7,17 @@ of the local part removed and the domain made gmail.com) and is unique in the sh
 again gets the first referral's welcome code back (a retry is harmless); a friend another member
 referred first is refused. The welcome reward (none when the friend's email is the advocate's) is a
 single-use discount code of the program's ``referral_friend_discount`` made on the platform through
-the adapter (limited to the friend's customer account when the friend is a customer of the shop
-already; platforms' codes cannot be limited to an email otherwise). If the platform refuses,
-nothing is written and the friend reads why.
+the adapter, tied to the friend as a member's reward code is (``welcome_spec``):
+
+- a friend who is a customer of the shop already: to their customer account (every platform);
+- a guest (no customer with that email in the shop): to the email they gave, as typed (case aside),
+  where the platform can limit a code to an email (``Capability.EMAIL_RESTRICTED_CODES``):
+  WooCommerce (the coupon's ``email_restrictions``, checked against the order's billing email) and
+  the sandbox store. Shopify cannot: a discount's eligibility names customer records (customers or
+  segments) and a guest has none, and we do not create a customer in the merchant's store from an
+  address typed into the widget. There the guest's code is single use but usable by whoever holds it.
+
+If the platform refuses, nothing is written and the friend reads why.
 
 **The advocate** (the subscriber ``loyalty.referrals`` on OrderPaid, OrderRefunded, OrderCancelled):
 the friend's first paid order (matched on the referral's customer, else on the order's normalised
@@ -44,7 +52,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from adapters.base import DiscountKind, DiscountSpec
+from adapters.base import Capability, DiscountKind, DiscountSpec
 from adapters.errors import AdapterError, PlatformRefused
 from adapters.messages import N_
 from plugin.db import utcnow
@@ -185,11 +193,8 @@ def register_friend(session: Session, shop_id: int, code: str, friend_email: str
     referral = session.get(Referral, inserted[0].id)
     amount = Decimal(settings["referral_friend_discount"])
     if amount > 0 and "same_email" not in reasons:  # the advocate themselves gets no welcome code
-        spec = DiscountSpec(code="FRIEND-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(8)),
-                            kind=DiscountKind.FIXED_AMOUNT, value=amount, title="Referral welcome reward",
-                            customer_platform_id=friend.platform_id if friend else None, usage_limit=1)
         try:
-            made = adapter.create_discount_code(spec)
+            made = adapter.create_discount_code(welcome_spec(adapter, amount, friend, friend_email))
         except PlatformRefused as exc:
             session.rollback()
             raise ReferralRefused("email", _(exc.message)) from exc
@@ -201,6 +206,18 @@ def register_friend(session: Session, shop_id: int, code: str, friend_email: str
     session.commit()
     return Welcome(referral.id, referral.welcome_code, amount if referral.welcome_code else Decimal(0),
                    shop.currency, True, held=bool(reasons))
+
+
+def welcome_spec(adapter, amount: Decimal, friend: Customer | None, friend_email: str) -> DiscountSpec:
+    """The friend's single-use welcome code: for their customer account, else for the email they gave
+    where the platform can limit a code to an email (see the module's docstring for Shopify)."""
+    guest_email = None
+    if friend is None and adapter.supports(Capability.EMAIL_RESTRICTED_CODES):
+        guest_email = friend_email.strip().lower()
+    return DiscountSpec(code="FRIEND-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(8)),
+                        kind=DiscountKind.FIXED_AMOUNT, value=amount, title="Referral welcome reward",
+                        customer_platform_id=friend.platform_id if friend else None, customer_email=guest_email,
+                        usage_limit=1)
 
 
 def _referral_of(session: Session, shop_id: int, email: str) -> Referral | None:

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from flask_babel import lazy_gettext
+from flask_babel import force_locale, gettext, lazy_gettext
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.base import Capability, DiscountClass
+from adapters.messages import N_
+from plugin.i18n import SUPPORTED
 from plugin.loyalty.models import REWARD_KINDS, LoyaltyMember, Reward
 from plugin.loyalty.tiers import tier_of
+from plugin.shops.models import Shop
+from plugin.storefront.schemas import money_display
 
 MAX_COST = 10_000_000
+MAX_REWARD_ID = 2**31 - 1  # loyalty_rewards.id is an INTEGER
 MAX_VALUE = Decimal("1000000")
 CENT = Decimal("0.01")
 
@@ -121,7 +126,15 @@ def deactivate_reward(session: Session, shop_id: int, reward_id: int) -> Reward:
     return reward
 
 
+def a_reward_id(value) -> bool:
+    """Whether ``value`` can name a reward: an id beyond the column's range names none, and must not
+    reach the database, which refuses it with an error (PostgreSQL past 2^31 - 1), not an empty answer."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_REWARD_ID
+
+
 def get_reward(session: Session, shop_id: int, reward_id: int) -> Reward:
+    if not a_reward_id(reward_id):
+        raise RewardNotFound(reward_id)
     reward = session.scalar(select(Reward).where(Reward.shop_id == shop_id, Reward.id == reward_id))
     if reward is None:
         raise RewardNotFound(reward_id)
@@ -158,19 +171,39 @@ def variable_value(reward: Reward, points: int) -> Decimal:
     return (reward.value * points / reward.cost).quantize(CENT, rounding=ROUND_DOWN)
 
 
+# The default set: each name a catalogue message, filled with the reward's value in the shop's money.
+DEFAULT_REWARDS = (
+    (N_("%(amount)s off your order"), {"kind": "fixed_amount", "cost": 500, "value": "10.00", "position": 1}),
+    (N_("%(percent)s%% off your order"), {"kind": "percentage", "cost": 800, "value": "10", "position": 2}),
+    (N_("Free shipping"), {"kind": "free_shipping", "cost": 400, "value": "0", "position": 3}),
+    (N_("Points for money off"), {"kind": "variable", "cost": 100, "value": "1.00", "min_points": 100,
+                                  "max_points": 5000, "position": 4}),
+)
+
+
 def default_rewards(session: Session, shop_id: int) -> list[Reward]:
     """A sensible set of rewards for a shop that has none yet (the demo, a program turned on for the
-    first time); nothing is added to a shop that has any reward. Names are the shop's to edit."""
+    first time); nothing is added to a shop that has any reward. Names are the shop's to edit, and
+    are written in the shop's language and money: its shoppers read them, whoever turned the program
+    on (a merchant whose admin is in another language, a job without a request)."""
     if session.scalar(select(func.count()).select_from(Reward).where(Reward.shop_id == shop_id)):
         return []
-    seeded = [
-        {"name": "10 off your order", "kind": "fixed_amount", "cost": 500, "value": "10.00", "position": 1},
-        {"name": "10% off your order", "kind": "percentage", "cost": 800, "value": "10", "position": 2},
-        {"name": "Free shipping", "kind": "free_shipping", "cost": 400, "value": "0", "position": 3},
-        {"name": "Points for money off", "kind": "variable", "cost": 100, "value": "1.00",
-         "min_points": 100, "max_points": 5000, "position": 4},
-    ]
-    return [create_reward(session, shop_id, values) for values in seeded]
+    shop = session.get(Shop, shop_id)
+    return [create_reward(session, shop_id, {**values, "name": shop_text(shop, name, values["value"])})
+            for name, values in DEFAULT_REWARDS]
+
+
+def shop_text(shop: Shop, message: str, value: str = "0") -> str:
+    """``message`` in the shop's language, its ``%(amount)s`` the ``value`` in the shop's money and its
+    ``%(percent)s`` the ``value`` as it is."""
+    locale = shop_locale(shop)
+    amount = money_display(Decimal(value), shop.currency, locale)
+    with force_locale(locale):
+        return gettext(message, amount=amount, percent=value)
+
+
+def shop_locale(shop: Shop) -> str:
+    return shop.locale[:2] if (shop.locale or "")[:2] in SUPPORTED else "en"
 
 
 def platform_needs(session: Session, shop) -> tuple[Capability, ...]:

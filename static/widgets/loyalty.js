@@ -6,7 +6,7 @@
   var SIGN_IN = "urn:storecare:problem:sign-in-required";
   var TEXT = {
     en: {
-      title: "Rewards", close: "Close", loading: "Loading your rewards…", hi: "Hi, {name}",
+      title: "Rewards", close: "Close", loading: "Loading your rewards…", hi: "Hi, {name}", hiGuest: "Hi there!",
       error: "We couldn't load the rewards program. Please try again.", retry: "Try again",
       off: "This store has no rewards program right now.", region: "Rewards program",
       guest: "Earn {points} every time you shop", guestSub: "Sign in or create an account to collect them.",
@@ -37,7 +37,7 @@
       orders: { one: "{n} order", other: "{n} orders" }
     },
     pl: {
-      title: "Nagrody", close: "Zamknij", loading: "Wczytujemy Twoje nagrody…", hi: "Cześć, {name}",
+      title: "Nagrody", close: "Zamknij", loading: "Wczytujemy Twoje nagrody…", hi: "Cześć, {name}", hiGuest: "Cześć!",
       error: "Nie udało się wczytać programu nagród. Spróbuj ponownie.", retry: "Spróbuj ponownie",
       off: "Ten sklep nie ma teraz programu nagród.", region: "Program nagród",
       guest: "Zbieraj {points} przy każdych zakupach", guestSub: "Zaloguj się lub załóż konto, aby je zbierać.",
@@ -126,6 +126,7 @@
     body.tabIndex = 0;
     body.setAttribute("role", "region");
     body.setAttribute("aria-label", t.region);
+    if (cfg.guest) greeting.textContent = t.hiGuest; // a guest's line is never an empty band
     titles.append(title, greeting);
     head.append(titles, close);
     panel.append(head, live, body);
@@ -138,6 +139,7 @@
       panel.hidden = false;
       launcher.setAttribute("aria-expanded", "true");
       title.focus();
+      body.querySelectorAll(".sc-code-value").forEach(fit); // drawn while the panel was closed
       if (state === "idle" || state === "failed") load();
     }
 
@@ -242,6 +244,7 @@
 
     function guest() {
       state = "done";
+      greeting.textContent = t.hiGuest;
       var box = message(fill(t.guest, { points: prog.point_name || t.word }), t.guestSub),
         href = safeUrl(cfg.login);
       if (href) {
@@ -428,15 +431,31 @@
       return item;
     }
 
-    function code(item, got) {
-      var box = el("div", "sc-code"), value = el("input", "sc-code-value"), copy = button(t.copy, "sc-btn");
+    // A code or link to copy: a read-only text box that wraps, so a long one is seen whole.
+    function copyable(text, label) {
+      var value = el("textarea", "sc-code-value");
       value.readOnly = true;
-      value.value = got.code || "";
-      value.setAttribute("aria-label", t.yourCode);
+      value.rows = 1;
+      value.spellcheck = false;
+      value.value = text;
+      value.setAttribute("aria-label", label);
+      return value;
+    }
+
+    // Its height follows its lines (CSS field-sizing where the browser has it); measured once shown.
+    function fit(value) {
+      if (w.CSS && CSS.supports && CSS.supports("field-sizing", "content")) return;
+      value.style.height = "auto";
+      if (value.scrollHeight) value.style.height = value.scrollHeight + value.offsetHeight - value.clientHeight + "px";
+    }
+
+    function code(item, got) {
+      var box = el("div", "sc-code"), value = copyable(got.code || "", t.yourCode), copy = button(t.copy, "sc-btn");
       copy.addEventListener("click", function () { copyText(value); });
       box.append(el("span", "sc-fig-label", t.yourCode), value, copy);
       if (got.expires_at) box.appendChild(el("p", "sc-sub", fill(t.expires, { date: dates.format(new Date(got.expires_at)) })));
       item.appendChild(box);
+      fit(value);
       say(fill(t.codeReady, { code: got.code }));
       copy.focus();
     }
@@ -492,10 +511,7 @@
     function referral(answer) {
       if (!answer || !answer.ok || !answer.data.link) return;
       var s = section(t.refer), way = (prog.ways || []).filter(function (x) { return x.kind === "referral"; })[0],
-        box = el("div", "sc-code"), value = el("input", "sc-code-value");
-      value.readOnly = true;
-      value.value = answer.data.link;
-      value.setAttribute("aria-label", t.link);
+        box = el("div", "sc-code"), value = copyable(answer.data.link, t.link);
       box.append(value, button(t.copy, "sc-btn", function () { copyText(value); }));
       if (navigator.share) {
         box.appendChild(button(t.share, "sc-btn", function () {
@@ -503,6 +519,7 @@
         }));
       }
       s.append(el("p", "sc-sub", fill(t.referSub, { points: points(way ? way.points : 0) })), box);
+      fit(value);
     }
 
     function history(answer) {

@@ -334,6 +334,9 @@ def test_the_platform_says_what_it_can_do_and_refuses_the_rest_as_unsupported(ki
         Capability.COLLECTION_RESTRICTIONS: lambda: adapter.create_discount_code(DiscountSpec(
             code="CT-COLLECTION", kind=DiscountKind.PERCENTAGE, value=Decimal(10), title="Collection reward",
             collection_ids=("4400000001",))),
+        Capability.EMAIL_RESTRICTED_CODES: lambda: adapter.create_discount_code(DiscountSpec(
+            code="CT-GUEST", kind=DiscountKind.FIXED_AMOUNT, value=Decimal(5), title="A guest's reward",
+            customer_email="guest.friend@example.com")),
     }
 
     assert set(attempts) == set(Capability)

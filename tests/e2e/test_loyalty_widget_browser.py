@@ -316,3 +316,52 @@ def test_a_real_redemption_on_the_sandbox_store_shows_a_code_and_the_new_balance
 
     with shop.sandbox.store.writing() as conn:
         assert discounts.find_code(conn, shop.sandbox.domain, code) is not None  # made on the store
+
+
+LONG_CODE = "LOYAL-" + "7QX2M9KD4R" * 5  # longer than the code box is wide
+CAPTURE_COPIES = """() => { window.__copied = [];
+  navigator.clipboard.writeText = text => (window.__copied.push(text), Promise.resolve()); }"""
+FITS = """e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight"""
+INSIDE = """(e, outer) => { const a = e.getBoundingClientRect(), b = outer.getBoundingClientRect();
+  return a.left >= b.left && a.right <= b.right; }"""
+
+
+def test_a_long_code_is_shown_whole_inside_the_panel_and_copied_whole(page, live_server, store):
+    """A code longer than its box wraps within the panel (nothing cut off, nothing wider than the
+    panel), and Copy copies all of it."""
+    redeemed = {"id": 1, "code": LONG_CODE, "reward": 1, "reward_name": "10 zł off", "points": 100,
+                "kind": "fixed_amount", "value": "10.00", "expires_at": None, "status": "issued"}
+    open_store(page, live_server, store, customer=store["anna"])
+    page.evaluate(CAPTURE_COPIES)
+    page.route(f"**{API}redemptions*", lambda route: route.fulfill(status=201, json=redeemed))
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    reward = panel.locator(".sc-reward", has_text="10 zł off")
+    width = panel.evaluate(LAYOUT_BOX)[2]
+    reward.get_by_role("button", name="Redeem").click()
+    shown = reward.get_by_role("textbox", name="Your code")
+    expect(shown).to_have_value(LONG_CODE)
+    assert shown.evaluate(FITS), "the code is cut off in its box"
+    content = panel.get_by_role("region", name="Rewards program")
+    assert shown.evaluate(INSIDE, content.element_handle())
+    for part in (content, panel.locator(".sc-live")):  # nothing wider than the panel, the message neither
+        assert part.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert panel.evaluate(LAYOUT_BOX)[2] == width
+    reward.get_by_role("button", name="Copy").click()
+    expect(panel.locator(".sc-live")).to_have_text("Copied to the clipboard")
+    assert page.evaluate("() => window.__copied") == [LONG_CODE]
+
+
+def test_a_guests_panel_has_no_empty_line_under_its_title(page, live_server, store):
+    """The member's greeting line is not an empty band at the top of a guest's panel."""
+    open_store(page, live_server, store)
+    page.get_by_role("button", name="Rewards").click()
+    panel = page.get_by_role("dialog", name="Rewards")
+    expect(panel.get_by_text("Earn points every time you shop")).to_be_visible()
+    greeting = panel.locator(".sc-greeting")
+    empty = greeting.evaluate("e => !e.textContent.trim() && e.getBoundingClientRect().height > 0")
+    assert not empty, "an empty greeting line above a guest's panel"
+    open_store(page, live_server, store, lang="pl")
+    page.get_by_role("button", name="Nagrody").click()
+    greeting = page.get_by_role("dialog", name="Nagrody").locator(".sc-greeting")
+    expect(greeting).to_have_text("Cześć!")

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from plugin.loyalty import ledger
-from plugin.loyalty.admin_service import safe_cell
+from plugin.loyalty.admin_service import LEDGER_COLUMNS, MEMBER_COLUMNS, safe_cell
 from plugin.loyalty.members import ensure_member
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
+from plugin.sync.models import Customer
 from tests.admin_support import sign_in, text
 from tests.factories import make_customer, make_shop
 
@@ -181,6 +182,78 @@ def test_csv_exports_are_the_shops_own_and_safe_from_formulas(client, db, progra
     assert "Order #1001" in reasons and "'=HYPERLINK(\"http://evil\")" in reasons
     assert [safe_cell(v) for v in ("=1", "+1", "-1", "@a", "a=b", None, 5)] == ["'=1", "'+1", "'-1", "'@a", "a=b",
                                                                                "", "5"]
+
+
+def expected_csv(header, rows) -> str:
+    """The export as it has always been written: the header, then each row's cells made formula-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return buffer.getvalue()
+
+
+def exports_as_before(db, shop_id: int) -> dict[str, str]:
+    """Both exports of the ``program`` shop, written from the database as the exports wrote them before
+    they were streamed: the same columns, rows, order and cells."""
+    with db.uow() as s:
+        members = s.execute(select(LoyaltyMember, Customer, Tier).join(Customer, Customer.id == LoyaltyMember.customer_id)
+                            .outerjoin(Tier, Tier.id == LoyaltyMember.tier_id)
+                            .where(LoyaltyMember.shop_id == shop_id).order_by(LoyaltyMember.id)).all()
+        entries = s.execute(select(LedgerEntry, Customer.email)
+                            .join(LoyaltyMember, LoyaltyMember.id == LedgerEntry.member_id)
+                            .join(Customer, Customer.id == LoyaltyMember.customer_id)
+                            .where(LedgerEntry.shop_id == shop_id).order_by(LedgerEntry.id)).all()
+        return {
+            "members": expected_csv(MEMBER_COLUMNS, [
+                [c.email, c.first_name, c.last_name, t.name if t else "", m.pending, m.approved, m.spent, m.expired,
+                 m.lifetime, m.owed, m.joined_at.isoformat(), m.last_activity_at.isoformat(), m.referral_code]
+                for m, c, t in members]),
+            "ledger": expected_csv(LEDGER_COLUMNS, [
+                [e.id, email, e.points, e.state, e.source, e.source_id, e.note or e.reason % (e.reason_params or {}),
+                 e.actor or "", e.created_at.isoformat()] for e, email in entries]),
+        }
+
+
+@pytest.mark.parametrize("export", ["members", "ledger"])
+def test_csv_exports_are_streamed_as_their_rows_are_read(client, db, program, monkeypatch, export):
+    """The view answers before it reads any row: rows are read (in batches from the database) while the
+    CSV is written out, so a shop of many members is never held in memory whole. The file is the one
+    the export always wrote."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from plugin.loyalty import admin_service
+
+    sign_in(client, program["shop"])
+    assert adjust(client, program["jan"], "5", "=HYPERLINK(\"http://evil\")").status_code == 302
+    read, batched = [], []
+    source = getattr(admin_service, f"{export[:-1] if export == 'members' else export}_rows")
+
+    def counted(*args, **kwargs):
+        for row in source(*args, **kwargs):
+            read.append(row)
+            yield row
+
+    def statement(state):
+        if state.is_select:
+            batched.append(state.execution_options.get("yield_per"))
+
+    monkeypatch.setattr(admin_service, source.__name__, counted)
+    event.listen(Session, "do_orm_execute", statement)
+    try:
+        response = client.get(f"/admin/loyalty/{export}.csv", buffered=False)
+        assert response.status_code == 200 and response.is_streamed
+        assert read == []  # nothing read yet: the rows come as the answer is sent
+        assert response.mimetype == "text/csv"
+        assert response.headers["Content-Disposition"] == f'attachment; filename="loyalty-{export}.csv"'
+        body = b"".join(response.response).decode()
+        response.close()
+    finally:
+        event.remove(Session, "do_orm_execute", statement)
+    assert len(read) == len(body.splitlines()) - 1 > 0
+    assert batched and batched[-1]  # the rows' query was read in batches (yield_per)
+    assert body == exports_as_before(db, program["shop"])[export]
 
 
 def stored(app, db, shop_id):

@@ -49,5 +49,19 @@ def test_turning_a_program_on_gives_a_shop_without_rewards_the_default_ones_once
         shop_settings.save(s, sandbox.shop_id, section, {**DEFAULTS, "enabled": False})
         shop_settings.save(s, sandbox.shop_id, section, {**DEFAULTS, "enabled": True})
         names = s.scalars(select(Reward.name).where(Reward.shop_id == sandbox.shop_id)).all()
-    assert sorted(names) == sorted(["10 off your order", "10% off your order", "Free shipping",
+    assert sorted(names) == sorted(["PLN\u00a010.00 off your order", "10% off your order", "Free shipping",
                                     "Points for money off"])
+
+
+def test_the_demo_rewards_of_a_polish_shop_are_named_in_polish(app, db, queue):
+    """The demo's shop is Polish: its shoppers read the rewards' names in Polish."""
+    from plugin.shops.models import Shop
+
+    sandbox = install(app, db, customers=2, orders=2)
+    with db.uow() as s:
+        s.get(Shop, sandbox.shop_id).locale = "pl"
+        s.commit()
+        seed_program(s, sandbox.shop_id)
+        names = s.scalars(select(Reward.name).where(Reward.shop_id == sandbox.shop_id).order_by(Reward.position)).all()
+    assert names == ["10,00\u00a0zł rabatu na zamówienie", "10% rabatu na zamówienie", "Darmowa dostawa",
+                     "Rabat za punkty", "Środki w sklepie"]

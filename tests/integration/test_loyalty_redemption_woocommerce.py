@@ -92,3 +92,18 @@ def test_a_paid_order_with_the_lowercased_coupon_marks_it_used(db, woo):
     with db.uow() as s:
         used = s.get(Redemption, done.id)
         assert (used.status, used.used_order_id) == ("used", order.id)
+
+
+def test_a_referred_guest_friends_welcome_coupon_is_restricted_to_the_email_they_gave(db, store, woo):
+    """A friend with no account in the store: the coupon's email restriction is the address they gave,
+    which WooCommerce checks against the order's billing email."""
+    from plugin.loyalty import referrals
+    from plugin.loyalty.models import LoyaltyMember
+
+    support.turn_on(db, woo["shop_id"], referrals_enabled=True, referral_friend_discount="20.00")
+    with db.uow() as s:
+        code = s.get(LoyaltyMember, woo["member_id"]).referral_code
+        welcome = referrals.register_friend(s, woo["shop_id"], code, "Ola.Nowak@Example.com", "203.0.113.7")
+    [coupon] = [c for c in store.coupons.values() if c["code"] == welcome.discount_code.lower()]
+    assert coupon["email_restrictions"] == ["ola.nowak@example.com"]
+    assert (coupon["discount_type"], coupon["amount"], coupon["usage_limit"]) == ("fixed_cart", "20.00", 1)

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from adapters.errors import DiscountRefused
-from adapters.sandbox import SandboxStore
+from adapters.sandbox import SandboxError, SandboxStore, operations
 from adapters.sandbox.discounts import find_code
 from plugin.admin.shop_settings import save, section
 from plugin.db import utcnow
@@ -42,7 +42,7 @@ def world(app, db):
         advocate = ensure_member(s, shop.id, advocate_customer.id)
         s.commit()
         return {"shop": shop, "shop_id": shop.id, "store": installed.store, "domain": installed.domain,
-                "advocate": advocate, "code": advocate.referral_code, "advocate_customer": advocate_customer}
+                "delivery": installed.delivery, "advocate": advocate, "code": advocate.referral_code, "advocate_customer": advocate_customer}
 
 
 def register(db, world, email, ip=IP, **kw):
@@ -122,6 +122,54 @@ def test_a_friend_gets_a_single_use_welcome_code_once_per_normalised_email(db, w
         assert referral(db, first.referral_id).friend_email == "olanowak@gmail.com"
 
 
+def test_a_guest_friends_welcome_code_is_restricted_to_the_email_they_gave(db, world):
+    """A friend who is no customer of the shop yet gets a code tied to the email they gave, on a platform
+    that can restrict a code to an email (the sandbox, as WooCommerce): nobody else's order may use it."""
+    welcome = register(db, world, " Ola.Nowak+shop@Example.com ")
+    with world["store"].reading() as conn:
+        made = find_code(conn, world["domain"], welcome.discount_code)
+    assert (made.customer_id, made.customer_email) == (None, "ola.nowak+shop@example.com")
+
+    with pytest.raises(SandboxError, match="another customer"):
+        operations.create_order(world["store"], world["domain"], guest_email="someone.else@example.com",
+                                discount_code=welcome.discount_code, delivery=world["delivery"])
+    placed = operations.create_order(world["store"], world["domain"], guest_email="ola.nowak+shop@example.com",
+                                     discount_code=welcome.discount_code, delivery=world["delivery"]).subject
+    assert placed.total_discounts == D("20.00")
+
+
+def test_a_guest_friends_code_on_a_platform_that_cannot_limit_codes_to_an_email_is_made_without(db, world):
+    """Shopify: a discount names customer records, and a guest has none (adapters/shopify/adapter.py)."""
+    from adapters.base import Capability, DiscountCode, DiscountKind
+
+    asked = []
+
+    class NoEmailRestrictions:
+        def supports(self, capability):
+            return capability != Capability.EMAIL_RESTRICTED_CODES
+
+        def create_discount_code(self, spec):
+            asked.append(spec)
+            return DiscountCode(platform_id="1", code=spec.code, kind=DiscountKind.FIXED_AMOUNT, value=spec.value)
+
+    welcome = register(db, world, "guest.friend@example.com", adapter=NoEmailRestrictions())
+    [spec] = asked
+    assert welcome.discount_code == spec.code
+    assert (spec.customer_platform_id, spec.customer_email, spec.usage_limit) == (None, None, 1)
+
+
+def test_a_friend_who_is_a_customer_gets_a_code_for_their_account(db, world):
+    known = operations.create_customer(world["store"], world["domain"], email="Known.Friend@example.com",
+                                       delivery=world["delivery"]).subject
+    with db.uow() as s:
+        make_customer(s, s.get(Shop, world["shop_id"]), email=known.email).platform_id = known.platform_id
+        s.commit()
+    welcome = register(db, world, "known.friend@example.com")
+    with world["store"].reading() as conn:
+        made = find_code(conn, world["domain"], welcome.discount_code)
+    assert (str(made.customer_id), made.customer_email) == (known.platform_id, None)
+
+
 def test_a_code_of_another_shop_or_a_bad_email_is_refused_and_nothing_written(db, world):
     with db.uow() as s:
         other_shop = make_shop(s, domain="other.sandbox.test")
@@ -140,6 +188,9 @@ def test_a_code_of_another_shop_or_a_bad_email_is_refused_and_nothing_written(db
 
 def test_a_code_the_platform_refuses_writes_nothing_and_says_why(db, world):
     class Refusing:
+        def supports(self, capability):
+            return False
+
         def create_discount_code(self, spec):
             raise DiscountRefused(DiscountRefused.MESSAGES[DiscountRefused.REFUSED], DiscountRefused.REFUSED)
 

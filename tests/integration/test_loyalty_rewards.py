@@ -90,6 +90,30 @@ def test_default_rewards_are_seeded_once(db, world):
         assert len(rewards.list_rewards(s, world["shop"])) == 4
 
 
+POLISH_DEFAULTS = ["10,00\u00a0zł rabatu na zamówienie", "10% rabatu na zamówienie", "Darmowa dostawa",
+                   "Rabat za punkty"]
+
+
+@pytest.mark.parametrize(("locale", "currency", "in_request", "names"), [
+    ("en", "USD", True, ["$10.00 off your order", "10% off your order", "Free shipping", "Points for money off"]),
+    ("pl", "PLN", True, POLISH_DEFAULTS),
+    ("pl_PL", "PLN", False, POLISH_DEFAULTS),
+])
+def test_default_rewards_are_named_in_the_shops_language(app, db, locale, currency, in_request, names):
+    """Whoever turns the program on (a merchant whose admin is in English, a job with no request),
+    the default rewards are named in the shop's language and money, for its shoppers to read."""
+    with db.uow() as s:
+        shop = make_shop(s, domain=f"{locale.lower()}.sandbox.test", locale=locale, currency=currency)
+        s.commit()
+        if in_request:
+            with app.test_request_context(headers={"Accept-Language": "en"}):
+                seeded = rewards.default_rewards(s, shop.id)
+        else:
+            seeded = rewards.default_rewards(s, shop.id)
+        s.commit()
+        assert [r.name for r in seeded] == names
+
+
 def test_store_credit_is_needed_while_a_store_credit_reward_is_offered(db, world):
     with db.uow() as s:
         shop = s.get(Shop, world["shop"])

@@ -87,6 +87,14 @@ def test_refusals_are_problems_naming_the_field_in_the_shoppers_language(client,
     assert support.balance(db, shop.member_id)["approved"] == 900
 
 
+@pytest.mark.parametrize("reward_id", [2**31, 2**63, 2**80])
+def test_a_reward_id_beyond_what_the_database_holds_is_an_unknown_reward(client, db, shop, reward_id):
+    """Found by the OpenAPI run: such an id reached the database, which refused it with an error (a 500)."""
+    answer = post(client, db, shop, {"reward_id": reward_id})
+    assert answer.status_code == 422 and answer.get_json()["errors"] == {"reward": ["This reward does not exist."]}
+    assert support.balance(db, shop.member_id)["approved"] == 900
+
+
 def test_a_polish_shopper_reads_why_in_polish(client, db, shop):
     reward_id = support.reward(db, shop.shop_id, cost=1000)
 

@@ -211,4 +211,4 @@ def test_a_store_of_the_first_schema_version_is_upgraded_and_keeps_its_data(tmp_
     assert adapter.issue_store_credit(StoreCreditSpec(key="k", customer_platform_id="2000000001",
                                                       amount=Decimal(5), currency="PLN")).balance == Decimal(5)
     with sqlite3.connect(path) as check:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3

@@ -91,6 +91,23 @@ def test_a_discount_code_lowers_the_total_and_is_used_up(store, delivery):
         place(store, delivery, items=2, discount_code="ONCE-15")
 
 
+def test_a_code_restricted_to_an_email_is_for_orders_placed_with_that_email_only(store, delivery, customer_email):
+    """As a WooCommerce coupon's email restriction: a guest's code, whoever places the order with it."""
+    adapter = SandboxAdapter(Connection(shop_domain=SHOP), str(store.path))
+    adapter.create_discount_code(DiscountSpec(code="FRIEND-1", kind=DiscountKind.FIXED_AMOUNT, value=Decimal(5),
+                                              title="Welcome", customer_email="Ola.Nowak@Example.com"))
+    adapter.create_discount_code(DiscountSpec(code="FRIEND-1", kind=DiscountKind.FIXED_AMOUNT, value=Decimal(5),
+                                              title="Welcome", customer_email="ola.nowak@example.com"))  # a retry
+
+    for other in ({"guest_email": "someone.else@example.com"}, {"customer_email": customer_email}, {}):
+        with pytest.raises(SandboxError, match="another customer"):
+            place(store, delivery, items=1, discount_code="FRIEND-1", **other)
+    order = place(store, delivery, items=1, discount_code="friend-1", guest_email="OLA.NOWAK@example.com")
+
+    assert order.uses_discount_code("FRIEND-1") and order.total_discounts == Decimal(5)
+    assert adapter.supports("email_restricted_codes")
+
+
 def test_a_free_product_code_adds_its_product_and_takes_off_one_unit(store, delivery, customer_email):
     adapter = SandboxAdapter(Connection(shop_domain=SHOP), str(store.path))
     product = store.products(SHOP)[-1]
