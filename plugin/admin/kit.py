@@ -55,6 +55,9 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_ID = 2**63 - 1  # the largest id either database stores (SQLite INTEGER, PostgreSQL BIGINT)
+# ``<{ID32}:name>``: an id of a table whose ids are PostgreSQL INTEGERs (rewards, tiers, API keys), which
+# refuses a larger number with an error rather than finding nothing
+ID32 = f"id(max={2**31 - 1})"
 
 
 class IdConverter(IntegerConverter):

@@ -7,7 +7,7 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext
 
 from plugin.admin.auth import request_session
-from plugin.admin.kit import admin_blueprint
+from plugin.admin.kit import ID32, admin_blueprint
 from plugin.api import service
 from plugin.extensions import db
 
@@ -42,7 +42,7 @@ def create():
     return _page(201, created=created)
 
 
-@bp.post("/<id:key_id>/revoke")
+@bp.post(f"/<{ID32}:key_id>/revoke")
 def revoke(key_id: int):
     try:
         record = service.revoke_key(db, g.shop.id, key_id)

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 
 from plugin.admin import embedded, shop_settings
 from plugin.admin.auth import request_session
-from plugin.admin.kit import admin_blueprint
+from plugin.admin.kit import ID32, admin_blueprint
 from plugin.loyalty import admin_service as service
 from plugin.loyalty import ledger
 from plugin.loyalty.adjustments import MAX_REASON, AdjustmentRefused
@@ -343,7 +343,7 @@ def rewards():
     return _reward_page()
 
 
-@bp.get("/rewards/<id:reward_id>")
+@bp.get(f"/rewards/<{ID32}:reward_id>")
 def reward(reward_id: int):
     return _reward_page(service.get_reward(request_session(), g.shop.id, reward_id))
 
@@ -361,7 +361,7 @@ def _field_errors(messages) -> dict:
 
 
 @bp.post("/rewards")
-@bp.post("/rewards/<id:reward_id>")
+@bp.post(f"/rewards/<{ID32}:reward_id>")
 def save_reward(reward_id: int | None = None):
     existing = service.get_reward(request_session(), g.shop.id, reward_id) if reward_id is not None else None
     typed, data = _reward_form()
@@ -376,7 +376,7 @@ def save_reward(reward_id: int | None = None):
     return redirect(url_for(".reward", reward_id=saved.id))
 
 
-@bp.post("/rewards/<id:reward_id>/deactivate")
+@bp.post(f"/rewards/<{ID32}:reward_id>/deactivate")
 def deactivate_reward(reward_id: int):
     service.deactivate_reward(request_session(), g.shop.id, reward_id)
     flash(gettext("Reward deactivated: members no longer see it; codes issued already still work."), "success")
@@ -407,13 +407,13 @@ def tiers():
     return _tier_page()
 
 
-@bp.get("/tiers/<id:tier_id>")
+@bp.get(f"/tiers/<{ID32}:tier_id>")
 def tier(tier_id: int):
     return _tier_page(service.get_tier(request_session(), g.shop.id, tier_id))
 
 
 @bp.post("/tiers")
-@bp.post("/tiers/<id:tier_id>")
+@bp.post(f"/tiers/<{ID32}:tier_id>")
 def save_tier(tier_id: int | None = None):
     """Preview (the default button: who would move, nothing written) or Save (writes, queues the
     recalculation)."""
@@ -435,7 +435,7 @@ def save_tier(tier_id: int | None = None):
     return _tier_page(service.get_tier(session, g.shop.id, tier_id) if tier_id else None, typed, preview=result)
 
 
-@bp.post("/tiers/<id:tier_id>/delete")
+@bp.post(f"/tiers/<{ID32}:tier_id>/delete")
 def delete_tier(tier_id: int):
     service.delete_tier(request_session(), g.shop.id, tier_id)
     flash(gettext("Tier deleted. Its members are placed again in a moment."), "success")
