@@ -93,12 +93,18 @@ class Database:
 
         if not has_app_context():
             with self.engine.connect() as conn:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield self._outside_transactions(conn)
             return
         held = g.get("storecare_reading")
         if held is None or held.closed:
-            held = g.storecare_reading = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            held = g.storecare_reading = self._outside_transactions(self.engine.connect())
         yield held
+
+    def _outside_transactions(self, conn: Connection) -> Connection:
+        # SQLite's driver begins a transaction only before a write, so a read is already outside one;
+        # asking for autocommit there costs a PRAGMA when the connection is taken and another when it
+        # is given back (9 % of a loaded read's samples)
+        return conn if conn.dialect.name == "sqlite" else conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def session(self) -> Session:
         if self._sessions is None:

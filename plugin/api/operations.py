@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, wraps
 
+import orjson
 from flask import Response, jsonify, request
 from marshmallow import Schema, ValidationError
 from marshmallow.experimental.context import Context
@@ -106,11 +107,13 @@ def respond(op: Operation, result) -> Response:
         response = Response(status=reply.status or op.status)
     else:
         if reply.dumped:
-            body = reply.data
+            # plain JSON types only, so orjson writes it (a fifth of the time of Flask's encoder, which
+            # was 4 % of a loaded storefront read); keys keep the view's order
+            response = Response(orjson.dumps(reply.data), mimetype="application/json")
         else:
             with Context(dict(reply.context or {})):
                 body = _dumper(op.response).dump(reply.data)
-        response = jsonify(body)
+            response = jsonify(body)
         response.status_code = reply.status or op.status
     for name, value in (reply.headers or {}).items():
         response.headers[name] = value
