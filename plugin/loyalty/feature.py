@@ -43,9 +43,9 @@ FEATURE = Feature(
     subscribers=(
         Subscriber("loyalty.points", ("OrderPaid", "OrderRefunded", "OrderCancelled", "OrderFulfilled",
                                       "OrderDeleted", "CustomerCreated"), "plugin.loyalty.earning:handle", batch=True),
-        Subscriber("loyalty.rewards_used", "OrderPaid", "plugin.loyalty.redemption:mark_used"),
+        Subscriber("loyalty.rewards_used", "OrderPaid", "plugin.loyalty.redemption:mark_used_in_run", batch=True),
         Subscriber("loyalty.referrals", ("OrderPaid", "OrderRefunded", "OrderCancelled"),
-                   "plugin.loyalty.referrals:on_order"),
+                   "plugin.loyalty.referrals:on_orders", batch=True),
     ),
     messages=(MessageKind("loyalty.points_expiring", lazy_gettext("Loyalty points about to expire")),),
     commands=("plugin.loyalty.cli:loyalty_cli",),  # with the rewards' commands (plugin/loyalty/cli_rewards.py)

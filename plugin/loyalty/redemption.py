@@ -360,6 +360,31 @@ def _refused(db, redemption: Redemption, message: str) -> Redemption:
 
 # -- a code used by an order ----------------------------------------------------------------------
 
+def mark_used_in_run(session: Session, events: list) -> None:
+    """Subscriber ``loyalty.rewards_used``, a batch one: ``mark_used`` for a run of the shop's paid
+    orders. Most orders use no code of ours, so one statement reads the run's orders' codes and one
+    finds which of them are redemptions still to be used; only those orders are marked, in order."""
+    shop_id = events[0].shop_id
+    order_ids = [event.payload.get("order_id") for event in events]
+    codes_of = {order_id: _codes(codes) for order_id, codes in session.execute(
+        select(Order.id, Order.discount_codes).where(Order.shop_id == shop_id, Order.id.in_(
+            [i for i in order_ids if isinstance(i, int)])))}
+    wanted = set().union(*codes_of.values()) if codes_of else set()
+    if not wanted:
+        return
+    ours = set(session.scalars(select(Redemption.code).where(
+        Redemption.shop_id == shop_id, Redemption.code.in_(wanted), Redemption.status.in_(("issued", "pending")))))
+    if not ours:
+        return
+    for event in events:
+        if codes_of.get(event.payload.get("order_id"), set()) & {code.upper() for code in ours}:
+            mark_used(session, event)
+
+
+def _codes(discount_codes) -> set[str]:
+    return {str(code).strip().upper() for code in discount_codes or () if str(code).strip()}
+
+
 def mark_used(session: Session, event) -> None:
     """Subscriber ``loyalty.rewards_used`` (OrderPaid): a redemption of the shop whose code the order
     used (compared without regard to case, as checkouts do) becomes ``used`` by that order. The
@@ -367,9 +392,7 @@ def mark_used(session: Session, event) -> None:
     is left as it is, so the event handled again changes nothing. Writes in ``session``, never commits."""
     order = session.scalar(select(Order).where(Order.shop_id == event.shop_id,
                                                Order.id == event.payload.get("order_id")))
-    if order is None or not order.discount_codes:
-        return
-    codes = {str(code).strip().upper() for code in order.discount_codes if str(code).strip()}
+    codes = _codes(order.discount_codes) if order is not None else set()
     if not codes:
         return
     session.execute(update(Redemption).where(

@@ -253,6 +253,40 @@ def _join_checks(session: Session, advocate: LoyaltyMember, email: str, ip: str 
 
 # -- the friend's orders ---------------------------------------------------------------------------
 
+def on_orders(session: Session, events: list) -> None:
+    """The subscriber ``loyalty.referrals``, a batch one: ``on_order`` for a run of the shop's order
+    events. Most orders are no referred friend's: one statement reads the run's orders, one finds the
+    referrals any of them may concern (by the friend's email or customer, or as the friend's first
+    order), and only those orders' events are handled, in order."""
+    shop_id = events[0].shop_id
+    current = [e for e in events if not getattr(e.data, "historical", False)]
+    if not current:
+        return
+    orders = list(session.scalars(select(Order).where(Order.shop_id == shop_id,
+                                                      Order.id.in_({e.data.order_id for e in current}))))
+    if not orders:
+        return
+    emails = {_maybe_normalised(o.email) for o in orders if o.email} - {None, ""}
+    customers = {o.customer_id for o in orders if o.customer_id is not None}
+    concerned = [Referral.order_id.in_([o.id for o in orders])]
+    if emails:
+        concerned.append(Referral.friend_email.in_(emails))
+    if customers:
+        concerned.append(Referral.friend_customer_id.in_(customers))
+    found = session.execute(select(Referral.friend_email, Referral.friend_customer_id, Referral.order_id).where(
+        Referral.shop_id == shop_id, or_(*concerned))).all()
+    if not found:
+        return
+    emails = {row.friend_email for row in found}
+    customers = {row.friend_customer_id for row in found}
+    first_orders = {row.order_id for row in found}
+    chosen = {o.id for o in orders if o.id in first_orders or o.customer_id in customers
+              or (o.email and _maybe_normalised(o.email) in emails)}
+    for event in current:
+        if event.data.order_id in chosen:
+            on_order(session, event)
+
+
 def on_order(session: Session, event) -> None:
     """The subscriber ``loyalty.referrals``: writes in the event's transaction, never commits."""
     data = event.data

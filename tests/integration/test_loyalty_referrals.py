@@ -76,21 +76,57 @@ def friend_orders(db, world, email, total="150.00", customer=None, **kw):
 
 
 def deliver(db, world, name, order_id, **extra):
+    deliver_run(db, world, [(name, order_id)])
+
+
+def deliver_run(db, world, facts):
+    """The subscriber's run: the events of ``facts`` ((name, order id), ...) in one transaction."""
     with db.uow() as s:
         from plugin.sync.models import Order
 
-        order = s.get(Order, order_id)
-        common = dict(source="webhook", historical=False, occurred_at=None, order_id=order.id,
-                      order_platform_id=order.platform_id, order_number=order.number, customer_id=order.customer_id,
-                      customer_platform_id=None, currency=order.currency, total=str(order.total))
-        payload = {"OrderPaid": lambda: OrderPaid(**common, subtotal=str(order.total), total_tax="0",
-                                                  total_discounts="0", line_items=()),
-                   "OrderRefunded": lambda: OrderRefunded(**common, refund_platform_id="r1", amount=str(order.total),
-                                                          total_refunded=str(order.total)),
-                   "OrderCancelled": lambda: OrderCancelled(**common, reason="customer")}[name]()
-        referrals.on_order(s, Event(id=1, shop_id=world["shop_id"], name=name, key=f"{name}:{order.id}",
-                                    payload=payload.to_json()))
+        run = []
+        for number, (name, order_id) in enumerate(facts, 1):
+            order = s.get(Order, order_id)
+            run.append(Event(id=number, shop_id=world["shop_id"], name=name, key=f"{name}:{order.id}",
+                             payload=fact(name, order).to_json()))
+        referrals.on_orders(s, run)
         s.commit()
+
+
+def fact(name, order):
+    common = dict(source="webhook", historical=False, occurred_at=None, order_id=order.id,
+                  order_platform_id=order.platform_id, order_number=order.number, customer_id=order.customer_id,
+                  customer_platform_id=None, currency=order.currency, total=str(order.total))
+    if name == "OrderPaid":
+        return OrderPaid(**common, subtotal=str(order.total), total_tax="0", total_discounts="0", line_items=())
+    if name == "OrderRefunded":
+        return OrderRefunded(**common, refund_platform_id="r1", amount=str(order.total),
+                             total_refunded=str(order.total))
+    return OrderCancelled(**common, reason="customer")
+
+
+def test_a_run_of_orders_rewards_only_the_referred_friends_first_order_and_a_later_run_reverses_it(db, world):
+    """The subscriber gets the shop's orders as runs: the friend's (by email, by account) among others'
+    is found with one statement for the run, and handled as alone."""
+    by_email = register(db, world, "ola.nowak@gmail.com")
+    others = [friend_orders(db, world, f"stranger{n}@example.com") for n in range(3)]
+    first = friend_orders(db, world, "Ola.Nowak+x@gmail.com")
+    second = friend_orders(db, world, "ola.nowak@gmail.com")
+
+    deliver_run(db, world, [("OrderPaid", others[0]), ("OrderPaid", first), ("OrderPaid", others[1]),
+                            ("OrderPaid", second)])
+
+    assert referral(db, by_email.referral_id).order_id == first  # the first of the run, not the second
+    assert [(e.points, e.state) for e in entries(db, world)] == [(200, "pending")]
+    with db.uow() as s:
+        from plugin.sync.models import Order
+
+        for cancelled in (others[2], first):
+            s.get(Order, cancelled).cancelled_at, s.get(Order, cancelled).financial_status = utcnow(), "voided"
+        s.commit()
+    deliver_run(db, world, [("OrderCancelled", others[2]), ("OrderCancelled", first)])
+    assert referral(db, by_email.referral_id).status == "rejected"
+    assert [(e.points, e.state) for e in entries(db, world)] == [(200, "reversed")]
 
 
 def test_emails_are_normalised_by_case_alias_and_gmail_dots():

@@ -61,15 +61,44 @@ def test_an_order_paid_with_the_code_marks_it_used_once_and_another_shops_code_i
     # the same order delivered again (a webhook twice) changes nothing
     with db.uow() as s:
         order = s.get(Order, first.used_order_id)
-    from plugin.loyalty.redemption import mark_used
+    from plugin.loyalty.redemption import mark_used_in_run
     from plugin.sync.events import Event
     with db.uow() as s:
-        mark_used(s, Event(id=0, shop_id=shop.shop_id, name="OrderPaid", key=order.platform_id,
-                           payload={"order_id": order.id}))
+        mark_used_in_run(s, [Event(id=0, shop_id=shop.shop_id, name="OrderPaid", key=order.platform_id,
+                                   payload={"order_id": order.id})])
         s.commit()
     assert (redemption(db, ours.id).used_at, redemption(db, ours.id).used_order_id) == (first.used_at,
                                                                                       first.used_order_id)
     with db.uow() as s:  # another shop's event naming this order finds nothing
-        mark_used(s, Event(id=0, shop_id=other.shop_id, name="OrderPaid", key="x", payload={"order_id": order.id}))
+        mark_used_in_run(s, [Event(id=0, shop_id=other.shop_id, name="OrderPaid", key="x",
+                                   payload={"order_id": order.id})])
         s.commit()
     assert redemption(db, theirs.id).status == "issued"
+
+
+def test_a_run_of_paid_orders_marks_each_code_by_the_order_that_used_it(app, db, queue):
+    """The subscriber gets the shop's paid orders as runs; the codes (any case) are found for the run at
+    once, and each redemption is marked used by its own order."""
+    from plugin.loyalty.redemption import mark_used_in_run
+    from plugin.shops.models import Shop
+    from plugin.sync.events import Event
+    from tests.factories import make_customer, make_order
+
+    shop = support.program(app, db, queue, points=3000)
+    first, second, kept = (redeem(db, shop.shop_id, shop.member_id, support.reward(db, shop.shop_id), key=k)
+                           for k in ("a", "b", "c"))
+    with db.uow() as s:
+        store = s.get(Shop, shop.shop_id)
+        buyer = make_customer(s, store)
+        orders = [make_order(s, store, buyer, discount_codes=codes)
+                  for codes in ([], [second.code.lower()], ["NOT-OURS"], [first.code, "NOT-OURS"])]
+        s.commit()
+        ids = [o.id for o in orders]
+    with db.uow() as s:
+        mark_used_in_run(s, [Event(id=n, shop_id=shop.shop_id, name="OrderPaid", key=str(i),
+                                   payload={"order_id": i}) for n, i in enumerate(ids)])
+        s.commit()
+
+    assert (redemption(db, first.id).status, redemption(db, first.id).used_order_id) == ("used", ids[3])
+    assert (redemption(db, second.id).status, redemption(db, second.id).used_order_id) == ("used", ids[1])
+    assert redemption(db, kept.id).status == "issued"
