@@ -100,6 +100,19 @@ class Database:
             held = g.storecare_reading = self._outside_transactions(self.engine.connect())
         yield held
 
+    def execute_alone(self, statement, params: dict | None = None) -> list:
+        """Run one statement in a transaction of its own and commit it; returns its rows (RETURNING),
+        or [] for a statement that returns none. On PostgreSQL the statement commits on its own (one
+        round trip, not BEGIN, the statement and COMMIT): the job queue's bookkeeping, a claim or a
+        job's end, is a statement each, three of them for every job a worker runs."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                with conn.begin():
+                    result = conn.execute(statement, params)
+                    return result.all() if result.returns_rows else []
+            result = conn.execution_options(isolation_level="AUTOCOMMIT").execute(statement, params)
+            return result.all() if result.returns_rows else []
+
     def _outside_transactions(self, conn: Connection) -> Connection:
         # SQLite's driver begins a transaction only before a write, so a read is already outside one;
         # asking for autocommit there costs a PRAGMA when the connection is taken and another when it

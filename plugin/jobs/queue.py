@@ -147,7 +147,7 @@ class JobQueue:
     # -- running
     def _run(self, job_id: int) -> None:
         with self.app.app_context():
-            self.run_job(job_id)
+            self.run_job(job_id, report=False)
 
     def _run_many(self, job_ids: list[int]) -> None:
         """Run a pushed batch one job after another; a job that asks to be retried goes back to the
@@ -159,25 +159,26 @@ class JobQueue:
                 except RetryTask as retry:
                     self.push(job_id, delay=retry.delay or backoff_seconds(1))
 
-    def run_job(self, job_id: int) -> str:
-        """Run one attempt of a job. Returns the JobRun's status afterwards."""
+    def run_job(self, job_id: int, report: bool = True) -> str:
+        """Run one attempt of a job. Returns the JobRun's status afterwards (``report`` false: a job
+        that could not be claimed says ``"not claimed"`` without reading its status, as Huey's runs
+        need not know)."""
         db = self.app.extensions["storecare.db"]
         now = utcnow()
-        with db.uow() as session:
-            claimed = session.execute(
-                update(JobRun)
-                .where(JobRun.id == job_id, JobRun.status.in_(("queued", "retrying", "running")),
-                       or_(JobRun.status != "running", JobRun.lease_until < now))
-                .values(status="running", attempts=JobRun.attempts + 1, started_at=now,
-                        lease_until=now + timedelta(seconds=self.settings.job_lease_seconds))
-                .returning(JobRun.name, JobRun.args, JobRun.attempts, JobRun.max_attempts)
-                .execution_options(synchronize_session=False)
-            ).first()
-            session.commit()
-            if claimed is None:  # done, failed, or running elsewhere (e.g. taken over by another job)
+        claimed = db.execute_alone(
+            update(JobRun)
+            .where(JobRun.id == job_id, JobRun.status.in_(("queued", "retrying", "running")),
+                   or_(JobRun.status != "running", JobRun.lease_until < now))
+            .values(status="running", attempts=JobRun.attempts + 1, started_at=now,
+                    lease_until=now + timedelta(seconds=self.settings.job_lease_seconds))
+            .returning(JobRun.name, JobRun.args, JobRun.attempts, JobRun.max_attempts))
+        if not claimed:  # done, failed, or running elsewhere (e.g. taken over by another job)
+            if not report:
+                return "not claimed"
+            with db.uow() as session:
                 return session.scalar(select(JobRun.status).where(JobRun.id == job_id)) or "missing"
-            name, args, attempts, max_attempts = claimed.name, dict(claimed.args or {}), claimed.attempts, \
-                claimed.max_attempts
+        name, args, attempts, max_attempts = claimed[0].name, dict(claimed[0].args or {}), claimed[0].attempts, \
+            claimed[0].max_attempts
         spec = self._jobs.get(name)
         try:
             if spec is None:
@@ -205,16 +206,13 @@ class JobQueue:
         dies first, their lease runs out and ``recover_stalled`` queues them again."""
         db = self.app.extensions["storecare.db"]
         now = utcnow()
-        with db.uow() as session:
-            waiting = select(JobRun.id).where(JobRun.shop_id == shop_id, JobRun.status == "queued",
-                                              JobRun.name == name).order_by(JobRun.id).limit(limit)
-            taken = session.execute(
-                update(JobRun).where(JobRun.id.in_(waiting.scalar_subquery()), JobRun.status == "queued")
-                .values(status="running", attempts=JobRun.attempts + 1, started_at=now,
-                        lease_until=now + timedelta(seconds=self.settings.job_lease_seconds))
-                .returning(JobRun.id, JobRun.args)
-                .execution_options(synchronize_session=False)).all()
-            session.commit()
+        waiting = select(JobRun.id).where(JobRun.shop_id == shop_id, JobRun.status == "queued",
+                                          JobRun.name == name).order_by(JobRun.id).limit(limit)
+        taken = db.execute_alone(
+            update(JobRun).where(JobRun.id.in_(waiting.scalar_subquery()), JobRun.status == "queued")
+            .values(status="running", attempts=JobRun.attempts + 1, started_at=now,
+                    lease_until=now + timedelta(seconds=self.settings.job_lease_seconds))
+            .returning(JobRun.id, JobRun.args))
         return [(job_id, dict(args or {})) for job_id, args in taken]
 
     def end_taken(self, job_ids: list[int], done: bool) -> None:
@@ -222,24 +220,18 @@ class JobQueue:
         (their attempt not counted) and pushed."""
         if not job_ids:
             return
-        db = self.app.extensions["storecare.db"]
-        with db.uow() as session:
-            values = ({"status": "succeeded", "finished_at": utcnow(), "last_error": None, "lease_until": None}
-                      if done else {"status": "queued", "attempts": JobRun.attempts - 1, "lease_until": None})
-            session.execute(update(JobRun).where(JobRun.id.in_(job_ids), JobRun.status == "running")
-                            .values(**values).execution_options(synchronize_session=False))
-            session.commit()
+        values = ({"status": "succeeded", "finished_at": utcnow(), "last_error": None, "lease_until": None}
+                  if done else {"status": "queued", "attempts": JobRun.attempts - 1, "lease_until": None})
+        self.app.extensions["storecare.db"].execute_alone(
+            update(JobRun).where(JobRun.id.in_(job_ids), JobRun.status == "running").values(**values))
         if not done:
             self.push_many(list(job_ids))
 
     def _finish(self, job_id: int, status: str, error: str | None) -> None:
-        db = self.app.extensions["storecare.db"]
-        with db.uow() as session:
-            values = {"status": status, "last_error": error, "lease_until": None}
-            if status in ("succeeded", "failed"):
-                values["finished_at"] = utcnow()
-            session.execute(update(JobRun).where(JobRun.id == job_id).values(**values))
-            session.commit()
+        values = {"status": status, "last_error": error, "lease_until": None}
+        if status in ("succeeded", "failed"):
+            values["finished_at"] = utcnow()
+        self.app.extensions["storecare.db"].execute_alone(update(JobRun).where(JobRun.id == job_id).values(**values))
 
     # -- operator tools
     def retry_all(self, job_ids: list[int]) -> list[JobRun]:
