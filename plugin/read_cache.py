@@ -47,15 +47,19 @@ class ReadCache:
         event.listen(sessions, "after_transaction_end", _forget_touched)
         event.listen(sessions, "after_commit", self._after_commit)
 
-    def get(self, key: Hashable, load: Callable[[], Any], *watched: type) -> Any:
+    def get(self, key: Hashable, load: Callable[[], Any], *watched: type,
+            keep: Callable[[Any], bool] | None = None) -> Any:
         """The value kept for ``key``, or ``load()`` kept for TTL seconds and dropped early when a write
-        to one of the ``watched`` models commits in this process."""
+        to one of the ``watched`` models commits in this process. ``keep``: whether a loaded value is
+        kept at all (a customer not mirrored yet is not: the next request may find them)."""
         now = self._clock()
         found = self._entries.get(key)
         if found is not None and found[0] > now:
             return found[1]
         generation = self._generation
         value = load()
+        if keep is not None and not keep(value):
+            return value
         with self._lock:
             if generation == self._generation:  # nothing was dropped while loading: the value is current
                 if len(self._entries) >= self.MAX_ENTRIES:

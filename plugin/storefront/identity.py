@@ -278,7 +278,8 @@ def _read_checked(session: Session, token: str, now: datetime | None, unverified
 def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
     """The shopper; the customer's id in our mirror is looked up when first asked for (``Shopper``),
     and kept a few seconds in the process like the shop's secrets: it never changes for a customer, and
-    a write to customers in this process (an erasure, a sync) drops it at once."""
+    a write to customers in this process (an erasure, a sync) drops it at once. A customer not found
+    (not mirrored yet) is not kept: their first order's points must show as soon as they are credited."""
     if platform_customer_id is None:
         return Shopper(shop_id, None, None)
     db = current_app.extensions["storecare.db"]
@@ -290,7 +291,11 @@ def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
 
     key = customer_key(shop_id, platform_customer_id)
     return Shopper(shop_id, platform_customer_id=platform_customer_id,
-                   find=lambda: db.reads.get(key, load, Customer))
+                   find=lambda: db.reads.get(key, load, Customer, keep=_mirrored))
+
+
+def _mirrored(customer_id: int | None) -> bool:
+    return customer_id is not None  # one not mirrored yet may be any moment: looked up again next time
 
 
 def customer_key(shop_id: int, platform_customer_id: str) -> tuple:

@@ -208,3 +208,45 @@ def _member_id(session) -> int:
     from sqlalchemy import select
 
     return session.scalar(select(LoyaltyMember.id))
+
+
+def test_a_shopper_not_mirrored_yet_is_looked_up_again_and_sees_their_points_once_mirrored(settings_with, db):
+    """A new customer's first order: their widget asks before the worker has mirrored them. Another
+    process (the worker) mirrors and credits them; the next read shows the points, not "not a member"
+    kept for a few seconds."""
+    from flask import current_app
+
+    from plugin.admin.shop_settings import save, section
+    from plugin.loyalty.settings import DEFAULTS
+    from plugin.shops.models import Shop
+
+    worker = create_app(settings_with())
+    web = create_app(settings_with())
+    metadata.create_all(worker.extensions["storecare.db"].engine)
+    try:
+        with worker.app_context():
+            wdb = worker.extensions["storecare.db"]
+            with wdb.uow() as session:
+                shop = make_shop(session, domain="new.sandbox.test")
+                shop.credentials_encrypted = worker.extensions["storecare.vault"].encrypt(
+                    {"storefront_secret": "storefront-secret-" + "0" * 16})
+                session.commit()
+                save(session, shop.id, section(current_app, "loyalty"), {**DEFAULTS, "enabled": True})
+            with wdb.uow() as session:
+                token = issue_shopper_token(session.get(Shop, shop.id), "c-new")
+            client = web.test_client()
+            before = client.get("/storefront/api/v1/loyalty/me", headers={TOKEN_HEADER: token})
+            with wdb.uow() as session:
+                customer = make_customer(session, session.get(Shop, shop.id))
+                customer.platform_id = "c-new"
+                session.commit()
+                ledger.credit(session, ensure_member(session, shop.id, customer.id), 900, source="manual",
+                              source_id="order", reason="Order")
+                session.commit()
+            after = client.get("/storefront/api/v1/loyalty/me", headers={TOKEN_HEADER: token})
+    finally:
+        worker.extensions["storecare.db"].dispose()
+        web.extensions["storecare.db"].dispose()
+
+    assert before.get_json()["balance"]["approved"] == 0
+    assert after.get_json()["balance"]["approved"] == 900
