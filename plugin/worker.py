@@ -7,7 +7,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-
 # Worker threads by queue. A job mostly waits for the database; with Redis and PostgreSQL, 4 threads
 # overlap those waits (bench/loyalty_latency.py, 200 orders/s: 159 orders/s through with 2 threads, 186
 # with 4). On SQLite, one writer at a time: 4 threads only wait for each other (p99 0.72 s with 2, 1.33 s
