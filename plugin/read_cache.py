@@ -39,7 +39,8 @@ class ReadCache:
 
     def __init__(self, sessions: sessionmaker, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
-        self._entries: dict[Hashable, tuple[float, Any, frozenset[type]]] = {}
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._watching: dict[type, set[Hashable]] = {}  # a model: the keys dropped when it is written
         self._lock = threading.Lock()  # writers only; a read is one dict lookup
         self._generation = 0  # bumped by each drop, so a load that raced with a drop is not kept
         event.listen(sessions, "after_flush", _note_flushed)
@@ -56,6 +57,10 @@ class ReadCache:
         found = self._entries.get(key)
         if found is not None and found[0] > now:
             return found[1]
+        for model in watched:  # before the load: a write to it from now on bumps the generation
+            if model not in self._watching:
+                with self._lock:
+                    self._watching.setdefault(model, set())
         generation = self._generation
         value = load()
         if keep is not None and not keep(value):
@@ -64,18 +69,31 @@ class ReadCache:
             if generation == self._generation:  # nothing was dropped while loading: the value is current
                 if len(self._entries) >= self.MAX_ENTRIES:
                     self._entries.clear()
-                self._entries[key] = (now + self.TTL, value, frozenset(watched))
+                    for keys in self._watching.values():
+                        keys.clear()
+                self._entries[key] = (now + self.TTL, value)
+                for model in watched:
+                    self._watching.setdefault(model, set()).add(key)
         return value
 
     def drop(self, models: set[type] | None = None) -> None:
-        """Drop the entries watching any of ``models`` (None: every entry)."""
+        """Drop the entries watching any of ``models`` (None: every entry). A write to a model nothing
+        watches (a ledger entry, an idempotency key) costs nothing here."""
         with self._lock:
-            self._generation += 1
             if models is None:
+                self._generation += 1
                 self._entries.clear()
+                for keys in self._watching.values():
+                    keys.clear()
                 return
-            for key in [k for k, (_, _, watched) in self._entries.items() if watched & models]:
-                del self._entries[key]
+            hit = [model for model in models if model in self._watching]
+            if not hit:
+                return
+            self._generation += 1
+            for model in hit:
+                for key in self._watching[model]:
+                    self._entries.pop(key, None)
+                self._watching[model] = set()
 
     def _after_commit(self, session: Session) -> None:
         touched = session.info.get(_TOUCHED)  # read by every cache on these sessions, cleared at the end
