@@ -1,6 +1,7 @@
 """The demo's program (``make demo``): the loyalty program on for the demo shop with the default rules,
-three tiers by spend (Bronze 0, Silver 300, Gold 1000 in the shop's currency), and its history imported
-from the seeded orders (the import job queued by turning the program on waits for the first sync).
+three tiers by spend (Bronze 0, Silver 300, Gold 1000 in the shop's currency; named in the shop's
+language), and its history imported from the seeded orders (the import job queued by turning the
+program on waits for the first sync).
 Seeded once: a second run of the demo leaves what the merchant changed as it is."""
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from plugin.admin.models import ShopSetting
 from plugin.loyalty.models import Tier
 from plugin.loyalty.settings import DEFAULTS, SECTION
 
-TIERS = (  # name, spend to enter, earn multiplier, birthday bonus, free shipping
-    ("Bronze", Decimal("0"), Decimal("1"), 0, False),
-    ("Silver", Decimal("300"), Decimal("1.25"), 50, False),
-    ("Gold", Decimal("1000"), Decimal("1.5"), 100, True),
+TIERS = (  # name (the shop's language when seeded), spend to enter, earn multiplier, birthday bonus, free shipping
+    (N_("Bronze"), Decimal("0"), Decimal("1"), 0, False),
+    (N_("Silver"), Decimal("300"), Decimal("1.25"), 50, False),
+    (N_("Gold"), Decimal("1000"), Decimal("1.5"), 100, True),
 )
 
 
@@ -29,10 +30,14 @@ def seed_program(session: Session, shop_id: int) -> bool:
                                                    ShopSetting.section == SECTION)) is not None:
         return False
     if session.scalar(select(Tier.id).where(Tier.shop_id == shop_id).limit(1)) is None:
+        from plugin.loyalty.rewards import shop_text
+        from plugin.shops.models import Shop
+
+        shop = session.get(Shop, shop_id)
         for position, (name, threshold, multiplier, birthday, free_shipping) in enumerate(TIERS):
-            session.add(Tier(shop_id=shop_id, name=name, position=position, entry_threshold=threshold,
-                             retention_threshold=threshold, earn_multiplier=multiplier, birthday_bonus=birthday,
-                             free_shipping=free_shipping))
+            session.add(Tier(shop_id=shop_id, name=shop_text(shop, name), position=position,
+                             entry_threshold=threshold, retention_threshold=threshold, earn_multiplier=multiplier,
+                             birthday_bonus=birthday, free_shipping=free_shipping))
         session.flush()
     seed_rewards(session, shop_id)
     # saving with the program turned on queues the import of the seeded orders (and commits)

@@ -54,7 +54,7 @@ def test_turning_a_program_on_gives_a_shop_without_rewards_the_default_ones_once
 
 
 def test_the_demo_rewards_of_a_polish_shop_are_named_in_polish(app, db, queue):
-    """The demo's shop is Polish: its shoppers read the rewards' names in Polish."""
+    """The demo's shop is Polish: its shoppers read the rewards' and tiers' names in Polish."""
     from plugin.shops.models import Shop
 
     sandbox = install(app, db, customers=2, orders=2)
@@ -63,5 +63,7 @@ def test_the_demo_rewards_of_a_polish_shop_are_named_in_polish(app, db, queue):
         s.commit()
         seed_program(s, sandbox.shop_id)
         names = s.scalars(select(Reward.name).where(Reward.shop_id == sandbox.shop_id).order_by(Reward.position)).all()
+        tiers = s.scalars(select(Tier.name).where(Tier.shop_id == sandbox.shop_id).order_by(Tier.position)).all()
     assert names == ["10,00\u00a0zł rabatu na zamówienie", "10% rabatu na zamówienie", "Darmowa dostawa",
                      "Rabat za punkty", "Środki w sklepie"]
+    assert tiers == ["Brązowy", "Srebrny", "Złoty"]
