@@ -89,12 +89,18 @@ class RedemptionListSchema(Schema):
 def _member(session, *, enrol: bool) -> tuple[int, LoyaltyMember | None]:
     """The shop and the shopper's member (None: not a member); a guest is asked to sign in; the
     program off is a 404 problem. ``enrol``: with auto-enrolment, a customer becomes a member now."""
-    shopper = current_shopper()
-    if shopper.is_guest:
-        raise sign_in_required(gettext("Sign in to use your points"), gettext("Sign in to the store first."))
+    shopper = _signed_in()
     if not program(session, shopper.shop_id)["enabled"]:
         raise _program_off()
     return shopper.shop_id, enrolled_member(db, shopper.shop_id, shopper.customer_id, enrol=enrol)
+
+
+def _signed_in() -> Shopper:
+    """The shopper, who must be signed in: a guest is asked to sign in."""
+    shopper = current_shopper()
+    if shopper.is_guest:
+        raise sign_in_required(gettext("Sign in to use your points"), gettext("Sign in to the store first."))
+    return shopper
 
 
 @routes.get("/loyalty/rewards", summary="The rewards the member may redeem", response=RewardListSchema,
@@ -106,9 +112,7 @@ def rewards():
     The widget asks for this on every open, so it is read lean: the program, the rewards and the tiers
     as kept a few seconds in the process (``db.reads``), the member as one row. Redeeming reads all of
     them again in its own transaction."""
-    shopper = current_shopper()
-    if shopper.is_guest:
-        raise sign_in_required(gettext("Sign in to use your points"), gettext("Sign in to the store first."))
+    shopper = _signed_in()
     if not program_shown(shopper.shop_id)["enabled"]:
         raise _program_off()
     member = _member_row(shopper)

@@ -217,13 +217,16 @@ def _signers(db, domain: str) -> tuple[tuple[int, str], ...]:
     """(shop id, storefront secret) of each installed shop on ``domain``, oldest first."""
     with db.reading() as conn:
         rows = conn.execute(_INSTALLED_ON, {"domain": domain}).all()
-    found = []
-    for shop_id, credentials in rows:
+    return tuple(_with_secrets(rows))
+
+
+def _with_secrets(shops):
+    """(shop id, storefront secret) for each (shop id, encrypted credentials) that holds a secret."""
+    for shop_id, credentials in shops:
         try:
-            found.append((shop_id, _secret_of(credentials)))
+            yield shop_id, _secret_of(credentials)
         except StorefrontNotConfigured:
             continue
-    return tuple(found)
 
 
 def read_shopper_token(token: str | None, now: datetime | None = None, *,
@@ -237,14 +240,9 @@ def read_shopper_token(token: str | None, now: datetime | None = None, *,
     _message, _signature, unverified = parse_token(token)
     db = current_app.extensions["storecare.db"]
     domain = unverified.shop_domain
-    for shop_id, secret in db.reads.get(("storefront.signers", domain), lambda: _signers(db, domain), Shop):
-        try:
-            claims = verify_token(secret, token, now)
-        except ShopperTokenExpired:
-            raise
-        except ShopperTokenError:
-            continue  # maybe signed by another platform's shop on the same domain
-        return _shopper(shop_id, claims.platform_customer_id)
+    found = _signed_by(db.reads.get(("storefront.signers", domain), lambda: _signers(db, domain), Shop), token, now)
+    if found is not None:
+        return found
     if session is None:
         with db.uow() as own:
             return _read_checked(own, token, now, unverified)
@@ -260,19 +258,24 @@ def _read_checked(session: Session, token: str, now: datetime | None, unverified
         # a WooCommerce store's plugin may name it otherwise than its shop's key (older plugins: the host)
         yield from (s for s in signing_candidates(session, unverified.shop_domain) if s not in exact)
 
-    for shop in candidates():
-        try:
-            secret = storefront_secret(shop)
-        except StorefrontNotConfigured:
-            continue
+    found = _signed_by(_with_secrets((shop.id, shop.credentials_encrypted) for shop in candidates()), token, now)
+    if found is None:
+        raise ShopperTokenError("The shopper token is invalid.")
+    return found
+
+
+def _signed_by(signers, token: str, now: datetime | None) -> Shopper | None:
+    """The shopper of the first (shop id, secret) of ``signers`` whose secret signed ``token``; None if
+    none did. A token a signer signed but that has expired raises ShopperTokenExpired."""
+    for shop_id, secret in signers:
         try:
             claims = verify_token(secret, token, now)
         except ShopperTokenExpired:
             raise
         except ShopperTokenError:
             continue  # maybe signed by another platform's shop on the same domain
-        return _shopper(shop.id, claims.platform_customer_id)
-    raise ShopperTokenError("The shopper token is invalid.")
+        return _shopper(shop_id, claims.platform_customer_id)
+    return None
 
 
 def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
