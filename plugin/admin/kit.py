@@ -193,9 +193,10 @@ def _pending_permissions(shop):
 
 def _navigation() -> list[dict]:
     entries = [{"item": item, "url": url_for(item.endpoint)} for item in nav_items(current_app)]
-    matching = [e for e in entries
-                if request.path == e["url"] or request.path.startswith(e["url"].rstrip("/") + "/")]
-    active = max(matching, key=lambda e: len(e["url"]), default=None)
+    for entry in entries:
+        entry["covers"] = (entry["item"].section or entry["url"]).rstrip("/")
+    matching = [e for e in entries if request.path == e["covers"] or request.path.startswith(e["covers"] + "/")]
+    active = max(matching, key=lambda e: len(e["covers"]), default=None)
     for entry in entries:
         entry["active"] = entry is active
     return entries

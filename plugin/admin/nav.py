@@ -27,6 +27,9 @@ class NavItem:
     label: object  # a str or a flask_babel LazyString
     icon: str = "dot"  # a name from templates/admin/_icons.html
     order: int = 100  # lower comes first
+    # the pages the item stands for, by path prefix (None: its own page and those under it), e.g.
+    # "/admin/loyalty" for an item opening /admin/loyalty/members: its rewards and tiers pages are its too
+    section: str | None = None
 
 
 def register_nav(app: Flask, item: NavItem) -> None:

@@ -14,7 +14,8 @@ GIFT = "M4 11h16v9H4v-9Zm-1-4h18v4H3V7Zm9 0v13M12 7S10.5 3 8 3.8C6 4.5 7.5 7 12 
 FEATURE = Feature(
     name="loyalty",
     blueprints=("plugin.loyalty.templates_bp:bp", "plugin.loyalty.merchant_api:bp", "plugin.loyalty.admin:bp"),
-    nav=(NavItem("loyalty_admin.members", lazy_gettext("Loyalty"), icon="star", order=35),),
+    nav=(NavItem("loyalty_admin.members", lazy_gettext("Loyalty"), icon="star", order=35,
+                 section="/admin/loyalty"),),
     jobs=(
         Job("loyalty.approve_points", "plugin.loyalty.tasks:approve_points_job",
             label=lazy_gettext("Approval of loyalty points")),

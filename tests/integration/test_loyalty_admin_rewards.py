@@ -102,3 +102,14 @@ def test_the_editor_speaks_polish(client, shop):
     bad = client.post("/admin/loyalty/rewards", data=form(cost="lots"))
     body = text(bad)
     assert "Enter a whole number." not in body and "Points it costs" not in body
+
+
+@pytest.mark.parametrize("path", ["/admin/loyalty/members", "/admin/loyalty/rewards", "/admin/loyalty/tiers"])
+def test_every_loyalty_page_marks_loyalty_in_the_navigation(client, shop, path):
+    """The item opens the members page, and stands for the section: on the rewards page it was the
+    overview that was marked, as /admin/ is a prefix of every page."""
+    sign_in(client, shop["shop"])
+
+    active = re.findall(r'<a href="([^"]+)" class="sidebar__link is-active"', client.get(path).text)
+
+    assert active == ["/admin/loyalty/members"]
