@@ -72,6 +72,7 @@ class Database:
         from plugin.read_cache import ReadCache
 
         self.reads = ReadCache(self._sessions)  # what the storefront repeats on every request (see there)
+        self._row_changes = None
 
     def init_app(self, app, url: str, threads: int | None = None) -> None:
         """``threads``: how many threads of this process may use the database at once (a web worker's
@@ -132,6 +133,16 @@ class Database:
             yield session
         finally:
             session.close()  # rolls back what was not committed; loaded objects stay readable
+
+    def row_changes(self):
+        """On PostgreSQL, this process's listener to the loyalty members any process writes
+        (plugin/row_changes.py), made when first asked for and stopped at dispose; None on SQLite."""
+        if self._row_changes is None and self.engine.dialect.name == "postgresql":
+            from plugin.row_changes import RowChanges
+
+            self._row_changes = RowChanges(self.engine, self.reads)
+            self.on_dispose(self._row_changes.stop)
+        return self._row_changes
 
     def on_dispose(self, callback) -> None:
         """Call ``callback`` before the engine is disposed (a thread holding a connection of its own)."""

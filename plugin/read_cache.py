@@ -13,7 +13,8 @@ How fresh it stays:
   every entry watching that model at once, so a merchant's change is read back at once in the process
   that made it (the admin's save, a test's setup); ORM bulk ``update()``/``delete()`` count too;
 - another process (another gunicorn worker, the worker) sees the change when its entry expires:
-  at most ``TTL`` seconds later. Only what is read for display is cached: what decides a write (a
+  at most ``TTL`` seconds later; a loyalty member's row on PostgreSQL, as soon as the write commits
+  (plugin/row_changes.py drops it by its key). Only what is read for display is cached: what decides a write (a
   redemption's cost, a balance) is read from the database in the write's own transaction.
 
 Values are shared between threads: keep them immutable (tuples, frozen dataclasses, plain numbers and
@@ -42,36 +43,40 @@ class ReadCache:
         self._entries: dict[Hashable, tuple[float, Any]] = {}
         self._watching: dict[type, set[Hashable]] = {}  # a model: the keys dropped when it is written
         self._lock = threading.Lock()  # writers only; a read is one dict lookup
-        self._generation = 0  # bumped by each drop, so a load that raced with a drop is not kept
+        # bumped by each drop of a model's entries (and all of them by a drop of everything), so that a
+        # load that raced with a drop of what it watches is not kept
+        self._generations: dict[type, int] = {}
+        self._epoch = 0
         event.listen(sessions, "after_flush", _note_flushed)
         event.listen(sessions, "do_orm_execute", _note_statement)
         event.listen(sessions, "after_transaction_end", _forget_touched)
         event.listen(sessions, "after_commit", self._after_commit)
 
     def get(self, key: Hashable, load: Callable[[], Any], *watched: type,
-            keep: Callable[[Any], bool] | None = None) -> Any:
-        """The value kept for ``key``, or ``load()`` kept for TTL seconds and dropped early when a write
-        to one of the ``watched`` models commits in this process. ``keep``: whether a loaded value is
-        kept at all (a customer not mirrored yet is not: the next request may find them)."""
+            keep: Callable[[Any], bool] | None = None, ttl: float | None = None) -> Any:
+        """The value kept for ``key``, or ``load()`` kept for ``ttl`` seconds (default ``TTL``) and
+        dropped early when a write to one of the ``watched`` models commits in this process, or when
+        ``drop_keys`` names it. ``keep``: whether a loaded value is kept at all (a customer not mirrored
+        yet is not: the next request may find them); asked after the load."""
         now = self._clock()
         found = self._entries.get(key)
         if found is not None and found[0] > now:
             return found[1]
-        for model in watched:  # before the load: a write to it from now on bumps the generation
+        for model in watched:  # before the load: a write to it from now on bumps its generation
             if model not in self._watching:
                 with self._lock:
                     self._watching.setdefault(model, set())
-        generation = self._generation
+        generation = self._generation_of(watched)
         value = load()
         if keep is not None and not keep(value):
             return value
         with self._lock:
-            if generation == self._generation:  # nothing was dropped while loading: the value is current
+            if generation == self._generation_of(watched):  # nothing it watches was dropped while loading
                 if len(self._entries) >= self.MAX_ENTRIES:
                     self._entries.clear()
                     for keys in self._watching.values():
                         keys.clear()
-                self._entries[key] = (now + self.TTL, value)
+                self._entries[key] = (now + (self.TTL if ttl is None else ttl), value)
                 for model in watched:
                     self._watching.setdefault(model, set()).add(key)
         return value
@@ -81,19 +86,28 @@ class ReadCache:
         watches (a ledger entry, an idempotency key) costs nothing here."""
         with self._lock:
             if models is None:
-                self._generation += 1
+                self._epoch += 1
                 self._entries.clear()
                 for keys in self._watching.values():
                     keys.clear()
                 return
             hit = [model for model in models if model in self._watching]
-            if not hit:
-                return
-            self._generation += 1
             for model in hit:
+                self._generations[model] = self._generations.get(model, 0) + 1
                 for key in self._watching[model]:
                     self._entries.pop(key, None)
                 self._watching[model] = set()
+
+    def drop_keys(self, model: type, keys) -> None:
+        """Drop these entries, which watch ``model`` (another process wrote what they hold:
+        plugin/row_changes.py); a load watching ``model`` meanwhile is not kept."""
+        with self._lock:
+            self._generations[model] = self._generations.get(model, 0) + 1
+            for key in keys:
+                self._entries.pop(key, None)
+
+    def _generation_of(self, watched: tuple[type, ...]) -> tuple[int, ...]:
+        return (self._epoch, *(self._generations.get(model, 0) for model in watched))
 
     def _after_commit(self, session: Session) -> None:
         touched = session.info.get(_TOUCHED)  # read by every cache on these sessions, cleared at the end

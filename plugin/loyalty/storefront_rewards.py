@@ -29,6 +29,7 @@ from plugin.loyalty.rewards import list_rewards
 from plugin.loyalty.settings import program, program_shown
 from plugin.loyalty.tiers import effective_tier
 from plugin.problems import Problem
+from plugin.row_changes import MEMBER_TTL, member_key
 from plugin.storefront.identity import Shopper
 from plugin.storefront.routes import StorefrontRoutes, current_shopper, sign_in_required
 from plugin.sync.models import Customer
@@ -141,17 +142,33 @@ _CUSTOMER_AND_MEMBER = select(
 
 
 def _member_row(shopper: Shopper):
-    """The member's balance and tiers as one row (None: not a member, or no customer mirrored). When
-    the shopper's customer id is not known yet, the same statement finds it (and the shopper learns it)."""
+    """The member's balance and tiers as one row (None: not a member, or no customer mirrored).
+
+    On PostgreSQL, while this process hears which members are written (plugin/row_changes.py), a
+    member's row is kept in the process, and so is the shopper's customer id: most reads send nothing
+    to the database. Otherwise (SQLite, or not listening yet), when the shopper's customer id is not
+    known yet, one statement finds it and the member (and the shopper learns it)."""
+    changes = db.row_changes()
+    if shopper.customer_known or (changes is not None and changes.listening()):
+        if shopper.customer_id is None:
+            return None
+        return _member_of(shopper.shop_id, shopper.customer_id, changes)
     with db.reading() as conn:
-        if shopper.customer_known:
-            if shopper.customer_id is None:
-                return None
-            return conn.execute(_MEMBER, {"shop_id": shopper.shop_id, "customer_id": shopper.customer_id}).first()
         row = conn.execute(_CUSTOMER_AND_MEMBER, {"shop_id": shopper.shop_id,
                                                   "platform_id": shopper.platform_customer_id}).first()
     shopper.learn_customer(row.customer_id if row is not None else None)
     return row if row is not None and row.member_id is not None else None
+
+
+def _member_of(shop_id: int, customer_id: int, changes):
+    def load():
+        with db.reading() as conn:
+            return conn.execute(_MEMBER, {"shop_id": shop_id, "customer_id": customer_id}).first()
+
+    if changes is None:
+        return load()
+    return db.reads.get(member_key(shop_id, customer_id), load, LoyaltyMember, ttl=MEMBER_TTL,
+                        keep=lambda _row: changes.listening())
 
 
 @dataclass(frozen=True)

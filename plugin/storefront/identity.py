@@ -29,6 +29,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from plugin.row_changes import CUSTOMER_TTL
 from plugin.security import ExpiredSignature, InvalidSignature, sign_hex, verify_app_proxy, verify_hex_hmac
 from plugin.shops.models import Shop
 from plugin.shops.woocommerce_identity import signing_candidates
@@ -280,9 +281,11 @@ def _signed_by(signers, token: str, now: datetime | None) -> Shopper | None:
 
 def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
     """The shopper; the customer's id in our mirror is looked up when first asked for (``Shopper``),
-    and kept a few seconds in the process like the shop's secrets: it never changes for a customer, and
-    a write to customers in this process (an erasure, a sync) drops it at once. A customer not found
-    (not mirrored yet) is not kept: their first order's points must show as soon as they are credited."""
+    and kept in the process: it never changes while the customer exists, and a write to customers in
+    this process (an erasure, a sync) drops it at once. Another process's deletion drops it at once
+    on PostgreSQL, where it is kept a minute while notifications are heard (plugin/row_changes.py), and
+    when it expires on SQLite (``ReadCache.TTL``). A customer not found (not mirrored yet) is not kept:
+    their first order's points must show as soon as they are credited."""
     if platform_customer_id is None:
         return Shopper(shop_id, None, None)
     db = current_app.extensions["storecare.db"]
@@ -293,8 +296,13 @@ def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
             return conn.execute(_CUSTOMER, params).scalar()
 
     key = customer_key(shop_id, platform_customer_id)
+    changes = db.row_changes()
+    if changes is None:
+        return Shopper(shop_id, platform_customer_id=platform_customer_id,
+                       find=lambda: db.reads.get(key, load, Customer, keep=_mirrored))
     return Shopper(shop_id, platform_customer_id=platform_customer_id,
-                   find=lambda: db.reads.get(key, load, Customer, keep=_mirrored))
+                   find=lambda: db.reads.get(key, load, Customer, ttl=CUSTOMER_TTL,
+                                             keep=lambda found: _mirrored(found) and changes.listening()))
 
 
 def _mirrored(customer_id: int | None) -> bool:
