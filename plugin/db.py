@@ -49,6 +49,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# the largest value of an INTEGER column (ids of rewards, tiers, API keys): PostgreSQL refuses a larger
+# number in a comparison with an error, rather than finding nothing
+MAX_INTEGER = 2**31 - 1
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -6,6 +6,12 @@ from flask import g, has_request_context, request, session
 SUPPORTED = ("en", "pl")
 
 
+def shop_language(shop) -> str:
+    """The shop's language if we speak it, else English: what its shoppers read when nobody chose."""
+    language = (shop.locale or "")[:2]
+    return language if language in SUPPORTED else "en"
+
+
 def select_locale() -> str:
     if not has_request_context():  # a job or a command: English, unless it chose with force_locale
         return "en"

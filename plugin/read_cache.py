@@ -13,9 +13,10 @@ How fresh it stays:
   every entry watching that model at once, so a merchant's change is read back at once in the process
   that made it (the admin's save, a test's setup); ORM bulk ``update()``/``delete()`` count too;
 - another process (another gunicorn worker, the worker) sees the change when its entry expires:
-  at most ``TTL`` seconds later; a loyalty member's row on PostgreSQL, as soon as the write commits
-  (plugin/row_changes.py drops it by its key). Only what is read for display is cached: what decides a write (a
-  redemption's cost, a balance) is read from the database in the write's own transaction.
+  at most ``TTL`` seconds later; on PostgreSQL, a loyalty member's row and a customer's id as soon as
+  the write commits (plugin/row_changes.py drops them). Only what is read for display is cached: what
+  decides a write (a redemption's cost, a balance) is read from the database in the write's own
+  transaction.
 
 Values are shared between threads: keep them immutable (tuples, frozen dataclasses, plain numbers and
 strings), never ORM objects.

@@ -41,6 +41,7 @@ from plugin.admin.formatting import LANGUAGES, day, money, status_label, status_
 from plugin.admin.nav import nav_items
 from plugin.admin.service import RecordNotFound
 from plugin.admin.shopper_text import person_name, plain_text, shopper_text
+from plugin.db import MAX_INTEGER
 from plugin.problems import ERROR_PAGE_KEY, Problem, prefers_html, problem_response
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_ID = 2**63 - 1  # the largest id either database stores (SQLite INTEGER, PostgreSQL BIGINT)
-# ``<{ID32}:name>``: an id of a table whose ids are PostgreSQL INTEGERs (rewards, tiers, API keys), which
-# refuses a larger number with an error rather than finding nothing
-ID32 = f"id(max={2**31 - 1})"
+ID32 = f"id(max={MAX_INTEGER})"  # ``<{ID32}:name>``: an id of a table whose ids are INTEGERs
 
 
 class IdConverter(IntegerConverter):

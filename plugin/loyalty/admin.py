@@ -158,17 +158,20 @@ def _csv(filename: str, header, rows) -> Response:
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
+
+        def drained() -> str:
+            written = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return written
+
         writer.writerow(header)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        yield drained()
         for number, row in enumerate(rows, 1):
             writer.writerow([service.safe_cell(cell) for cell in row])
             if number % CSV_CHUNK == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+                yield drained()
+        yield drained()
 
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -377,7 +377,7 @@ def mark_used_in_run(session: Session, events: list) -> None:
     if not ours:
         return
     for event in events:
-        if codes_of.get(event.payload.get("order_id"), set()) & {code.upper() for code in ours}:
+        if codes_of.get(event.payload.get("order_id"), set()) & ours:
             mark_used(session, event)
 
 

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from adapters.base import Capability, DiscountClass
 from adapters.messages import N_
-from plugin.i18n import SUPPORTED
+from plugin.db import MAX_INTEGER
+from plugin.i18n import shop_language
 from plugin.loyalty.models import REWARD_KINDS, LoyaltyMember, Reward
 from plugin.loyalty.tiers import tier_of
 from plugin.shops.models import Shop
 from plugin.storefront.schemas import money_display
 
 MAX_COST = 10_000_000
-MAX_REWARD_ID = 2**31 - 1  # loyalty_rewards.id is an INTEGER
 MAX_VALUE = Decimal("1000000")
 CENT = Decimal("0.01")
 
@@ -128,8 +128,8 @@ def deactivate_reward(session: Session, shop_id: int, reward_id: int) -> Reward:
 
 def a_reward_id(value) -> bool:
     """Whether ``value`` can name a reward: an id beyond the column's range names none, and must not
-    reach the database, which refuses it with an error (PostgreSQL past 2^31 - 1), not an empty answer."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_REWARD_ID
+    reach the database, which refuses it with an error (loyalty_rewards.id is an INTEGER), not an empty answer."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTEGER
 
 
 def get_reward(session: Session, shop_id: int, reward_id: int) -> Reward:
@@ -196,14 +196,11 @@ def default_rewards(session: Session, shop_id: int) -> list[Reward]:
 def shop_text(shop: Shop, message: str, value: str = "0") -> str:
     """``message`` in the shop's language, its ``%(amount)s`` the ``value`` in the shop's money and its
     ``%(percent)s`` the ``value`` as it is."""
-    locale = shop_locale(shop)
+    locale = shop_language(shop)
     amount = money_display(Decimal(value), shop.currency, locale)
     with force_locale(locale):
         return gettext(message, amount=amount, percent=value)
 
-
-def shop_locale(shop: Shop) -> str:
-    return shop.locale[:2] if (shop.locale or "")[:2] in SUPPORTED else "en"
 
 
 def platform_needs(session: Session, shop) -> tuple[Capability, ...]:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.extensions import db
-from plugin.i18n import SUPPORTED
+from plugin.i18n import SUPPORTED, shop_language
 from plugin.loyalty.earning import campaign_factor, shop_day
 from plugin.loyalty.members import member_of_customer
 from plugin.loyalty.models import LedgerEntry, LoyaltyMember, Tier
@@ -103,7 +103,7 @@ def _customer(shopper: Shopper, title: str) -> Shopper:
 def _locale(query: dict, shop: Shop) -> str:
     if query.get("locale"):
         return query["locale"]
-    return shop.locale[:2] if (shop.locale or "")[:2] in SUPPORTED else "en"
+    return shop_language(shop)
 
 
 # -- schemas --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.extensions import db
-from plugin.i18n import SUPPORTED
+from plugin.i18n import SUPPORTED, shop_language
 from plugin.problems import Problem, prefers_html, problem_response
 from plugin.shops.models import Shop
 from plugin.storefront.identity import StorefrontNotConfigured, issue_shopper_token
@@ -135,7 +135,7 @@ def _page_locale(shop: Shop | None) -> str:
         return chosen
     if shop is None:
         return request.accept_languages.best_match(SUPPORTED) or "en"
-    return shop.locale[:2] if (shop.locale or "")[:2] in SUPPORTED else "en"
+    return shop_language(shop)
 
 
 def products_from_line_items(session: Session, shop: Shop, locale: str,

@@ -297,12 +297,10 @@ def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
 
     key = customer_key(shop_id, platform_customer_id)
     changes = db.row_changes()
-    if changes is None:
-        return Shopper(shop_id, platform_customer_id=platform_customer_id,
-                       find=lambda: db.reads.get(key, load, Customer, keep=_mirrored))
+    ttl, keep = (None, _mirrored) if changes is None else (
+        CUSTOMER_TTL, lambda found: _mirrored(found) and changes.listening())
     return Shopper(shop_id, platform_customer_id=platform_customer_id,
-                   find=lambda: db.reads.get(key, load, Customer, ttl=CUSTOMER_TTL,
-                                             keep=lambda found: _mirrored(found) and changes.listening()))
+                   find=lambda: db.reads.get(key, load, Customer, keep=keep, ttl=ttl))
 
 
 def _mirrored(customer_id: int | None) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, request
 
 from plugin.api.operations import Reply
-from plugin.i18n import SUPPORTED
+from plugin.i18n import shop_language
 from plugin.problems import Problem
 from plugin.storefront import demo
 from plugin.storefront.identity import PROXY_SOURCES, SignInRequired
@@ -49,8 +49,7 @@ def orders(query):
         history = list_recent_orders(current_shopper(), after=query["cursor"])
     except SignInRequired:
         raise sign_in_required("Sign in to see your orders", "Guests have no order history here.") from None
-    shop_locale = history.shop.locale[:2] if history.shop.locale[:2] in SUPPORTED else "en"
-    return Reply(history, context={"locale": query["locale"] or shop_locale})
+    return Reply(history, context={"locale": query["locale"] or shop_language(history.shop)})
 
 
 # -- the widget manifest: public, cached briefly ------------------------------------------------

@@ -118,7 +118,7 @@ def shop_manifest(*, domain: str | None = None, shop_id: int | None = None, loca
                   base: str = "") -> dict:
     """The manifest of the installed shop named by ``domain`` (what its storefront calls itself) or by
     ``shop_id`` (a verified proxy signature), in ``locale`` (default: the shop's language)."""
-    from plugin.i18n import SUPPORTED
+    from plugin.i18n import shop_language
     from plugin.shops.models import Shop
 
     with current_app.extensions["storecare.db"].uow() as session:
@@ -126,7 +126,7 @@ def shop_manifest(*, domain: str | None = None, shop_id: int | None = None, loca
         if shop is None or shop.status != "installed":
             raise ShopNotServed("No installed shop goes by that name.")
         if locale is None:
-            locale = shop.locale[:2] if (shop.locale or "")[:2] in SUPPORTED else "en"
+            locale = shop_language(shop)
         return manifest(session, shop, locale, base)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapters import UnknownPlatform, get_adapter_class
 from adapters.errors import AdapterError, Deleted, InvalidPayload, NotFound, WebhookPing
@@ -164,7 +164,7 @@ def _runs(db, shop_id: int, delivery_ids: list[int]) -> list[tuple[list[int], li
             WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.shop_id == shop_id))} \
             if shop is not None and shop.status == "installed" else {}
         runs: list[tuple[list[int], list]] = []
-        ids, orders = [], []
+        ids, orders, seen = [], [], set()
 
         def cut() -> None:
             if len(ids) > 1:
@@ -173,10 +173,11 @@ def _runs(db, shop_id: int, delivery_ids: list[int]) -> list[tuple[list[int], li
                 runs.extend(([i], []) for i in ids)
             ids.clear()
             orders.clear()
+            seen.clear()
 
         for delivery_id in delivery_ids:
             order = _whole_order(stored.get(delivery_id))
-            if order is not None and any(o.platform_id == order.platform_id for o in orders):
+            if order is not None and order.platform_id in seen:
                 cut()  # two versions of one order: applied one after the other, as they came
             if order is None:
                 cut()
@@ -184,6 +185,7 @@ def _runs(db, shop_id: int, delivery_ids: list[int]) -> list[tuple[list[int], li
             else:
                 ids.append(delivery_id)
                 orders.append(order)
+                seen.add(order.platform_id)
         cut()
     return runs
 
@@ -210,9 +212,9 @@ def _apply_together(db, shop_id: int, delivery_ids: list[int], orders: list) -> 
     with db.uow() as session:
         try:
             mirror.upsert_orders(session, shop_id, orders, source="webhook")
-            now = utcnow()
-            for delivery in session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids))):
-                _applied(delivery, "processed", now)
+            session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(delivery_ids)).values(
+                attempts=WebhookDelivery.attempts + 1, status="processed", processed_at=utcnow(), last_error=None)
+                .execution_options(synchronize_session=False))
             session.commit()  # with the events recorded, numbered, and their dispatch asked for (events.py)
         except Exception as exc:  # noqa: BLE001 - applied again one by one, where a failure is recorded
             session.rollback()
@@ -220,11 +222,6 @@ def _apply_together(db, shop_id: int, delivery_ids: list[int], orders: list) -> 
                      shop_id, len(delivery_ids), exc)
             return False
     return True
-
-
-def _applied(delivery: WebhookDelivery, status: str, now) -> None:
-    delivery.attempts += 1
-    delivery.status, delivery.processed_at, delivery.last_error = status, now, None
 
 
 def process_delivery(db, delivery_id: int) -> str:
@@ -245,7 +242,8 @@ def process_delivery(db, delivery_id: int) -> str:
             if exc.transient:
                 raise
             raise PermanentJobError(exc.message) from exc
-        _applied(delivery, status, utcnow())
+        delivery.attempts += 1
+        delivery.status, delivery.processed_at, delivery.last_error = status, utcnow(), None
         session.commit()  # with the events it recorded, numbered, and their dispatch asked for (events.py)
         return status
 
