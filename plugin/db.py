@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -78,6 +78,11 @@ class Database:
 
         self.reads = ReadCache(self._sessions)  # what the storefront repeats on every request (see there)
         self._row_changes = None
+        from plugin.lean_reads import SqliteReads
+
+        self._lean = SqliteReads(self.engine) if SqliteReads.serves(self.engine) else None
+        if self._lean is not None:
+            self.on_dispose(self._lean.close)
 
     def init_app(self, app, url: str, threads: int | None = None) -> None:
         """``threads``: how many threads of this process may use the database at once (a web worker's
@@ -105,6 +110,19 @@ class Database:
         if held is None or held.closed:
             held = g.storecare_reading = self._outside_transactions(self.engine.connect())
         yield held
+
+    def read(self, statement, params: Mapping) -> list:
+        """The rows of one SELECT that needs no transaction around it (the storefront's lean reads).
+        On a SQLite file it runs on a connection of the thread's own, without SQLAlchemy's execution
+        (plugin/lean_reads.py) when its parameters and columns need no conversion; otherwise on the
+        request's ``reading()`` connection."""
+        lean = self._lean
+        if lean is not None:
+            plan = lean.plan(statement)
+            if plan is not None:
+                return lean.rows(plan, params)
+        with self.reading() as conn:
+            return conn.execute(statement, params).all()
 
     def execute_alone(self, statement, params: dict | None = None) -> list:
         """Run one statement in a transaction of its own and commit it; returns its rows (RETURNING),

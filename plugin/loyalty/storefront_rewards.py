@@ -132,6 +132,7 @@ def rewards():
 
 _MEMBER = select(LoyaltyMember.approved, LoyaltyMember.tier_id, LoyaltyMember.manual_tier_id).where(
     LoyaltyMember.shop_id == bindparam("shop_id"), LoyaltyMember.customer_id == bindparam("customer_id"))
+_TIER_POSITIONS = select(Tier.id, Tier.position).where(Tier.shop_id == bindparam("shop_id"))
 _CUSTOMER_AND_MEMBER = select(
     Customer.id.label("customer_id"), LoyaltyMember.id.label("member_id"), LoyaltyMember.approved,
     LoyaltyMember.tier_id, LoyaltyMember.manual_tier_id,
@@ -153,17 +154,19 @@ def _member_row(shopper: Shopper):
         if shopper.customer_id is None:
             return None
         return _member_of(shopper.shop_id, shopper.customer_id, changes)
-    with db.reading() as conn:
-        row = conn.execute(_CUSTOMER_AND_MEMBER, {"shop_id": shopper.shop_id,
-                                                  "platform_id": shopper.platform_customer_id}).first()
+    row = _first(db.read(_CUSTOMER_AND_MEMBER, {"shop_id": shopper.shop_id,
+                                                "platform_id": shopper.platform_customer_id}))
     shopper.learn_customer(row.customer_id if row is not None else None)
     return row if row is not None and row.member_id is not None else None
 
 
+def _first(rows: list):
+    return rows[0] if rows else None
+
+
 def _member_of(shop_id: int, customer_id: int, changes):
     def load():
-        with db.reading() as conn:
-            return conn.execute(_MEMBER, {"shop_id": shop_id, "customer_id": customer_id}).first()
+        return _first(db.read(_MEMBER, {"shop_id": shop_id, "customer_id": customer_id}))
 
     if changes is None:
         return load()
@@ -201,9 +204,7 @@ def _offers(shop_id: int) -> tuple[Offer, ...]:
 
 def _tier_positions(shop_id: int) -> dict[int, int]:
     def load():
-        with db.reading() as conn:
-            rows = conn.execute(select(Tier.id, Tier.position).where(Tier.shop_id == shop_id)).all()
-        return MappingProxyType(dict(rows))
+        return MappingProxyType(dict(db.read(_TIER_POSITIONS, {"shop_id": shop_id})))
 
     return db.reads.get(("loyalty.tiers", shop_id), load, Tier)
 

@@ -216,9 +216,7 @@ _CUSTOMER = select(Customer.id).where(Customer.shop_id == bindparam("shop_id"),
 
 def _signers(db, domain: str) -> tuple[tuple[int, str], ...]:
     """(shop id, storefront secret) of each installed shop on ``domain``, oldest first."""
-    with db.reading() as conn:
-        rows = conn.execute(_INSTALLED_ON, {"domain": domain}).all()
-    return tuple(_with_secrets(rows))
+    return tuple(_with_secrets(db.read(_INSTALLED_ON, {"domain": domain})))
 
 
 def _with_secrets(shops):
@@ -292,8 +290,8 @@ def _shopper(shop_id: int, platform_customer_id: str | None) -> Shopper:
     params = {"shop_id": shop_id, "platform_id": platform_customer_id}
 
     def load():
-        with db.reading() as conn:
-            return conn.execute(_CUSTOMER, params).scalar()
+        found = db.read(_CUSTOMER, params)
+        return found[0].id if found else None
 
     key = customer_key(shop_id, platform_customer_id)
     changes = db.row_changes()
