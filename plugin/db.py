@@ -115,7 +115,8 @@ class Database:
         """The rows of one SELECT that needs no transaction around it (the storefront's lean reads).
         On a SQLite file it runs on a connection of the thread's own, without SQLAlchemy's execution
         (plugin/lean_reads.py) when its parameters and columns need no conversion; otherwise on the
-        request's ``reading()`` connection."""
+        request's ``reading()`` connection. ``statement`` is built once (a module's constant): how it
+        runs is kept by it."""
         lean = self._lean
         if lean is not None:
             plan = lean.plan(statement)
