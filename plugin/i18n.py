@@ -1,4 +1,5 @@
-"""Locale choice: the user's explicit choice, then the shop's locale, then the browser's languages."""
+"""Locale choice: the user's explicit choice (the admin's ``lang``, a widget's ``locale``), then the shop's
+locale, then the browser's languages."""
 from __future__ import annotations
 
 from flask import g, has_request_context, request, session
@@ -15,9 +16,12 @@ def shop_language(shop) -> str:
 def select_locale() -> str:
     if not has_request_context():  # a job or a command: English, unless it chose with force_locale
         return "en"
-    chosen = request.args.get("lang") or session.get("lang")
-    if chosen in SUPPORTED:
-        return chosen
+    # ``lang``: the admin's language switch; ``locale``: the language a storefront widget asks for, or
+    # the one Shopify passes to the embedded admin (the merchant's, e.g. ``pl`` or ``pt-BR``)
+    asked = (request.args.get("lang"), (request.args.get("locale") or "")[:2].lower(), session.get("lang"))
+    for chosen in asked:
+        if chosen in SUPPORTED:
+            return chosen
     shop = g.get("shop")
     if shop is not None and (shop.locale or "")[:2] in SUPPORTED:
         return shop.locale[:2]
