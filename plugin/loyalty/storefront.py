@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask import request
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,8 +63,11 @@ def launcher_side(session: Session, shop: Shop) -> str:
     return program_shown(shop.id)["launcher_position"]
 
 
-def _program_off() -> Problem:
-    return Problem(404, "Not Found", "This store has no loyalty program.", type_=OFF_PROBLEM)
+def program_off() -> Problem:
+    """The one answer of every storefront loyalty endpoint (rewards and redemptions too) when the shop
+    runs no program, in the shopper's language."""
+    return Problem(404, "Not Found", gettext("The loyalty program is not running in this store."),
+                   type_=OFF_PROBLEM)
 
 
 def _shop_and_settings(session: Session, shop_id: int, *, shown: bool = False) -> tuple[Shop, Mapping]:
@@ -72,10 +75,10 @@ def _shop_and_settings(session: Session, shop_id: int, *, shown: bool = False) -
     (``program_shown``), else read in ``session`` for what decides a write."""
     shop = session.get(Shop, shop_id)
     if shop is None or shop.status != "installed":
-        raise _program_off()
+        raise program_off()
     settings = program_shown(shop.id) if shown else program(session, shop.id)
     if not settings["enabled"]:
-        raise _program_off()
+        raise program_off()
     return shop, settings
 
 
@@ -90,13 +93,13 @@ def _any_shopper(shop_domain: str | None) -> Shopper:
     with db.uow() as session:
         shop = shop_by_domain(session, shop_domain)
         if shop is None:
-            raise _program_off()
+            raise program_off()
         return Shopper(shop.id, None, None)
 
 
 def _customer(shopper: Shopper, title: str) -> Shopper:
     if shopper.is_guest:
-        raise sign_in_required(title, "Sign in to the store to see your points.")
+        raise sign_in_required(title, gettext("Sign in to the store to see your points."))
     return shopper
 
 
@@ -341,7 +344,7 @@ def earn(query):
 def me(query):
     """The signed-in shopper in the program: a member or not (opt-in programs: ``can_join``), balance,
     tier and the way to the next, whether their birthday is set. A guest is asked to sign in."""
-    shopper = _customer(current_shopper(), "Sign in to see your points")
+    shopper = _customer(current_shopper(), gettext("Sign in to see your points"))
     with db.uow() as session:
         shop, settings = _shop_and_settings(session, shopper.shop_id, shown=True)
         return me_view(session, shop, settings, shopper, _locale(query, shop))
@@ -376,7 +379,7 @@ def me_view(session: Session, shop: Shop, settings: dict, shopper: Shopper, loca
 def history(query):
     """The member's ledger entries, newest first, twenty a page (``?page=2`` for older ones), each
     reason in the shopper's language."""
-    shopper = _customer(current_shopper(), "Sign in to see your points")
+    shopper = _customer(current_shopper(), gettext("Sign in to see your points"))
     page = query["page"]
     with db.uow() as session:
         shop, _settings = _shop_and_settings(session, shopper.shop_id, shown=True)
@@ -400,17 +403,17 @@ def join_endpoint(body):
     gets the sign-up points once; with automatic enrolment they are a member already."""
     from plugin.loyalty.enrolment import NotEnrolling, join
 
-    shopper = _customer(current_shopper(), "Sign in to join")
+    shopper = _customer(current_shopper(), gettext("Sign in to join"))
     locale = _body_locale()
     with db.uow() as session:
         shop, settings = _shop_and_settings(session, shopper.shop_id)
         if shopper.customer_id is None:
-            raise Problem(422, "Unprocessable Content", "Your account is not in this program yet: please try "
-                          "again in a few minutes.", errors={"customer": ["Not synced yet."]})
+            raise Problem(422, "Unprocessable Content", gettext("Your account is not in this program yet: please try "
+                          "again in a few minutes."), errors={"customer": [gettext("Not synced yet.")]})
         try:
             join(session, shop.id, shopper.customer_id)
         except NotEnrolling:
-            raise _program_off() from None
+            raise program_off() from None
         session.commit()
         return me_view(session, shop, settings, shopper, _locale(locale, shop))
 
@@ -422,21 +425,22 @@ def birthday(body):
     than 120 years ago, is refused naming ``date``."""
     from plugin.loyalty.enrolment import set_birthday
 
-    shopper = _customer(current_shopper(), "Sign in to set your birthday")
+    shopper = _customer(current_shopper(), gettext("Sign in to set your birthday"))
     locale = _body_locale()
     when: date = body["date"]
     with db.uow() as session:
         shop, settings = _shop_and_settings(session, shopper.shop_id)
         if when > date.today() or when.year < date.today().year - 120:
-            raise Problem(422, "Unprocessable Content", "That date cannot be your birthday.",
-                          errors={"date": ["That date cannot be your birthday."]})
+            refused = gettext("That date cannot be your birthday.")
+            raise Problem(422, "Unprocessable Content", refused, errors={"date": [refused]})
         member = member_of_customer(session, shop.id, shopper.customer_id) if shopper.customer_id else None
         if member is None and settings["enrolment"] == "auto" and shopper.customer_id is not None:
             from plugin.loyalty.members import ensure_member
             member = ensure_member(session, shop.id, shopper.customer_id)
         if member is None or member.status != "active":
-            raise Problem(422, "Unprocessable Content", "Join the program first.", type_=NOT_MEMBER_PROBLEM,
-                          errors={"member": ["Join the program first."]})
+            refused = gettext("Join the program first.")
+            raise Problem(422, "Unprocessable Content", refused, type_=NOT_MEMBER_PROBLEM,
+                          errors={"member": [refused]})
         set_birthday(session, member, when)
         session.commit()
         return me_view(session, shop, settings, shopper, _locale(locale, shop))

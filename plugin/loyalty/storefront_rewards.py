@@ -27,6 +27,7 @@ from plugin.loyalty.models import LoyaltyMember, Reward, Tier
 from plugin.loyalty.redemption import RedemptionRefused, enrolled_member, redeem, redemptions_of
 from plugin.loyalty.rewards import list_rewards
 from plugin.loyalty.settings import program, program_shown
+from plugin.loyalty.storefront import program_off
 from plugin.loyalty.tiers import effective_tier
 from plugin.problems import Problem
 from plugin.row_changes import MEMBER_TTL, member_key
@@ -36,7 +37,6 @@ from plugin.sync.models import Customer
 
 routes = StorefrontRoutes("loyalty_rewards")
 REFUSED_PROBLEM = "urn:storecare:problem:loyalty-redemption-refused"
-PROGRAM_OFF_PROBLEM = "urn:storecare:problem:loyalty-program-off"
 STORE_BUSY_PROBLEM = "urn:storecare:problem:loyalty-store-unavailable"
 
 
@@ -92,7 +92,7 @@ def _member(session, *, enrol: bool) -> tuple[int, LoyaltyMember | None]:
     program off is a 404 problem. ``enrol``: with auto-enrolment, a customer becomes a member now."""
     shopper = _signed_in()
     if not program(session, shopper.shop_id)["enabled"]:
-        raise _program_off()
+        raise program_off()
     return shopper.shop_id, enrolled_member(db, shopper.shop_id, shopper.customer_id, enrol=enrol)
 
 
@@ -115,7 +115,7 @@ def rewards():
     them again in its own transaction."""
     shopper = _signed_in()
     if not program_shown(shopper.shop_id)["enabled"]:
-        raise _program_off()
+        raise program_off()
     member = _member_row(shopper)
     offered = _offers(shopper.shop_id)
     if member is None:
@@ -207,11 +207,6 @@ def _tier_positions(shop_id: int) -> dict[int, int]:
         return MappingProxyType(dict(db.read(_TIER_POSITIONS, {"shop_id": shop_id})))
 
     return db.reads.get(("loyalty.tiers", shop_id), load, Tier)
-
-
-def _program_off() -> Problem:
-    return Problem(404, "Not Found", gettext("The loyalty program is not running in this store."),
-                   type_=PROGRAM_OFF_PROBLEM)
 
 
 @routes.post("/loyalty/redemptions", summary="Redeem a reward for a code", body=RedeemSchema,

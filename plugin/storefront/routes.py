@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError
 from sqlalchemy import or_, select
 from werkzeug.exceptions import HTTPException
@@ -77,9 +78,11 @@ PROXY_PARAMS = (  # what Shopify's app proxy adds to every forwarded query (the 
 
 # -- who is shopping ------------------------------------------------------------------------------
 
-def sign_in_required(title: str = "Sign in required", detail: str = "Sign in to the store first.") -> Problem:
-    """The widget answers this problem type with its sign-in prompt."""
-    return Problem(401, title, detail, type_=SIGN_IN_PROBLEM, headers=CHALLENGE)
+def sign_in_required(title: str | None = None, detail: str | None = None) -> Problem:
+    """The widget answers this problem type with its sign-in prompt; the texts are in the shopper's
+    language, as every problem the widget may show."""
+    return Problem(401, title or gettext("Sign in required"), detail or gettext("Sign in to the store first."),
+                   type_=SIGN_IN_PROBLEM, headers=CHALLENGE)
 
 
 def _identify() -> Shopper | Problem:

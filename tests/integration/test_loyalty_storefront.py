@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import refresh
 
 from plugin.loyalty import ledger
 from plugin.loyalty.members import ensure_member
@@ -195,6 +196,32 @@ def test_birthday_is_set_and_a_future_date_refused_naming_the_field(client, worl
         assert s.query(LoyaltyMember).filter_by(shop_id=world["shop"], customer_id=world["ben"]).count() == 0
         anna = s.query(LoyaltyMember).filter_by(shop_id=world["shop"], customer_id=world["anna"]).one()
         assert anna.birthday == date(1990, 5, 17)
+
+
+def test_a_refusal_is_in_the_language_the_widget_asks_for(client, world):
+    """The widget shows a refusal's field message to the shopper, so it comes in the widget's ``locale``."""
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    polish = post(client, "/birthday", {"date": tomorrow}, "anna", world, locale="pl",
+                  key="7e1d7a3e-1c2f-4e5a-8b6c-7d8e9f0a1b2c")
+    assert polish.status_code == 422
+    assert polish.get_json()["errors"] == {"date": ["Ta data nie może być datą Twoich urodzin."]}
+    refresh()  # the test's requests share the app fixture's context, where Flask-Babel keeps the language
+    english = post(client, "/birthday", {"date": tomorrow}, "anna", world, locale="en",
+                   key="8f1d7a3e-1c2f-4e5a-8b6c-7d8e9f0a1b2c")
+    assert english.get_json()["errors"] == {"date": ["That date cannot be your birthday."]}
+    refresh()
+    guest = get(client, "/me", "guest", world, locale="pl").get_json()
+    assert (guest["title"], guest["detail"]) == ("Zaloguj się, aby zobaczyć swoje punkty",
+                                                 "Zaloguj się w sklepie, aby zobaczyć swoje punkty.")
+
+
+def test_program_off_is_one_problem_on_every_loyalty_endpoint(client, world, db):
+    program_on(db, world["shop"], enabled=False)
+    answers = [get(client, "/program", "anna", world, locale="pl"),
+               client.get("/storefront/api/v1/loyalty/rewards", query_string={"locale": "pl"},
+                          headers={TOKEN_HEADER: world["tokens"]["anna"]})]
+    assert {(a.status_code, a.get_json()["type"], a.get_json()["detail"]) for a in answers} == {
+        (404, "urn:storecare:problem:loyalty-off", "Program lojalnościowy nie działa w tym sklepie.")}
 
 
 def test_the_endpoints_are_in_the_openapi_document(client):
