@@ -9,7 +9,7 @@ fixed document of the same shape (bench/apps.py) is served the same way in the s
 each in alternating rounds. Prints every round, then each app's median round, its ratio to the bare
 endpoint (target >= 0.5) and its p99 (target < 30 ms).
 
-    .venv/bin/python bench/loyalty_storefront.py [--seconds 8] [--rounds 3] [--connections 32]
+    .venv/bin/python bench/loyalty_storefront.py [--seconds 8] [--rounds 3] [--warmup 2] [--connections 32]
                                                  [--members 1000] [--backend sqlite|postgres|both]
 """
 from __future__ import annotations
@@ -141,7 +141,7 @@ def measure(work: Path, base_env: dict, backend: str | None, app_spec: str, args
     port = free_port()
     proc = serve(app_spec, env, port, args.workers, args.threads)
     try:
-        run_wrk(port, script, 2, args.connections)  # warm-up
+        run_wrk(port, script, args.warmup, args.connections)  # warm-up: the processes start, their caches fill
         return run_wrk(port, script, args.seconds, args.connections)
     finally:
         stop(proc)
@@ -165,6 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before the measured run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--members", type=int, default=1000, help="members with points, one drawn per request")
     parser.add_argument("--workers", type=int, default=gunicorn_conf.workers)
