@@ -1,5 +1,5 @@
-"""Locale choice: the user's explicit choice (the admin's ``lang``, a widget's ``locale``), then the shop's
-locale, then the browser's languages."""
+"""Locale choice: the user's explicit choice (the admin's ``lang``, then a widget's or Shopify's ``locale``),
+then the shop's locale, then the browser's languages."""
 from __future__ import annotations
 
 from flask import g, has_request_context, request, session
@@ -16,9 +16,10 @@ def shop_language(shop) -> str:
 def select_locale() -> str:
     if not has_request_context():  # a job or a command: English, unless it chose with force_locale
         return "en"
-    # ``lang``: the admin's language switch; ``locale``: the language a storefront widget asks for, or
-    # the one Shopify passes to the embedded admin (the merchant's, e.g. ``pl`` or ``pt-BR``)
-    asked = (request.args.get("lang"), (request.args.get("locale") or "")[:2].lower(), session.get("lang"))
+    # ``lang``: the admin's language switch, kept in the session; ``locale``: the language a storefront
+    # widget asks for, or the one Shopify passes to the embedded admin (its user's, e.g. ``pl`` or
+    # ``pt-BR``), which a merchant's own choice in Storecare beats
+    asked = (request.args.get("lang"), session.get("lang"), (request.args.get("locale") or "")[:2].lower())
     for chosen in asked:
         if chosen in SUPPORTED:
             return chosen

@@ -34,3 +34,12 @@ def test_an_unsupported_lang_falls_back_to_the_sessions_choice(app):
     with app.test_request_context("/?lang=de&locale=xx", headers={"Accept-Language": "en"}):
         session["lang"] = "pl"
         assert select_locale() == "pl"
+
+
+def test_the_merchants_choice_in_storecare_beats_the_language_shopify_passes(app):
+    with app.test_request_context("/?locale=en-US", headers={"Accept-Language": "en"}):
+        session["lang"] = "pl"
+        assert select_locale() == "pl"
+    with app.test_request_context("/?locale=en-US&lang=en"):
+        session["lang"] = "pl"
+        assert select_locale() == "en"
