@@ -19,6 +19,14 @@ PG_URL = os.environ.get("STORECARE_TEST_PG_URL", "postgresql+psycopg://postgres@
 BACKENDS = [b for b in os.environ.get("STORECARE_TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 
 
+def only_on(backend: str, tests_what: str):
+    """Runs a test's ``database_url`` on ``backend`` alone, for what exists there only; a run that leaves
+    that backend out (STORECARE_TEST_DATABASES) skips it, saying so."""
+    left_out = pytest.mark.skipif(backend not in BACKENDS, reason=f"tests {tests_what}; this run leaves {backend} "
+                                                                  "out (STORECARE_TEST_DATABASES)")
+    return pytest.mark.parametrize("database_url", [pytest.param(backend, marks=left_out)], indirect=True)
+
+
 def _pg_schema_url(schema: str) -> str:
     sep = "&" if "?" in PG_URL else "?"
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"

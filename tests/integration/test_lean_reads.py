@@ -12,12 +12,10 @@ from plugin.loyalty.models import Tier
 from plugin.loyalty.storefront_rewards import _TIER_POSITIONS
 from plugin.shops.models import Shop
 from plugin.storefront.identity import _CUSTOMER, _INSTALLED_ON
-from tests.conftest import BACKENDS
+from tests.conftest import only_on
 from tests.factories import make_customer, make_shop
 
-pytestmark = pytest.mark.parametrize("database_url", [pytest.param("sqlite", marks=pytest.mark.skipif(
-    "sqlite" not in BACKENDS, reason="tests the SQLite path; this run leaves SQLite out (STORECARE_TEST_DATABASES)"))],
-    indirect=True)
+pytestmark = only_on("sqlite", "the SQLite path")
 
 
 def _shop_with_tiers(db) -> int:

@@ -5,6 +5,7 @@ processes here (a gunicorn worker and the worker), each with its own cache and l
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
 from flask import current_app
@@ -20,14 +21,25 @@ from plugin.models import metadata
 from plugin.storefront.identity import TOKEN_HEADER, issue_shopper_token
 from plugin.sync.mirror import mark_customer_deleted
 from plugin.sync.models import Customer
-from tests.conftest import BACKENDS
+from tests.conftest import only_on
 from tests.factories import make_customer, make_shop
 
 REWARDS = "/storefront/api/v1/loyalty/rewards"
 # what is kept, and the triggers that make keeping it safe, exist on PostgreSQL only
-postgresql_only = pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.skipif(
-    "postgresql" not in BACKENDS, reason="tests PostgreSQL's notifications; this run leaves PostgreSQL out "
-                                         "(STORECARE_TEST_DATABASES)"))], indirect=True)
+postgresql_only = only_on("postgresql", "PostgreSQL's notifications")
+
+
+@pytest.fixture
+def kept(two):
+    """The web process listening, a shop with one member of 900 points, and that member read once (so kept,
+    with the shopper's customer id)."""
+    web, worker = two
+    changes = _listening(web)
+    shop_id, [(customer_id, token)] = _shop_with_members(worker)
+    client = web.test_client()
+    assert _balance(client, token) == 900
+    return SimpleNamespace(web=web, worker=worker, changes=changes, shop_id=shop_id, customer_id=customer_id,
+                           balance=lambda: _balance(client, token))
 
 
 @pytest.fixture
@@ -102,21 +114,16 @@ def test_points_another_process_credits_show_on_the_next_read(two):
 
 
 @postgresql_only
-def test_a_kept_member_is_read_without_a_statement_until_a_write_anywhere_names_it(two):
-    web, worker = two
-    changes = _listening(web)
-    shop_id, [(customer_id, token)] = _shop_with_members(worker)
-    client = web.test_client()
-    assert _balance(client, token) == 900
-    sent = _statements(web)
-    assert _balance(client, token) == 900
+def test_a_kept_member_is_read_without_a_statement_until_a_write_anywhere_names_it(kept):
+    sent = _statements(kept.web)
+    assert kept.balance() == 900
     assert sent == []  # the member and the customer id were kept: nothing went to the database
 
     # a tool outside the app (psql, a script): the trigger names the member all the same
-    with worker.extensions["storecare.db"].engine.begin() as conn:
-        conn.execute(text("UPDATE loyalty_members SET approved = 5 WHERE customer_id = :c"), {"c": customer_id})
-    _until(lambda: _balance(client, token) == 5)
-    assert changes.listening()
+    with kept.worker.extensions["storecare.db"].engine.begin() as conn:
+        conn.execute(text("UPDATE loyalty_members SET approved = 5 WHERE customer_id = :c"), {"c": kept.customer_id})
+    _until(lambda: kept.balance() == 5)
+    assert kept.changes.listening()
 
 
 @postgresql_only
@@ -135,54 +142,40 @@ def test_a_statement_writing_many_members_drops_every_kept_member_of_its_shop(tw
 
 
 @postgresql_only
-def test_a_customer_deleted_by_another_process_is_not_a_member_any_more_at_once(two):
-    web, worker = two
-    _listening(web)
-    shop_id, [(customer_id, token)] = _shop_with_members(worker)
-    client = web.test_client()
-    assert _balance(client, token) == 900
-    with worker.extensions["storecare.db"].uow() as session:
-        platform_id = session.get(Customer, customer_id).platform_id
-        assert mark_customer_deleted(session, shop_id, platform_id)
+def test_a_customer_deleted_by_another_process_is_not_a_member_any_more_at_once(kept):
+    with kept.worker.extensions["storecare.db"].uow() as session:
+        platform_id = session.get(Customer, kept.customer_id).platform_id
+        assert mark_customer_deleted(session, kept.shop_id, platform_id)
         session.commit()
-    _until(lambda: _balance(client, token) == 0)  # the kept customer id is gone: no member, no points
+    _until(lambda: kept.balance() == 0)  # the kept customer id is gone: no member, no points
 
 
 @postgresql_only
-def test_while_the_listener_is_down_nothing_is_kept_and_what_was_kept_is_dropped(two):
+def test_while_the_listener_is_down_nothing_is_kept_and_what_was_kept_is_dropped(kept):
     """Its connection killed: a write in that time may never be notified, so the member kept before is
     dropped and read again, on every read until it listens again."""
-    web, worker = two
-    changes = _listening(web)
-    shop_id, [(customer_id, token)] = _shop_with_members(worker)
-    client = web.test_client()
-    assert _balance(client, token) == 900  # kept
+    changes = kept.changes
     changes.RETRY = 60  # stays down until the test says so (the wait ends at once when it is stopped)
-    with worker.extensions["storecare.db"].engine.begin() as conn:
+    with kept.worker.extensions["storecare.db"].engine.begin() as conn:
         assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": changes.backend_pid}).scalar()
     _until(lambda: not changes.listening())
-    with worker.extensions["storecare.db"].engine.begin() as conn:  # nobody hears this one
-        conn.execute(text("UPDATE loyalty_members SET approved = 7 WHERE customer_id = :c"), {"c": customer_id})
-    sent = _statements(web)
-    assert _balance(client, token) == 7
-    assert _balance(client, token) == 7
+    with kept.worker.extensions["storecare.db"].engine.begin() as conn:  # nobody hears this one
+        conn.execute(text("UPDATE loyalty_members SET approved = 7 WHERE customer_id = :c"), {"c": kept.customer_id})
+    sent = _statements(kept.web)
+    assert kept.balance() == 7
+    assert kept.balance() == 7
     assert len(sent) == 2  # a statement each time (the customer and the member in one): nothing is kept
 
 
-
 @postgresql_only
-def test_a_write_made_while_the_listener_was_down_is_seen_once_it_listens_again(two):
-    web, worker = two
-    changes = _listening(web)
-    shop_id, [(customer_id, token)] = _shop_with_members(worker)
-    client = web.test_client()
-    assert _balance(client, token) == 900  # kept
+def test_a_write_made_while_the_listener_was_down_is_seen_once_it_listens_again(kept):
+    changes = kept.changes
     listened_by = changes.backend_pid
-    with worker.extensions["storecare.db"].engine.begin() as conn:
+    with kept.worker.extensions["storecare.db"].engine.begin() as conn:
         conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": listened_by})
-        conn.execute(text("UPDATE loyalty_members SET approved = 8 WHERE customer_id = :c"), {"c": customer_id})
+        conn.execute(text("UPDATE loyalty_members SET approved = 8 WHERE customer_id = :c"), {"c": kept.customer_id})
     _until(lambda: changes.listening() and changes.backend_pid != listened_by)
-    assert _balance(client, token) == 8
+    assert kept.balance() == 8
 
 
 @postgresql_only
