@@ -202,7 +202,6 @@ def shop_text(shop: Shop, message: str, value: str = "0") -> str:
         return gettext(message, amount=amount, percent=value)
 
 
-
 def platform_needs(session: Session, shop) -> tuple[Capability, ...]:
     """What the rewards need from the shop's platform now: store credit while a store-credit reward is
     offered."""

@@ -56,7 +56,7 @@ def _address() -> str:
 def referral():
     shopper = current_shopper()
     if shopper.is_guest or shopper.customer_id is None:
-        raise sign_in_required("Sign in to invite friends", "Guests have no referral link.")
+        raise sign_in_required(_("Sign in to invite friends"), _("Guests have no referral link."))
     with db.uow() as session:
         member = member_of_customer(session, shopper.shop_id, shopper.customer_id)
         if member is None or member.status != "active":

@@ -10,6 +10,7 @@ direct API for the shop the loader names (``?shop=``), and through the proxy for
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext
 
 from plugin.api.operations import Reply
 from plugin.i18n import shop_language
@@ -48,7 +49,8 @@ def orders(query):
     try:
         history = list_recent_orders(current_shopper(), after=query["cursor"])
     except SignInRequired:
-        raise sign_in_required("Sign in to see your orders", "Guests have no order history here.") from None
+        raise sign_in_required(gettext("Sign in to see your orders"),
+                               gettext("Guests have no order history here.")) from None
     return Reply(history, context={"locale": query["locale"] or shop_language(history.shop)})
 
 

@@ -147,6 +147,12 @@ def test_a_guest_is_asked_to_sign_in(client, world):
     assert response.headers["WWW-Authenticate"]
 
 
+def test_a_guest_is_asked_to_sign_in_in_the_language_the_widget_asks_for(client, world):
+    body = get(client, f"{ORDERS}?locale=pl", issue_shopper_token(world["a"], None)).get_json()
+    assert (body["title"], body["detail"]) == ("Zaloguj się, aby zobaczyć swoje zamówienia",
+                                               "Goście nie mają tu historii zamówień.")
+
+
 def test_a_signed_in_customer_we_have_not_mirrored_yet_has_no_orders(client, world):
     response = get(client, ORDERS, issue_shopper_token(world["a"], "not-synced-yet"))
     assert response.status_code == 200 and response.get_json() == {"orders": [], "next_cursor": None}
